@@ -1,0 +1,56 @@
+// MappedFile: a read-only memory map of a whole file, so tensors are read in place, never copied whole.
+using System.IO.MemoryMappedFiles;
+
+namespace Compression.Checkpoints;
+
+/// <summary>A file mapped read-only into memory; slices are bounds-checked against the file length.</summary>
+public sealed unsafe class MappedFile : IDisposable
+{
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private byte* _base;
+
+    public string Path { get; }
+    public long Length { get; }
+
+    public MappedFile(string path)
+    {
+        Path = path;
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        Length = new FileInfo(path).Length;
+        if (Length == 0) return;
+        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _base);
+        _base += _view.PointerOffset;
+    }
+
+    /// <summary>Pointer to byte <paramref name="offset"/>; the caller has checked the range with <see cref="CheckRange"/>.</summary>
+    public byte* Pointer(long offset) => _base + offset;
+
+    /// <summary>Throws an <see cref="InvalidDataException"/> naming the file when [offset, offset+length) is outside it.</summary>
+    public void CheckRange(long offset, long length, string what)
+    {
+        if (offset < 0 || length < 0 || offset > Length || length > Length - offset)
+            throw new InvalidDataException(
+                $"{Path}: {what} spans bytes [{offset}, {offset + length}) but the file has only {Length} bytes (truncated or corrupt)");
+    }
+
+    /// <summary>A checked view of [offset, offset+length); length must fit in an int.</summary>
+    public ReadOnlySpan<byte> Span(long offset, int length, string what = "data")
+    {
+        CheckRange(offset, length, what);
+        return length == 0 ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>(_base + offset, length);
+    }
+
+    public void Dispose()
+    {
+        if (_view is not null && _base != null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _base = null;
+        }
+        _view?.Dispose();
+        _map?.Dispose();
+    }
+}

@@ -1,0 +1,161 @@
+// LlamaConfig: the architecture hyper-parameters, read from a checkpoint's own config.json.
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Compression.Model;
+
+/// <summary>Llama 3 "rope_scaling" block (rope_type "llama3"); other rope types are rejected on load.</summary>
+public sealed record RopeScaling
+{
+    [JsonPropertyName("rope_type")] public string? RopeType { get; init; }
+    /// <summary>Older configs spell rope_type as "type".</summary>
+    [JsonPropertyName("type")] public string? LegacyType { get; init; }
+    [JsonPropertyName("factor")] public double Factor { get; init; } = 1.0;
+    [JsonPropertyName("low_freq_factor")] public double LowFreqFactor { get; init; } = 1.0;
+    [JsonPropertyName("high_freq_factor")] public double HighFreqFactor { get; init; } = 4.0;
+    [JsonPropertyName("original_max_position_embeddings")] public int OriginalMaxPositionEmbeddings { get; init; } = 8192;
+
+    /// <summary>The effective rope type ("llama3", "default", ...).</summary>
+    [JsonIgnore] public string Kind => RopeType ?? LegacyType ?? "default";
+}
+
+/// <summary>Hyper-parameters of a Llama-family model, as in Hugging Face's config.json.</summary>
+public sealed record LlamaConfig
+{
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; }
+    [JsonPropertyName("num_hidden_layers")] public int NumLayers { get; init; }
+    [JsonPropertyName("num_attention_heads")] public int NumHeads { get; init; }
+    [JsonPropertyName("num_key_value_heads")] public int? NumKeyValueHeadsRaw { get; init; }
+    [JsonPropertyName("head_dim")] public int? HeadDimRaw { get; init; }
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; init; } = 2048;
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-5;
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000.0;
+    [JsonPropertyName("rope_scaling")] public RopeScaling? RopeScaling { get; init; }
+    [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
+    [JsonPropertyName("bos_token_id"), JsonConverter(typeof(TokenIdListConverter))] public int[] BosTokenIds { get; init; } = [];
+    [JsonPropertyName("eos_token_id"), JsonConverter(typeof(TokenIdListConverter))] public int[] EosTokenIds { get; init; } = [];
+    [JsonPropertyName("torch_dtype")] public string? TorchDtype { get; init; }
+    [JsonPropertyName("hidden_act")] public string HiddenAct { get; init; } = "silu";
+    [JsonPropertyName("attention_bias")] public bool AttentionBias { get; init; }
+    [JsonPropertyName("mlp_bias")] public bool MlpBias { get; init; }
+    [JsonPropertyName("model_type")] public string? ModelType { get; init; }
+
+    // Derived sizes: computed here and nowhere else.
+    [JsonIgnore] public int NumKeyValueHeads => NumKeyValueHeadsRaw ?? NumHeads;
+    [JsonIgnore] public int HeadDim => HeadDimRaw ?? HiddenSize / NumHeads;
+    [JsonIgnore] public int QueryDim => NumHeads * HeadDim;
+    [JsonIgnore] public int KeyValueDim => NumKeyValueHeads * HeadDim;
+    [JsonIgnore] public int? BosTokenId => BosTokenIds.Length > 0 ? BosTokenIds[0] : null;
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        NumberHandling = JsonNumberHandling.AllowReadingFromString,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>Parses config.json text; <paramref name="source"/> names the file in error messages.</summary>
+    public static LlamaConfig Parse(string json, string source = "config.json")
+    {
+        LlamaConfig? config;
+        try { config = JsonSerializer.Deserialize<LlamaConfig>(json, Options); }
+        catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid config.json ({e.Message})", e); }
+        if (config is null) throw new InvalidDataException($"{source}: empty config");
+        config.Validate(source);
+        return config;
+    }
+
+    /// <summary>Reads a config.json file (or the config.json inside a checkpoint directory).</summary>
+    public static LlamaConfig Load(string path)
+    {
+        if (Directory.Exists(path)) path = System.IO.Path.Combine(path, "config.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found", path);
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Serialises back to HF config.json layout.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    /// <summary>Checks required fields and consistency; throws naming the file and the field.</summary>
+    public void Validate(string source = "config.json")
+    {
+        void Require(bool ok, string what) { if (!ok) throw new InvalidDataException($"{source}: {what}"); }
+        Require(HiddenSize > 0, "missing or invalid required field 'hidden_size'");
+        Require(IntermediateSize > 0, "missing or invalid required field 'intermediate_size'");
+        Require(NumLayers > 0, "missing or invalid required field 'num_hidden_layers'");
+        Require(NumHeads > 0, "missing or invalid required field 'num_attention_heads'");
+        Require(VocabSize > 0, "missing or invalid required field 'vocab_size'");
+        Require(NumKeyValueHeads > 0 && NumHeads % NumKeyValueHeads == 0,
+            $"num_attention_heads ({NumHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})");
+        Require(HeadDimRaw is not null || HiddenSize % NumHeads == 0,
+            $"hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumHeads}) and no head_dim is given");
+        Require(HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be even for rotary embeddings");
+        Require(RmsNormEps > 0, "rms_norm_eps must be positive");
+        Require(RopeTheta > 0, "rope_theta must be positive");
+        Require(HiddenAct == "silu", $"hidden_act '{HiddenAct}' is not supported (Llama uses silu)");
+        Require(!AttentionBias && !MlpBias, "attention_bias / mlp_bias are not supported by the Llama architecture here");
+        if (RopeScaling is { } rs)
+        {
+            Require(rs.Kind is "llama3" or "default", $"rope_scaling type '{rs.Kind}' is not supported (only 'llama3')");
+            if (rs.Kind == "llama3")
+                Require(rs.Factor > 0 && rs.HighFreqFactor > rs.LowFreqFactor && rs.OriginalMaxPositionEmbeddings > 0,
+                    "rope_scaling needs factor > 0, high_freq_factor > low_freq_factor, original_max_position_embeddings > 0");
+        }
+    }
+
+    // Named presets, read from the JSON shipped in experiments/configs (embedded in the library).
+    public static LlamaConfig Llama31_8B => Preset("llama-3.1-8b");
+    public static LlamaConfig Llama31_70B => Preset("llama-3.1-70b");
+    public static LlamaConfig Llama32_1B => Preset("llama-3.2-1b");
+    public static LlamaConfig Llama32_3B => Preset("llama-3.2-3b");
+
+    /// <summary>Names of the shipped presets.</summary>
+    public static IReadOnlyList<string> PresetNames =>
+        typeof(LlamaConfig).Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith("configs/", StringComparison.Ordinal))
+            .Select(n => n["configs/".Length..^".json".Length]).Order().ToArray();
+
+    /// <summary>A shipped preset by name (e.g. "llama-3.1-8b").</summary>
+    public static LlamaConfig Preset(string name)
+    {
+        using var stream = typeof(LlamaConfig).Assembly.GetManifestResourceStream($"configs/{name}.json")
+            ?? throw new ArgumentException($"no preset '{name}'; known: {string.Join(", ", PresetNames)}");
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd(), $"experiments/configs/{name}.json");
+    }
+}
+
+/// <summary>bos/eos token ids appear as a number, a list of numbers, or null.</summary>
+internal sealed class TokenIdListConverter : JsonConverter<int[]>
+{
+    public override int[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null: return [];
+            case JsonTokenType.Number: return [reader.GetInt32()];
+            case JsonTokenType.StartArray:
+                var ids = new List<int>();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.Number) throw new JsonException("token id lists must hold numbers");
+                    ids.Add(reader.GetInt32());
+                }
+                return ids.ToArray();
+            default: throw new JsonException("expected a token id or a list of token ids");
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, int[] value, JsonSerializerOptions options)
+    {
+        if (value.Length == 1) { writer.WriteNumberValue(value[0]); return; }
+        writer.WriteStartArray();
+        foreach (var id in value) writer.WriteNumberValue(id);
+        writer.WriteEndArray();
+    }
+}

@@ -1,0 +1,91 @@
+// TensorFormat: what every storage format (float or quantized) states about itself, and its row kernels.
+using System.Numerics.Tensors;
+
+namespace Compression.Quantization;
+
+/// <summary>
+/// A storage format for a 2-D weight, row-major with blocks along each row (ggml's convention).
+/// A format states its block geometry, its scalar reference quantize/dequantize, and its kernels.
+/// Register new formats in <see cref="FormatRegistry"/>; nothing else switches over formats.
+/// </summary>
+public abstract class TensorFormat
+{
+    /// <summary>Short lower-case name used on the command line and in results ("q8_0", "int4").</summary>
+    public abstract string Name { get; }
+
+    /// <summary>GGUF/ggml type id when the format exists in GGUF; null for workbench-only formats.</summary>
+    public virtual int? GgmlTypeId => null;
+
+    /// <summary>Weights per block along a row (1 for plain float formats).</summary>
+    public abstract int BlockSize { get; }
+
+    /// <summary>Bytes of one block.</summary>
+    public abstract int BytesPerBlock { get; }
+
+    /// <summary>Nominal bits per weight of the payload (16 for f16, 4 for q4_0 ...), used to group results.</summary>
+    public abstract int NominalBits { get; }
+
+    /// <summary>True for f32/f16/bf16: values are stored as plain floats.</summary>
+    public virtual bool IsFloat => false;
+
+    /// <summary>True when the workbench can produce this format (false for read-only formats).</summary>
+    public virtual bool CanQuantize => true;
+
+    /// <summary>One-line description for tables and help text.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>Bytes of one row of <paramref name="cols"/> weights.</summary>
+    public virtual long RowBytes(long cols)
+    {
+        if (cols % BlockSize != 0)
+            throw new ArgumentException($"{Name}: row length {cols} is not a multiple of the block size {BlockSize}");
+        return cols / BlockSize * BytesPerBlock;
+    }
+
+    /// <summary>Whether a row of <paramref name="cols"/> weights can be stored in this format.</summary>
+    public virtual bool Supports(long cols) => cols % BlockSize == 0;
+
+    /// <summary>Bytes of a rows × cols matrix.</summary>
+    public long ByteCount(long rows, long cols) => rows * RowBytes(cols);
+
+    /// <summary>Bits per weight for rows of <paramref name="cols"/> weights, scales included.</summary>
+    public double BitsPerWeight(long cols) => 8.0 * RowBytes(cols) / cols;
+
+    /// <summary>Scalar reference: quantize one row of <c>src.Length</c> weights into <c>RowBytes</c> bytes.</summary>
+    public abstract void QuantizeRowReference(ReadOnlySpan<float> src, Span<byte> dst);
+
+    /// <summary>Scalar reference: dequantize one row.</summary>
+    public abstract void DequantizeRowReference(ReadOnlySpan<byte> src, Span<float> dst);
+
+    /// <summary>Quantize one row (fast path; defaults to the reference, which must give identical bytes).</summary>
+    public virtual void QuantizeRow(ReadOnlySpan<float> src, Span<byte> dst) => QuantizeRowReference(src, dst);
+
+    /// <summary>Dequantize one row (fast path; defaults to the reference).</summary>
+    public virtual void DequantizeRow(ReadOnlySpan<byte> src, Span<float> dst) => DequantizeRowReference(src, dst);
+
+    /// <summary>
+    /// Dot product of one packed row with float activations — the decode kernel's inner loop.
+    /// The default dequantizes the row; formats override it with a kernel that reads packed bytes.
+    /// </summary>
+    public virtual float DotRow(ReadOnlySpan<byte> row, ReadOnlySpan<float> x)
+    {
+        float[] tmp = System.Buffers.ArrayPool<float>.Shared.Rent(x.Length);
+        try
+        {
+            var w = tmp.AsSpan(0, x.Length);
+            DequantizeRow(row, w);
+            return TensorPrimitives.Dot(w, x);
+        }
+        finally { System.Buffers.ArrayPool<float>.Shared.Return(tmp); }
+    }
+
+    /// <summary>Quantizes a whole rows × cols matrix (row-major floats) into packed bytes.</summary>
+    public void Quantize(ReadOnlySpan<float> src, int rows, int cols, Span<byte> dst)
+    {
+        long rb = RowBytes(cols);
+        for (int r = 0; r < rows; r++)
+            QuantizeRow(src.Slice(r * cols, cols), dst.Slice((int)(r * rb), (int)rb));
+    }
+
+    public override string ToString() => Name;
+}
