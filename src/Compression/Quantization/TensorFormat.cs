@@ -79,6 +79,37 @@ public abstract class TensorFormat
         finally { System.Buffers.ArrayPool<float>.Shared.Return(tmp); }
     }
 
+    /// <summary>
+    /// y = W·x for a packed rows × cols matrix W (decode: one activation vector). Kernels read the
+    /// packed bytes directly and split rows across threads; formats override this with their SIMD
+    /// kernel (which may quantize x on the fly, as llama.cpp does). The default runs <see cref="DotRow"/>.
+    /// </summary>
+    public virtual void Gemv(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y)
+    {
+        long rb = RowBytes(cols);
+        for (int r = 0; r < rows; r++) y[r] = DotRow(packed.Slice((int)(r * rb), (int)rb), x);
+    }
+
+    /// <summary>
+    /// Y = X·Wᵀ for n activation rows X (n × cols) and packed W (rows × cols), giving Y (n × rows) —
+    /// the prefill path. The default dequantizes W a tile of rows at a time and multiplies in float.
+    /// </summary>
+    public virtual void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        long rb = RowBytes(cols);
+        float[] w = System.Buffers.ArrayPool<float>.Shared.Rent(cols);
+        try
+        {
+            var row = w.AsSpan(0, cols);
+            for (int r = 0; r < rows; r++)
+            {
+                DequantizeRow(packed.Slice((int)(r * rb), (int)rb), row);
+                for (int i = 0; i < n; i++) y[i * rows + r] = TensorPrimitives.Dot(row, x.Slice(i * cols, cols));
+            }
+        }
+        finally { System.Buffers.ArrayPool<float>.Shared.Return(w); }
+    }
+
     /// <summary>Quantizes a whole rows × cols matrix (row-major floats) into packed bytes.</summary>
     public void Quantize(ReadOnlySpan<float> src, int rows, int cols, Span<byte> dst)
     {
