@@ -1,0 +1,35 @@
+// LlamaDecoderLayer: pre-norm attention and MLP, each with a residual connection.
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Compression.Model;
+
+public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
+    [ComponentName(Name = "self_attn")] private readonly LlamaAttention _attention;
+    [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postAttentionNorm;
+    [ComponentName(Name = "mlp")] private readonly LlamaMlp _mlp;
+    private readonly int _index;
+
+    public LlamaDecoderLayer(int index, RmsNorm inputNorm, LlamaAttention attention, RmsNorm postNorm, LlamaMlp mlp)
+        : base(nameof(LlamaDecoderLayer))
+    {
+        (_index, _inputNorm, _attention, _postAttentionNorm, _mlp) = (index, inputNorm, attention, postNorm, mlp);
+        RegisterComponents();
+    }
+
+    public LlamaAttention Attention => _attention;
+    public LlamaMlp Mlp => _mlp;
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, cache, start)");
+
+    /// <param name="x">(B, T, H)</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int start)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + _attention.Forward(_inputNorm.forward(x), cos, sin, cache, _index, start); // (B, T, H)
+        var y = h + _mlp.forward(_postAttentionNorm.forward(h));
+        return y.MoveToOuterDisposeScope();
+    }
+}
