@@ -16,6 +16,10 @@ public abstract class Checkpoint : IDisposable
     public abstract IReadOnlyDictionary<string, StoredTensor> Tensors { get; }
     /// <summary>"safetensors" or "gguf".</summary>
     public abstract string Kind { get; }
+    /// <summary>Per-pair divisors of the rotary inverse frequencies stored with the weights (GGUF <c>rope_freqs.weight</c>), or null.</summary>
+    public virtual IReadOnlyList<float>? RopeFrequencyFactors => null;
+    /// <summary>The vocabulary stored with the checkpoint (tokenizer.json or GGUF <c>tokenizer.ggml.*</c>), or null when there is none.</summary>
+    public abstract Tokenization.TokenizerData? LoadTokenizerData();
     /// <summary>Bytes of tensor data on disk.</summary>
     public long TensorBytes => Tensors.Values.Sum(t => t.ByteLength);
 

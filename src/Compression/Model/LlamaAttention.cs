@@ -19,7 +19,8 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public IEnumerable<LinearLayer> Projections => [_qProj, _kProj, _vProj, _oProj];
+    public IEnumerable<(string Name, LinearLayer Layer)> NamedProjections() =>
+        [("q_proj", _qProj), ("k_proj", _kProj), ("v_proj", _vProj), ("o_proj", _oProj)];
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, cache, layer, start)");
 

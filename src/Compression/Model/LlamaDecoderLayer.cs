@@ -21,6 +21,13 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
 
     public LlamaAttention Attention => _attention;
     public LlamaMlp Mlp => _mlp;
+    public RmsNorm InputNorm => _inputNorm;
+    public RmsNorm PostAttentionNorm => _postAttentionNorm;
+
+    /// <summary>The layer's linear projections under their HF names relative to the layer ("self_attn.q_proj", ...).</summary>
+    public IEnumerable<(string Name, LinearLayer Layer)> NamedProjections() =>
+        _attention.NamedProjections().Select(p => ("self_attn." + p.Name, p.Layer))
+            .Concat(_mlp.NamedProjections().Select(p => ("mlp." + p.Name, p.Layer)));
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, cache, start)");
 

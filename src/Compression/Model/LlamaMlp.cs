@@ -16,7 +16,8 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public IEnumerable<LinearLayer> Projections => [_gateProj, _upProj, _downProj];
+    public IEnumerable<(string Name, LinearLayer Layer)> NamedProjections() =>
+        [("gate_proj", _gateProj), ("up_proj", _upProj), ("down_proj", _downProj)];
 
     /// <param name="x">(B, T, H)</param>
     public override Tensor forward(Tensor x)

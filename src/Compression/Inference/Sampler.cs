@@ -1,0 +1,46 @@
+// Sampler: picks the next token from a logits row — greedy, or temperature + nucleus (top-p) with a seed.
+namespace Compression.Inference;
+
+/// <summary>Sampling settings; temperature 0 means greedy (argmax).</summary>
+public sealed record SamplingOptions
+{
+    public double Temperature { get; init; }
+    public double TopP { get; init; } = 1.0;
+    public int Seed { get; init; }
+}
+
+/// <summary>Draws tokens from logits; deterministic for a given seed.</summary>
+public sealed class Sampler(SamplingOptions options)
+{
+    private readonly Random _random = new(options.Seed);
+
+    public int Next(ReadOnlySpan<float> logits)
+    {
+        if (options.Temperature <= 0) return ArgMax(logits);
+        // Softmax at temperature T in double, then keep the smallest set of tokens whose mass reaches top_p.
+        double max = double.NegativeInfinity;
+        foreach (float l in logits) max = Math.Max(max, l);
+        var probs = new double[logits.Length];
+        double sum = 0;
+        for (int i = 0; i < logits.Length; i++) sum += probs[i] = Math.Exp((logits[i] - max) / options.Temperature);
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => probs[i]).ToArray();
+        double kept = 0;
+        int count = 0;
+        while (count < order.Length && (count == 0 || kept / sum < options.TopP)) kept += probs[order[count++]];
+        double u = _random.NextDouble() * kept;
+        for (int i = 0; i < count; i++)
+        {
+            u -= probs[order[i]];
+            if (u <= 0) return order[i];
+        }
+        return order[count - 1];
+    }
+
+    /// <summary>Index of the largest logit (the first one on ties, as llama.cpp's greedy sampler).</summary>
+    public static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
+        return best;
+    }
+}

@@ -1,0 +1,59 @@
+// TextGenerator: prefill a prompt, then decode one token at a time through the KV cache, timing both phases.
+using System.Diagnostics;
+using Compression.Model;
+using static TorchSharp.torch;
+
+namespace Compression.Inference;
+
+/// <summary>Timings of one generation: prefill and decode tokens per second.</summary>
+public sealed record GenerationStats(int PromptTokens, double PrefillSeconds, int GeneratedTokens, double DecodeSeconds)
+{
+    public double PrefillTokensPerSecond => PromptTokens / Math.Max(PrefillSeconds, 1e-9);
+    /// <summary>Decode speed over the tokens produced after the first (the first comes from the prefill logits).</summary>
+    public double DecodeTokensPerSecond => GeneratedTokens <= 1 ? 0 : (GeneratedTokens - 1) / Math.Max(DecodeSeconds, 1e-9);
+}
+
+public static class TextGenerator
+{
+    /// <summary>
+    /// Generates up to <paramref name="maxTokens"/> tokens after <paramref name="prompt"/>. <paramref name="onToken"/>
+    /// receives each new token and returns false to stop (e.g. at end of text). Memory stays flat: each
+    /// step runs in its own dispose scope and only the KV cache persists.
+    /// </summary>
+    public static GenerationStats Generate(LlamaModel model, IReadOnlyList<int> prompt, int maxTokens, SamplingOptions sampling,
+        Func<int, bool> onToken, CancellationToken cancel = default)
+    {
+        if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens");
+        int capacity = Math.Min(model.Config.MaxPositionEmbeddings, prompt.Count + maxTokens);
+        if (prompt.Count >= capacity && maxTokens > 0)
+            throw new ArgumentException($"prompt of {prompt.Count} tokens leaves no room within max_position_embeddings {model.Config.MaxPositionEmbeddings}");
+        using var noGrad = no_grad();
+        using var cache = model.NewCache(capacity);
+        var sampler = new Sampler(sampling);
+        var logits = new float[model.Config.VocabSize];
+
+        var clock = Stopwatch.StartNew();
+        Step(model, cache, prompt.ToArray(), logits);
+        double prefill = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        int generated = 0;
+        while (generated < maxTokens && !cancel.IsCancellationRequested)
+        {
+            int next = sampler.Next(logits);
+            generated++;
+            if (!onToken(next) || generated == maxTokens || cache.Length >= capacity) break;
+            Step(model, cache, [next], logits);
+        }
+        return new GenerationStats(prompt.Count, prefill, generated, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Runs tokens through the model and copies the last position's logits into <paramref name="last"/>.</summary>
+    private static void Step(LlamaModel model, KvCache cache, int[] tokens, float[] last)
+    {
+        using var scope = NewDisposeScope();
+        var ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Length]);
+        var logits = model.Forward(ids, cache)[0, -1].cpu();              // (V)
+        logits.data<float>().CopyTo(last);
+    }
+}

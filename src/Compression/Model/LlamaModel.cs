@@ -1,0 +1,139 @@
+// LlamaModel: embedding → decoder layers → final norm → LM head; prefill and decode through a KV cache.
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Compression.Model;
+
+/// <summary>
+/// The Llama 3.x causal language model. Activations run in <see cref="DType"/> (float32 by default);
+/// the logits returned are always float32. Build it with <see cref="ModelLoader"/> (from a checkpoint),
+/// <see cref="CreateRandom"/> (for training) or <see cref="CreateOnMeta"/> (for size accounting).
+/// </summary>
+public sealed class LlamaModel : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "embed_tokens")] private readonly TokenEmbedding _embedTokens;
+    [ComponentName(Name = "layers")] private readonly ModuleList<LlamaDecoderLayer> _layers;
+    [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
+    [ComponentName(Name = "lm_head")] private readonly LinearLayer _lmHead;
+    private readonly RotaryEmbedding _rotary;
+
+    public LlamaModel(LlamaConfig config, TokenEmbedding embedTokens, IEnumerable<LlamaDecoderLayer> layers, RmsNorm norm,
+        LinearLayer? lmHead, RotaryEmbedding rotary, ScalarType dtype, Device device) : base(nameof(LlamaModel))
+    {
+        Config = config;
+        DType = dtype;
+        Device = device;
+        _embedTokens = embedTokens;
+        _layers = new ModuleList<LlamaDecoderLayer>(layers.ToArray());
+        _norm = norm;
+        _lmHead = lmHead ?? embedTokens.AsTiedHead();
+        _rotary = rotary;
+        RegisterComponents();
+    }
+
+    public LlamaConfig Config { get; }
+    /// <summary>Activation dtype (float32, bfloat16 or float16).</summary>
+    public ScalarType DType { get; }
+    public Device Device { get; }
+    public TokenEmbedding EmbedTokens => _embedTokens;
+    public IReadOnlyList<LlamaDecoderLayer> Layers => _layers.ToList();
+    public RmsNorm Norm => _norm;
+    public LinearLayer LmHead => _lmHead;
+    public RotaryEmbedding Rotary => _rotary;
+
+    /// <summary>Every linear layer with its Hugging Face weight name (the tensors quantizers replace).</summary>
+    public IEnumerable<(string Name, LinearLayer Layer)> LinearLayers()
+    {
+        for (int i = 0; i < _layers.Count; i++)
+            foreach (var (name, layer) in _layers[i].NamedProjections())
+                yield return ($"model.layers.{i}.{name}.weight", layer);
+        yield return ("lm_head.weight", _lmHead);
+    }
+
+    /// <summary>Bytes of all weights as held in memory (packed layers count their packed bytes).</summary>
+    public long WeightBytes =>
+        _embedTokens.WeightBytes + LinearLayers().Sum(l => l.Layer.WeightBytes)
+        + (_norm.Weight.numel() + _layers.Sum(l => l.InputNorm.Weight.numel() + l.PostAttentionNorm.Weight.numel())) * 4;
+
+    /// <summary>A KV cache for this model holding up to <paramref name="capacity"/> positions.</summary>
+    public KvCache NewCache(int capacity, int batch = 1) => new(Config, capacity, DType, Device, batch);
+
+    public override Tensor forward(Tensor ids) => Forward(ids, null);
+
+    /// <summary>
+    /// Logits (B, T, V) float32 for token ids (B, T) at positions [cache.Length, cache.Length+T).
+    /// Without a cache the ids are a fresh sequence starting at position 0. With one, their keys and
+    /// values are appended and the cache's length advances by T.
+    /// </summary>
+    public Tensor Forward(Tensor ids, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        int start = cache?.Length ?? 0;
+        long t = ids.shape[1];
+        if (start + t > Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"sequence of {start + t} positions exceeds the model's max_position_embeddings ({Config.MaxPositionEmbeddings})");
+        ids = ids.to(ScalarType.Int64, Device);
+        var (cos, sin) = _rotary.Tables(start, t, DType, Device);      // (T, hd)
+        var h = _embedTokens.forward(ids).to(DType);                    // (B, T, H)
+        foreach (var layer in _layers) h = layer.Forward(h, cos, sin, cache, start);
+        var logits = _lmHead.forward(_norm.forward(h)).to(ScalarType.Float32); // (B, T, V)
+        cache?.SetLength(start + (int)t);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits of one sequence as a (T, V) float32 array, row i = logits after token i.</summary>
+    public float[,] Logits(ReadOnlySpan<int> tokens)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = tensor(tokens.ToArray().Select(x => (long)x).ToArray(), [1, tokens.Length]);
+        var logits = Forward(ids, null)[0].cpu();                       // (T, V)
+        var result = new float[tokens.Length, Config.VocabSize];
+        logits.data<float>().CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref result[0, 0], result.Length));
+        return result;
+    }
+
+    /// <summary>A randomly initialised, trainable model (normal(0, std) weights, unit norms), as HF initialises Llama.</summary>
+    public static LlamaModel CreateRandom(LlamaConfig c, int seed, double std = 0.02, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        device ??= CPU;
+        var generator = new Generator((ulong)seed);
+        Tensor Weight(long rows, long cols) => normal(0, std, [rows, cols], generator: generator).to(dtype, device);
+        return Build(c, dtype, device, (name, shape) => shape.Length == 1 ? ones(shape, dtype, device) : Weight(shape[0], shape[1]),
+            requiresGrad: true);
+    }
+
+    /// <summary>The model's structure with no weight data, on the <c>meta</c> device (for size accounting).</summary>
+    public static LlamaModel CreateOnMeta(LlamaConfig c, ScalarType dtype = ScalarType.BFloat16)
+    {
+        var meta = new Device(DeviceType.META);
+        return Build(c, dtype, meta, (_, shape) => empty(shape, dtype, meta), requiresGrad: false);
+    }
+
+    /// <summary>Assembles a model with dense layers from a weight source keyed by Hugging Face name.</summary>
+    public static LlamaModel Build(LlamaConfig c, ScalarType dtype, Device device, Func<string, long[], Tensor> weight,
+        bool requiresGrad = false, IReadOnlyList<float>? ropeFactors = null)
+    {
+        LinearLayer Linear(string name, long rows, long cols) => new DenseLinear(weight(name, [rows, cols]), requiresGrad);
+        RmsNorm Norm(string name) => new(weight(name, [c.HiddenSize]), c.RmsNormEps, requiresGrad);
+        var embed = new DenseEmbedding(weight("model.embed_tokens.weight", [c.VocabSize, c.HiddenSize]), requiresGrad);
+        var layers = new List<LlamaDecoderLayer>();
+        for (int i = 0; i < c.NumLayers; i++)
+        {
+            string p = $"model.layers.{i}.";
+            var attention = new LlamaAttention(c,
+                Linear(p + "self_attn.q_proj.weight", c.QueryDim, c.HiddenSize),
+                Linear(p + "self_attn.k_proj.weight", c.KeyValueDim, c.HiddenSize),
+                Linear(p + "self_attn.v_proj.weight", c.KeyValueDim, c.HiddenSize),
+                Linear(p + "self_attn.o_proj.weight", c.HiddenSize, c.QueryDim));
+            var mlp = new LlamaMlp(
+                Linear(p + "mlp.gate_proj.weight", c.IntermediateSize, c.HiddenSize),
+                Linear(p + "mlp.up_proj.weight", c.IntermediateSize, c.HiddenSize),
+                Linear(p + "mlp.down_proj.weight", c.HiddenSize, c.IntermediateSize));
+            layers.Add(new LlamaDecoderLayer(i, Norm(p + "input_layernorm.weight"), attention, Norm(p + "post_attention_layernorm.weight"), mlp));
+        }
+        var head = c.TieWordEmbeddings ? null : Linear("lm_head.weight", c.VocabSize, c.HiddenSize);
+        return new LlamaModel(c, embed, layers, Norm("model.norm.weight"), head, new RotaryEmbedding(c, ropeFactors), dtype, device);
+    }
+}
