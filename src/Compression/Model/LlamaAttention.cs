@@ -24,8 +24,13 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, cache, layer, start)");
 
-    /// <param name="x">(B, T, H)</param>
-    /// <param name="cos">(T, hd) for positions [start, start+T)</param>
+    /// <summary>Causal grouped-query attention over the cached prefix and the new tokens.</summary>
+    /// <param name="x">(B, T, H) normalised activations.</param>
+    /// <param name="cos">(T, hd) rotary cosines for positions [start, start+T).</param>
+    /// <param name="sin">(T, hd) rotary sines.</param>
+    /// <param name="cache">KV cache to append to, or null for a fresh sequence.</param>
+    /// <param name="layer">This layer's index in the cache.</param>
+    /// <param name="start">Position of the first token of x.</param>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int layer, int start)
     {
         using var scope = NewDisposeScope();

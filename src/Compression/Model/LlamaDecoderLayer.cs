@@ -31,7 +31,12 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, cache, start)");
 
-    /// <param name="x">(B, T, H)</param>
+    /// <summary>One block: x + attn(norm(x)), then h + mlp(norm(h)).</summary>
+    /// <param name="x">(B, T, H) activations.</param>
+    /// <param name="cos">(T, hd) rotary cosines for positions [start, start+T).</param>
+    /// <param name="sin">(T, hd) rotary sines.</param>
+    /// <param name="cache">KV cache to append to, or null for a fresh sequence.</param>
+    /// <param name="start">Position of the first token of x.</param>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int start)
     {
         using var scope = NewDisposeScope();

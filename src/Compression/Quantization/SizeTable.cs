@@ -1,0 +1,26 @@
+// SizeTable: the size comparison of a model across every registered format and policy.
+using Compression.Model;
+
+namespace Compression.Quantization;
+
+public static class SizeTable
+{
+    /// <summary>
+    /// Baselines (f32, bf16, f16: every tensor in that format), then for each quantizing format its
+    /// size under the workbench default, under <c>--pure</c>, and — for GGUF formats — under llama.cpp's own choices.
+    /// </summary>
+    public static IReadOnlyList<ModelSize> Rows(LlamaConfig c)
+    {
+        var rows = new List<ModelSize>();
+        long parameters = LlamaTensorLayout.ParameterCount(c);
+        foreach (var f in FormatRegistry.All.Where(f => f.IsFloat))
+            rows.Add(new ModelSize(f.Name, "all tensors", parameters, SizeAccounting.FloatBytes(c, f), new Dictionary<string, long> { [f.Name] = SizeAccounting.FloatBytes(c, f) }));
+        foreach (var f in FormatRegistry.All.Where(f => !f.IsFloat && f.CanQuantize))
+        {
+            rows.Add(SizeAccounting.Measure(c, QuantizationPolicy.Default(f)));
+            rows.Add(SizeAccounting.Measure(c, QuantizationPolicy.PureOf(f)));
+            if (f.GgmlTypeId is not null) rows.Add(SizeAccounting.Measure(c, QuantizationPolicy.LlamaCppDefault(f)));
+        }
+        return rows;
+    }
+}
