@@ -91,6 +91,8 @@ public sealed class GgufCheckpoint : Checkpoint
         };
 
         int hidden = Req("embedding_length"), heads = Req("attention.head_count");
+        if (hidden <= 0 || heads <= 0)
+            throw new InvalidDataException($"{f.Path}: embedding_length ({hidden}) and attention.head_count ({heads}) must be positive");
         int? keyLength = Opt("attention.key_length"), valueLength = Opt("attention.value_length");
         int? ropeDims = Opt("rope.dimension_count");
         if (keyLength is not null && valueLength is not null && keyLength != valueLength)

@@ -269,7 +269,7 @@ public sealed class GgufFile : IDisposable
         if (_tensorByName.ContainsKey(name)) throw Bad($"tensor '{name}' appears twice");
         var format = type <= int.MaxValue ? FormatRegistry.ByGgmlType((int)type) : null;
         if (format is null)
-            throw Bad($"tensor '{name}' has type {GgmlTypes.Describe(type)}, which is not supported by the workbench " +
+            throw Bad($"tensor '{name}': type {GgmlTypes.Describe(type)} is not supported by the workbench " +
                       $"(supported: {string.Join(", ", FormatRegistry.All.Where(f => f.GgmlTypeId is not null).Select(f => f.Name))})");
         string shape = $"[{string.Join(", ", dims)}]";
         long rows = 1;
