@@ -36,6 +36,31 @@ public class GgufExporterTests
         Assert.Equal(File.ReadAllBytes(FixtureGguf), File.ReadAllBytes(outPath));
     }
 
+    /// <summary>
+    /// Once the quantized formats are registered (another branch), a --pure export of the f32 fixture must equal
+    /// what llama-quantize --pure wrote: the whole file for q8_0/q4_0; the tensor data for q1_0, whose fixture
+    /// carries file_type 7 where the exporter writes none. Formats not yet registered are not checked here.
+    /// </summary>
+    [Fact]
+    public void PureQuantizedExportReproducesLlamaQuantize()
+    {
+        using var input = GgufCheckpoint.Open(FixtureGguf);
+        foreach (var (file, formatName, wholeFile) in new[] { ("model-q8_0.gguf", "q8_0", true), ("model-q4_0.gguf", "q4_0", true), ("model-q1_0.gguf", "q1_0", false) })
+        {
+            if (FormatRegistry.TryGet(formatName) is not { } format) continue;
+            string outPath = Path.Combine(TestPaths.NewTempDir("gguf-export"), file);
+            var policy = QuantizationPolicy.PureOf(format);
+            GgufExporter.Write(input, input.Tokenizer!, (spec, name) => policy.Choose(spec, name), outPath);
+            string reference = TestPaths.TinyLlamaFile(file);
+            if (wholeFile) { Assert.Equal(File.ReadAllBytes(reference), File.ReadAllBytes(outPath)); continue; }
+            using var expected = GgufFile.Open(reference);
+            using var actual = GgufFile.Open(outPath);
+            Assert.Equal(expected.Tensors.Select(t => t.Name), actual.Tensors.Select(t => t.Name));
+            foreach (var (e, a) in expected.Tensors.Zip(actual.Tensors))
+                Assert.True(expected.Mapped.Span(e.Offset, (int)e.ByteLength).SequenceEqual(actual.Mapped.Span(a.Offset, (int)a.ByteLength)), $"{file}: {e.Name} differs");
+        }
+    }
+
     [Theory]
     [InlineData("f16", 1u)]
     [InlineData("bf16", 32u)]

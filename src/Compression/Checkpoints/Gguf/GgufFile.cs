@@ -1,5 +1,6 @@
 // GgufFile: a memory-mapped, fully bounds-checked reader of GGUF v2/v3 files (header, metadata, tensor table).
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using Compression.Quantization;
 
@@ -239,7 +240,10 @@ public sealed class GgufFile : IDisposable
                 items = System.Array.CreateInstance(GgufValue.ClrType(elementType), n);
                 int size = GgufValue.FixedSize(elementType);
                 var raw = Take(checked(n * size), $"elements of array '{key}'");
-                for (int i = 0; i < n; i++) items.SetValue(Scalar(elementType, raw.Slice(i * size, size)).Value, i);
+                if (BitConverter.IsLittleEndian && elementType != GgufValueType.Bool)
+                    raw.CopyTo(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(items), raw.Length)); // token_type arrays are large
+                else
+                    for (int i = 0; i < n; i++) items.SetValue(Scalar(elementType, raw.Slice(i * size, size)).Value, i);
                 break;
             }
         }
