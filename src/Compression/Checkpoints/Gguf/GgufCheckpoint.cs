@@ -1,0 +1,178 @@
+// GgufCheckpoint: a llama-architecture GGUF file seen as a Checkpoint — config from llama.* metadata,
+// tensors under HF names in PyTorch order with Q/K rows un-permuted, tokenizer and RoPE factors exposed.
+using System.Globalization;
+using Compression.Model;
+using Compression.Tokenization;
+
+namespace Compression.Checkpoints.Gguf;
+
+/// <summary>A GGUF checkpoint of the llama architecture (as llama.cpp's converter and llama-quantize write it).</summary>
+public sealed class GgufCheckpoint : Checkpoint
+{
+    private readonly Dictionary<string, StoredTensor> _tensors;
+
+    public override string Path => File.Path;
+    public override LlamaConfig Config { get; }
+    public override IReadOnlyDictionary<string, StoredTensor> Tensors => _tensors;
+    public override string Kind => "gguf";
+    /// <summary>The underlying file (metadata, tensor table).</summary>
+    public GgufFile File { get; }
+    /// <summary>
+    /// <c>rope_freqs.weight</c>: per-frequency divisors of the RoPE inverse frequencies (head_dim/2 values),
+    /// which is how GGUF carries Llama 3 rope scaling. When present, <see cref="Config"/> has no RopeScaling;
+    /// pass these to <see cref="RotaryEmbedding"/>.
+    /// </summary>
+    public IReadOnlyList<float>? RopeFrequencyFactors { get; }
+    /// <summary>The byte-level BPE vocabulary from <c>tokenizer.ggml.*</c>; null when the file has none or another tokenizer model.</summary>
+    public TokenizerData? Tokenizer { get; }
+    /// <summary><c>general.name</c>, when present.</summary>
+    public string? Name => File.TryGetString("general.name");
+
+    private GgufCheckpoint(GgufFile file)
+    {
+        File = file;
+        string arch = file.TryGetString("general.architecture")
+            ?? throw new InvalidDataException($"{file.Path}: general.architecture is missing");
+        if (arch != "llama")
+            throw new InvalidDataException($"{file.Path}: architecture '{arch}' is not supported (only 'llama')");
+
+        Config = ReadConfig(file);
+        var rope = file.FindTensor(GgufTensorNames.RopeFrequencies);
+        if (rope is not null)
+        {
+            if (rope.Dimensions.Length != 1 || rope.Elements != Config.HeadDim / 2)
+                throw new InvalidDataException(
+                    $"{file.Path}: {GgufTensorNames.RopeFrequencies} has dimensions [{string.Join(", ", rope.Dimensions)}], expected [{Config.HeadDim / 2}] (head_dim/2)");
+            RopeFrequencyFactors = Stored(rope, GgufTensorNames.RopeFrequencies, null).ToFloat32();
+        }
+
+        _tensors = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
+        var specs = LlamaTensorLayout.Expected(Config).ToDictionary(s => s.Name);
+        foreach (var info in file.Tensors)
+        {
+            if (info.Name == GgufTensorNames.RopeFrequencies) continue;
+            // Unknown names are kept as they are, so CheckAgainstConfig reports them as unexpected.
+            string hf = GgufTensorNames.ToHuggingFace(info.Name) ?? info.Name;
+            int[]? rowOrder = null;
+            if (specs.TryGetValue(hf, out var spec) && GgufTensorNames.PermutedHeads(spec, Config) is int heads
+                && info.Dimensions.Length == 2 && info.Shape.SequenceEqual(spec.Shape))
+                rowOrder = GgufTensorNames.StoredRowOfHfRow(checked((int)info.Dimensions[1]), heads);
+            _tensors.Add(hf, Stored(info, hf, rowOrder));
+        }
+        CheckAgainstConfig(file.Path, Config, _tensors);
+        Tokenizer = ReadTokenizer(file);
+    }
+
+    /// <summary>Opens a GGUF file and checks its tensors against the config its metadata implies.</summary>
+    public static GgufCheckpoint Open(string path)
+    {
+        var file = GgufFile.Open(path);
+        try { return new GgufCheckpoint(file); }
+        catch { file.Dispose(); throw; }
+    }
+
+    public override void Dispose() => File.Dispose();
+
+    private StoredTensor Stored(GgufTensorInfo info, string hfName, int[]? rowOrder) => new()
+    {
+        Name = hfName, FileTensorName = info.Name, Shape = info.Shape, Format = info.Format,
+        Source = File.Mapped, Offset = info.Offset, RowOrder = rowOrder,
+    };
+
+    private static LlamaConfig ReadConfig(GgufFile f)
+    {
+        const string p = "llama.";
+        int Req(string key) => Opt(key) ?? throw new InvalidDataException($"{f.Path}: metadata key '{p}{key}' is missing");
+        int? Opt(string key) => f.TryGetUInt32(p + key) switch
+        {
+            null => null,
+            <= int.MaxValue and var v => (int)v,
+            var v => throw new InvalidDataException($"{f.Path}: {p}{key} = {v} is out of range"),
+        };
+
+        int hidden = Req("embedding_length"), heads = Req("attention.head_count");
+        if (hidden <= 0 || heads <= 0)
+            throw new InvalidDataException($"{f.Path}: embedding_length ({hidden}) and attention.head_count ({heads}) must be positive");
+        int? keyLength = Opt("attention.key_length"), valueLength = Opt("attention.value_length");
+        int? ropeDims = Opt("rope.dimension_count");
+        if (keyLength is not null && valueLength is not null && keyLength != valueLength)
+            throw new InvalidDataException($"{f.Path}: attention.key_length {keyLength} differs from value_length {valueLength} (not a llama model)");
+        int? headDim = keyLength ?? valueLength ?? ropeDims;
+        if (ropeDims is not null && ropeDims != (headDim ?? hidden / heads))
+            throw new InvalidDataException($"{f.Path}: rope.dimension_count {ropeDims} differs from the head size (partial rotary embeddings are not supported)");
+        if (f.TryGetString(p + "rope.scaling.type") is { } scaling && scaling != "none")
+            throw new InvalidDataException($"{f.Path}: rope scaling '{scaling}' is not supported (llama3 scaling comes as {GgufTensorNames.RopeFrequencies})");
+
+        int vocab = Opt("vocab_size")
+            ?? f.TryGetArray<string>("tokenizer.ggml.tokens")?.Length
+            ?? (f.FindTensor("token_embd.weight") is { Dimensions.Length: 2 } e ? checked((int)e.Dimensions[1]) : 0);
+        int? bos = f.TryGetUInt32("tokenizer.ggml.bos_token_id") is uint b and <= int.MaxValue ? (int)b : null;
+        int? eos = f.TryGetUInt32("tokenizer.ggml.eos_token_id") is uint e2 and <= int.MaxValue ? (int)e2 : null;
+
+        var config = new LlamaConfig
+        {
+            ModelType = "llama",
+            HiddenSize = hidden,
+            IntermediateSize = Req("feed_forward_length"),
+            NumLayers = Req("block_count"),
+            NumHeads = heads,
+            NumKeyValueHeadsRaw = Opt("attention.head_count_kv") ?? heads,
+            HeadDimRaw = headDim,
+            VocabSize = vocab,
+            MaxPositionEmbeddings = Opt("context_length") ?? 2048,
+            RmsNormEps = Widen(f.GetFloat32(p + "attention.layer_norm_rms_epsilon")),
+            RopeTheta = Widen(f.TryGetFloat32(p + "rope.freq_base") ?? 10000f),
+            RopeScaling = null, // llama3 scaling travels as rope_freqs.weight (see RopeFrequencyFactors)
+            TieWordEmbeddings = f.FindTensor("output.weight") is null,
+            BosTokenIds = bos is int bi ? [bi] : [],
+            EosTokenIds = eos is int ei ? [ei] : [],
+        };
+        config.Validate(f.Path);
+        return config;
+    }
+
+    // GGUF stores eps and theta as f32; widening via the shortest round-trip decimal gives back the
+    // double config.json had (1e-5, not 9.99999974737875e-06), so configs from both sources compare equal.
+    private static double Widen(float x) => double.Parse(x.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    private static TokenizerData? ReadTokenizer(GgufFile f)
+    {
+        const string p = "tokenizer.ggml.";
+        if (f.TryGetString(p + "model") != "gpt2") return null; // only byte-level BPE maps onto TokenizerData
+        var tokens = f.GetStringArray(p + "tokens");
+        TokenType[] types;
+        if (f.TryGetValue(p + "token_type", out var tt))
+        {
+            types = new TokenType[tokens.Length];
+            if (tt.Value is not System.Array arr || arr.Length != tokens.Length)
+                throw new InvalidDataException($"{f.Path}: {p}token_type should be an array of {tokens.Length} integers but is {tt.TypeName} {tt}");
+            for (int i = 0; i < arr.Length; i++)
+            {
+                long code = arr.GetValue(i) switch { int v => v, uint v => v, long v => v, short v => v, ushort v => v, byte v => v, sbyte v => v, _ => -1 };
+                if (code is < 0 or > 6)
+                    throw new InvalidDataException($"{f.Path}: {p}token_type[{i}] = {code} is not a llama token type (0-6)");
+                types[i] = (TokenType)code;
+            }
+        }
+        else types = Enumerable.Repeat(TokenType.Normal, tokens.Length).ToArray();
+
+        int? Id(string key)
+        {
+            if (f.TryGetUInt32(p + key) is not uint id) return null;
+            if (id >= tokens.Length) throw new InvalidDataException($"{f.Path}: {p}{key} = {id} is outside the vocabulary of {tokens.Length} tokens");
+            return (int)id;
+        }
+        string pre = f.TryGetString(p + "pre") ?? "default";
+        return new TokenizerData
+        {
+            Tokens = tokens,
+            TokenTypes = types,
+            Merges = f.TryGetArray<string>(p + "merges") ?? [],
+            BosId = Id("bos_token_id"),
+            EosId = Id("eos_token_id"),
+            AddBos = f.TryGetBool(p + "add_bos_token") ?? true,
+            Pre = pre,
+            IgnoreMerges = pre == "llama-bpe", // llama.cpp sets ignore_merges for the Llama 3 pre-tokenizer
+        };
+    }
+}

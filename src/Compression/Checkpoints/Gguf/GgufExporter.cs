@@ -1,0 +1,199 @@
+// GgufExporter: streams a checkpoint into a llama.cpp-compatible GGUF file, tensor by tensor and chunk by
+// chunk, quantizing each row with the format a caller-supplied policy picks.
+using Compression.Model;
+using Compression.Quantization;
+using Compression.Tokenization;
+
+namespace Compression.Checkpoints.Gguf;
+
+/// <summary>Options of <see cref="GgufExporter.Write"/>.</summary>
+public sealed record GgufExportOptions
+{
+    /// <summary><c>general.name</c>; default: the input GGUF's general.name, else the input's file or folder name.</summary>
+    public string? Name { get; init; }
+    /// <summary>
+    /// <c>rope_freqs.weight</c> values; default: the input GGUF's factors, else those llama.cpp derives from a
+    /// llama3 rope_scaling config (<see cref="GgufRopeFactors.FromConfig"/>), else none.
+    /// </summary>
+    public IReadOnlyList<float>? RopeFrequencyFactors { get; init; }
+    /// <summary>
+    /// Write <c>general.alignment</c> (32) explicitly. Off by default because llama.cpp's converter and
+    /// llama-quantize omit it when it is the GGUF default, and readers assume 32.
+    /// </summary>
+    public bool WriteAlignmentKey { get; init; }
+    /// <summary>Size of the float32 working buffer: the most of a tensor held in memory at once.</summary>
+    public int ChunkBytes { get; init; } = 16 << 20;
+}
+
+/// <summary>Progress of an export, reported after each chunk.</summary>
+public readonly record struct GgufExportProgress(int TensorIndex, int TensorCount, string TensorName, long BytesWritten, long TotalBytes);
+
+/// <summary>What an export wrote.</summary>
+public sealed record GgufExportResult(string Path, long FileBytes, uint? FileType, IReadOnlyList<GgufExportedTensor> Tensors);
+
+/// <summary>One written tensor: GGUF name, HF name (null for rope_freqs), format and bytes.</summary>
+public sealed record GgufExportedTensor(string GgufName, string? HfName, TensorFormat Format, long Bytes);
+
+/// <summary>Writes checkpoints as GGUF (llama architecture) in llama.cpp's tensor order and metadata layout.</summary>
+public static class GgufExporter
+{
+    /// <summary>
+    /// Exports <paramref name="input"/> to <paramref name="outPath"/>. <paramref name="chooseFormat"/> gets each
+    /// 2-D tensor's spec and GGUF name (e.g. <c>QuantizationPolicy.Choose</c>); 1-D tensors (norms) are always F32.
+    /// Rows are read as float32 a chunk at a time, Q/K rows permuted into llama.cpp's order, and quantized with
+    /// the chosen format's <see cref="TensorFormat.QuantizeRow"/>; a tensor already stored in the chosen format
+    /// is copied as it is (no re-quantization). The file appears only when complete.
+    /// </summary>
+    public static GgufExportResult Write(
+        Checkpoint input, TokenizerData tokenizer, Func<TensorSpec, string, TensorFormat> chooseFormat, string outPath,
+        GgufExportOptions? options = null, IProgress<GgufExportProgress>? progress = null, CancellationToken ct = default)
+    {
+        options ??= new GgufExportOptions();
+        if (options.ChunkBytes < 4) throw new ArgumentException("ChunkBytes must be at least 4");
+        var config = input.Config;
+        if (tokenizer.TokenTypes.Count != tokenizer.Tokens.Count)
+            throw new ArgumentException($"tokenizer has {tokenizer.Tokens.Count} tokens but {tokenizer.TokenTypes.Count} token types");
+        var gguf = input as GgufCheckpoint;
+        var ropeFactors = options.RopeFrequencyFactors ?? gguf?.RopeFrequencyFactors ?? GgufRopeFactors.FromConfig(config);
+        if (ropeFactors is not null && ropeFactors.Count != config.HeadDim / 2)
+            throw new ArgumentException($"{ropeFactors.Count} rope frequency factors given, expected head_dim/2 = {config.HeadDim / 2}");
+
+        // Plan: every tensor with its GGUF name and format, in llama.cpp's order.
+        var plan = new List<(TensorSpec? Spec, string GgufName, TensorFormat Format)>();
+        foreach (var spec in LlamaTensorLayout.Expected(config))
+        {
+            string name = GgufTensorNames.ToGguf(spec.Name) ?? throw new InvalidOperationException($"no GGUF name for {spec.Name}");
+            var format = spec.Shape.Length < 2 ? FormatRegistry.F32 : chooseFormat(spec, name);
+            CheckWritable(spec, name, format);
+            plan.Add((spec, name, format));
+            if (spec.Role == TensorRole.Embedding && ropeFactors is not null)
+                plan.Add((null, GgufTensorNames.RopeFrequencies, FormatRegistry.F32)); // where the converter puts it
+        }
+
+        var dominant = plan.Where(p => p.Spec is { Shape.Length: 2 })
+            .GroupBy(p => p.Format).OrderByDescending(g => g.Sum(p => p.Spec!.Elements)).First().Key;
+        uint? fileType = GgmlTypes.FileType(dominant);
+        bool quantized = plan.Any(p => !p.Format.IsFloat);
+
+        using var writer = new GgufWriter(outPath);
+        writer.AddString("general.architecture", "llama");
+        writer.AddString("general.name", options.Name ?? gguf?.Name ?? DefaultName(input.Path));
+        if (options.WriteAlignmentKey) writer.AddUInt32(GgufFile.AlignmentKey, writer.Alignment);
+        AddModelKeys(writer, config);
+        if (fileType is uint ft) writer.AddUInt32("general.file_type", ft);
+        AddTokenizerKeys(writer, tokenizer, config);
+        if (quantized) writer.AddUInt32("general.quantization_version", 2);
+
+        foreach (var (spec, name, format) in plan)
+            writer.AddTensor(name, spec is null ? [ropeFactors!.Count] : spec.Shape.Reverse().ToArray(), format);
+
+        long total = Enumerable.Range(0, writer.TensorCount).Sum(writer.TensorByteLength), written = 0;
+        var tensors = new List<GgufExportedTensor>();
+        for (int i = 0; i < plan.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var (spec, name, format) = plan[i];
+            if (spec is null)
+            {
+                writer.WriteTensorData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ropeFactors!.ToArray().AsSpan()));
+                written += writer.TensorByteLength(i);
+            }
+            else
+            {
+                var heads = GgufTensorNames.PermutedHeads(spec, config);
+                var source = input[spec.Name];
+                WriteTensor(writer, source, format, heads, options.ChunkBytes, ct, bytes =>
+                {
+                    written += bytes;
+                    progress?.Report(new(i, plan.Count, name, written, total));
+                });
+            }
+            tensors.Add(new(name, spec?.Name, format, writer.TensorByteLength(i)));
+            progress?.Report(new(i, plan.Count, name, written, total));
+        }
+        ct.ThrowIfCancellationRequested();
+        writer.Complete();
+        return new GgufExportResult(writer.Path, new FileInfo(writer.Path).Length, fileType, tensors);
+    }
+
+    private static void CheckWritable(TensorSpec spec, string name, TensorFormat format)
+    {
+        if (format.GgmlTypeId is null)
+            throw new ArgumentException($"{name}: format {format.Name} has no GGUF type id and cannot be written to GGUF");
+        if (!format.CanQuantize)
+            throw new ArgumentException($"{name}: the workbench cannot produce format {format.Name}");
+        if (!format.Supports(spec.Shape[^1]))
+            throw new ArgumentException($"{name}: rows of {spec.Shape[^1]} weights do not fit format {format.Name} (block size {format.BlockSize})");
+    }
+
+    /// <summary>
+    /// Streams one tensor: GGUF row g holds HF row <c>hfRow[g]</c> (identity except for Q/K). Same-format tensors
+    /// are copied row by row; others are dequantized to float32 and quantized, a chunk of rows at a time.
+    /// </summary>
+    private static void WriteTensor(GgufWriter writer, StoredTensor source, TensorFormat format, int? heads,
+                                    int chunkBytes, CancellationToken ct, Action<long> onChunk)
+    {
+        int rows = checked((int)source.Rows), cols = checked((int)source.Cols);
+        int[]? hfRow = heads is int h ? GgufTensorNames.HfRowOfStoredRow(rows, h) : null;
+        int rowBytes = checked((int)format.RowBytes(cols));
+        int chunkRows = Math.Clamp(chunkBytes / Math.Max(1, cols * 4), 1, Math.Max(1, rows));
+        bool copy = source.Format == format; // no re-quantization: exact, and loses nothing for quantized inputs
+        var packed = new byte[checked(chunkRows * rowBytes)];
+        var floats = copy ? [] : new float[checked(chunkRows * cols)];
+        for (int first = 0; first < rows; first += chunkRows)
+        {
+            ct.ThrowIfCancellationRequested();
+            int n = Math.Min(chunkRows, rows - first);
+            for (int k = 0; k < n; k++)
+            {
+                int src = hfRow is null ? first + k : hfRow[first + k];
+                var dst = packed.AsSpan(k * rowBytes, rowBytes);
+                if (copy) source.Row(src).CopyTo(dst);
+                else
+                {
+                    var row = floats.AsSpan(k * cols, cols);
+                    source.ReadRows(src, 1, row);
+                    format.QuantizeRow(row, dst);
+                }
+            }
+            writer.WriteTensorData(packed.AsSpan(0, n * rowBytes));
+            onChunk((long)n * rowBytes);
+        }
+    }
+
+    private static void AddModelKeys(GgufWriter w, LlamaConfig c)
+    {
+        const string p = "llama.";
+        w.AddUInt32(p + "context_length", (uint)c.MaxPositionEmbeddings);
+        w.AddUInt32(p + "embedding_length", (uint)c.HiddenSize);
+        w.AddUInt32(p + "block_count", (uint)c.NumLayers);
+        w.AddUInt32(p + "feed_forward_length", (uint)c.IntermediateSize);
+        w.AddUInt32(p + "attention.head_count", (uint)c.NumHeads);
+        w.AddUInt32(p + "attention.head_count_kv", (uint)c.NumKeyValueHeads);
+        w.AddUInt32(p + "attention.key_length", (uint)c.HeadDim);
+        w.AddUInt32(p + "attention.value_length", (uint)c.HeadDim);
+        w.AddUInt32(p + "rope.dimension_count", (uint)c.HeadDim);
+        w.AddFloat32(p + "rope.freq_base", (float)c.RopeTheta);
+        w.AddFloat32(p + "attention.layer_norm_rms_epsilon", (float)c.RmsNormEps);
+        w.AddUInt32(p + "vocab_size", (uint)c.VocabSize);
+    }
+
+    private static void AddTokenizerKeys(GgufWriter w, TokenizerData t, LlamaConfig c)
+    {
+        const string p = "tokenizer.ggml.";
+        w.AddString(p + "model", "gpt2");
+        w.AddString(p + "pre", t.Pre);
+        w.AddStringArray(p + "tokens", t.Tokens);
+        w.AddInt32Array(p + "token_type", t.TokenTypes.Select(x => (int)x));
+        w.AddStringArray(p + "merges", t.Merges);
+        if ((t.BosId ?? c.BosTokenId) is int bos) w.AddUInt32(p + "bos_token_id", (uint)bos);
+        if ((t.EosId ?? (c.EosTokenIds.Length > 0 ? c.EosTokenIds[0] : null)) is int eos) w.AddUInt32(p + "eos_token_id", (uint)eos);
+        w.AddBool(p + "add_bos_token", t.AddBos);
+    }
+
+    private static string DefaultName(string path)
+    {
+        string trimmed = path.TrimEnd('/', '\\');
+        return Directory.Exists(trimmed) ? System.IO.Path.GetFileName(trimmed) : System.IO.Path.GetFileNameWithoutExtension(trimmed);
+    }
+}
