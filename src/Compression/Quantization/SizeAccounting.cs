@@ -32,7 +32,7 @@ public static class SizeAccounting
         var byFormat = new Dictionary<string, long>();
         foreach (var spec in LlamaTensorLayout.Expected(config))
         {
-            var format = policy.Choose(spec, GgufNames.FromHf(spec.Name));
+            var format = policy.Choose(spec, Checkpoints.Gguf.GgufTensorNames.ToGguf(spec.Name));
             long b = format.ByteCount(spec.Shape.Length == 1 ? 1 : spec.Shape[0], spec.Shape[^1]);
             bytes += b;
             parameters += spec.Elements;

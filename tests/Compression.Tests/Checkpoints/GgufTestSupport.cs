@@ -37,6 +37,7 @@ internal sealed class TestSafetensorsCheckpoint : Checkpoint
 
     public override string Path { get; }
     public override LlamaConfig Config { get; }
+    public override Compression.Tokenization.TokenizerData? LoadTokenizerData() => null;
     public override IReadOnlyDictionary<string, StoredTensor> Tensors => _tensors;
     public override string Kind => "safetensors";
     public override void Dispose() => _file.Dispose();

@@ -22,9 +22,11 @@ public sealed class GgufCheckpoint : Checkpoint
     /// which is how GGUF carries Llama 3 rope scaling. When present, <see cref="Config"/> has no RopeScaling;
     /// pass these to <see cref="RotaryEmbedding"/>.
     /// </summary>
-    public IReadOnlyList<float>? RopeFrequencyFactors { get; }
+    public override IReadOnlyList<float>? RopeFrequencyFactors { get; }
     /// <summary>The byte-level BPE vocabulary from <c>tokenizer.ggml.*</c>; null when the file has none or another tokenizer model.</summary>
     public TokenizerData? Tokenizer { get; }
+
+    public override TokenizerData? LoadTokenizerData() => Tokenizer;
     /// <summary><c>general.name</c>, when present.</summary>
     public string? Name => File.TryGetString("general.name");
 
