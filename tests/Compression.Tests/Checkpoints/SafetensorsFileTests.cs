@@ -87,6 +87,14 @@ public class SafetensorsFileTests
     }
 
     [Fact]
+    public void Header_length_over_the_cap_is_refused_before_reading()
+    {
+        string path = WriteRaw(TestPaths.NewTempDir("st"), OneTensor, 24, SafetensorsFile.MaxHeaderBytes + 1);
+        using (var f = File.OpenWrite(path)) f.SetLength(SafetensorsFile.MaxHeaderBytes + 100); // sparse: no real 100 MB written
+        Fails(path, $"header length {SafetensorsFile.MaxHeaderBytes + 1}", "limit");
+    }
+
+    [Fact]
     public void Header_that_is_not_json()
     {
         string dir = TestPaths.NewTempDir("st");
