@@ -122,6 +122,11 @@ public class SafetensorsWriterTests
         Assert.Throws<ArgumentException>(() => new SafetensorsWriter(path, [new("x", FormatRegistry.F32, [2]), new("x", FormatRegistry.F32, [2])]));
         Assert.Throws<ArgumentException>(() => new SafetensorsWriter(path, [new("__metadata__", FormatRegistry.F32, [2])]));
         Assert.Throws<ArgumentException>(() => new SafetensorsWriter(path, [new("x", FormatRegistry.F32, [-1, 2])]));
+        string dir = TestPaths.NewTempDir("stw");
+        var ex = Assert.Throws<ArgumentException>(() => new ShardedSafetensorsWriter(dir,
+            [new("x", FormatRegistry.F32, [64]), new("y", FormatRegistry.F32, [64]), new("x", FormatRegistry.F32, [64])], 256));
+        Assert.Contains("'x' declared twice", ex.Message);
+        Assert.Empty(Directory.GetFiles(dir));
     }
 
     [Fact]

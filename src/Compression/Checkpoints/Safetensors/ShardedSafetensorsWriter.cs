@@ -28,6 +28,13 @@ public sealed partial class ShardedSafetensorsWriter : IDisposable
     public ShardedSafetensorsWriter(string directory, IReadOnlyList<TensorDeclaration> tensors, long maxShardBytes)
     {
         Directory = System.IO.Path.GetFullPath(directory);
+        var names = new HashSet<string>();
+        foreach (var t in tensors)
+        {
+            t.Validate();
+            // Shards check their own names; a duplicate in two shards would only surface in the index.
+            if (!names.Add(t.Name)) throw new ArgumentException($"{Directory}: tensor '{t.Name}' declared twice");
+        }
         MaxShardBytes = maxShardBytes;
         _plan = PlanShards(tensors, maxShardBytes);
         ShardFileNames = _plan.Count == 1
