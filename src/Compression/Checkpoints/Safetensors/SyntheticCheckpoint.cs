@@ -27,7 +27,11 @@ public static partial class SyntheticCheckpoint
     /// memory stays at a few MB even for a 16 GB checkpoint. No tokenizer is written: the directory
     /// opens with <see cref="SafetensorsCheckpoint.Open"/> but has no tokenizer.json.
     /// </summary>
+    /// <param name="config">Architecture; tensor names and shapes come from <see cref="LlamaTensorLayout.Expected"/>.</param>
+    /// <param name="outDir">Output directory (created if needed; an earlier checkpoint's weights files there are replaced).</param>
     /// <param name="dtype">Storage format: f32, f16 or bf16.</param>
+    /// <param name="maxShardBytes">Most tensor-data bytes per shard; one shard is written as model.safetensors with no index.</param>
+    /// <param name="seed">Random seed; the same seed gives the same values for the same tensor names and shapes.</param>
     /// <param name="progress">Reports (tensors done, tensor count, name of the tensor just written).</param>
     public static void Write(LlamaConfig config, string outDir, TensorFormat dtype, long maxShardBytes, int seed = 0,
                              IProgress<(int done, int total, string name)>? progress = null)
