@@ -1,0 +1,89 @@
+// TokenizerJson: reads and writes Hugging Face tokenizer.json (+ tokenizer_config.json) for Llama 3-style byte-level BPE.
+using System.Text;
+using System.Text.Json;
+
+namespace Compression.Tokenization;
+
+/// <summary>
+/// Hugging Face <c>tokenizer.json</c> of a Llama 3 release (BPE model, Llama 3 Split regex + ByteLevel
+/// pre-tokenizer, TemplateProcessing post-processor with BOS), with <c>tokenizer_config.json</c> beside
+/// it when present (<c>add_bos_token</c>, <c>bos_token</c>, <c>eos_token</c>).
+/// </summary>
+public static class TokenizerJson
+{
+    /// <summary>The companion file read and written beside tokenizer.json.</summary>
+    public const string ConfigFileName = "tokenizer_config.json";
+
+    /// <summary>Reads a Llama 3-style tokenizer.json (and tokenizer_config.json in the same folder, if any).</summary>
+    /// <exception cref="InvalidDataException">The file is malformed or not a Llama 3-style byte-level BPE; the message names the file.</exception>
+    public static TokenizerData Load(string tokenizerJsonPath)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizerJsonPath);
+        TokenizerData data;
+        try
+        {
+            using var doc = ParseFile(tokenizerJsonPath);
+            data = TokenizerJsonReader.Read(doc.RootElement);
+        }
+        catch (FormatException ex) { throw Bad(tokenizerJsonPath, ex.Message, ex); }
+        catch (JsonException ex) { throw Bad(tokenizerJsonPath, "not valid JSON: " + ex.Message, ex); }
+        catch (InvalidOperationException ex) { throw Bad(tokenizerJsonPath, "unexpected JSON value kind: " + ex.Message, ex); }
+
+        string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!, ConfigFileName);
+        if (!File.Exists(configPath)) return data;
+        try
+        {
+            using var config = ParseFile(configPath);
+            return TokenizerJsonReader.ApplyConfig(data, config.RootElement);
+        }
+        catch (FormatException ex) { throw Bad(configPath, ex.Message, ex); }
+        catch (JsonException ex) { throw Bad(configPath, "not valid JSON: " + ex.Message, ex); }
+        catch (InvalidOperationException ex) { throw Bad(configPath, "unexpected JSON value kind: " + ex.Message, ex); }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> as a Llama 3-style tokenizer.json at <paramref name="path"/> and a
+    /// tokenizer_config.json beside it (BOS/EOS names, add_bos_token), each atomically (temp file, then rename).
+    /// <see cref="Load"/> reads them back to an equal <see cref="TokenizerData"/> (token types Normal/Control/UserDefined).
+    /// </summary>
+    public static void Save(TokenizerData data, string path)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(path);
+        string full = Path.GetFullPath(path);
+        string configPath = Path.Combine(Path.GetDirectoryName(full)!, ConfigFileName);
+        WriteAtomically(full, stream => TokenizerJsonWriter.WriteTokenizer(data, stream));
+        WriteAtomically(configPath, stream => TokenizerJsonWriter.WriteConfig(data, stream));
+    }
+
+    private static JsonDocument ParseFile(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Tokenizer file not found: {path}", path);
+        using var stream = File.OpenRead(path);
+        return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 64 });
+    }
+
+    private static InvalidDataException Bad(string path, string problem, Exception inner) =>
+        new($"{path}: {problem}", inner);
+
+    private static void WriteAtomically(string path, Action<Stream> write)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string temp = path + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    internal static readonly Encoding Utf8NoBom = new UTF8Encoding(false);
+}
