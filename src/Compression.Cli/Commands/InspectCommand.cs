@@ -1,6 +1,9 @@
-// compress inspect: parameter counts and sizes of a config, a checkpoint directory or a GGUF file.
+// compress inspect: parameter counts and sizes of a config (no weights needed), a checkpoint directory or a GGUF file.
 using System.CommandLine;
+using Compression.Checkpoints;
 using Compression.Model;
+using Compression.Quantization;
+using Spectre.Console;
 
 namespace Compression.Cli.Commands;
 
@@ -8,16 +11,73 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "config.json (or a preset name such as llama-3.1-8b)" };
-        var command = new Command("inspect", "Parameter counts and sizes of a config, checkpoint directory or GGUF file");
+        var config = new Option<string?>("--config") { Description = "config.json, a checkpoint directory, or a preset name (llama-3.1-8b, llama-3.1-70b, llama-3.2-1b, llama-3.2-3b)" };
+        var path = new Argument<string?>("PATH") { Description = "A checkpoint directory or .gguf file to inspect on disk", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("inspect", "Parameters and sizes of a config (default Llama 3.1 8B), a checkpoint directory or a GGUF file");
         command.Options.Add(config);
+        command.Arguments.Add(path);
         command.SetAction(parse =>
         {
-            string? path = parse.GetValue(config);
-            var c = path is null ? LlamaConfig.Llama31_8B : File.Exists(path) || Directory.Exists(path) ? LlamaConfig.Load(path) : LlamaConfig.Preset(path);
-            Console.WriteLine($"{LlamaTensorLayout.ParameterCount(c):N0}");
+            string? file = parse.GetValue(path);
+            if (file is not null)
+            {
+                using var checkpoint = CheckpointOpener.Open(file);
+                PrintConfig(checkpoint.Config, file);
+                PrintOnDisk(checkpoint);
+                return 0;
+            }
+            string? c = parse.GetValue(config);
+            var cfg = c is null ? LlamaConfig.Llama31_8B
+                : File.Exists(c) || Directory.Exists(c) ? LlamaConfig.Load(c) : LlamaConfig.Preset(c);
+            PrintConfig(cfg, c ?? "llama-3.1-8b (built-in preset)");
+            PrintSizes(cfg);
             return 0;
         });
         return command;
+    }
+
+    private static void PrintConfig(LlamaConfig c, string source)
+    {
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(source)}[/]: hidden {c.HiddenSize} · intermediate {c.IntermediateSize} · {c.NumLayers} layers · " +
+            $"{c.NumHeads} heads · {c.NumKeyValueHeads} KV heads · head_dim {c.HeadDim} · vocab {c.VocabSize} · " +
+            $"{(c.TieWordEmbeddings ? "tied" : "untied")} embeddings · rope θ {c.RopeTheta:G} {(c.RopeScaling is { Kind: "llama3" } r ? $"(llama3 scaling ×{r.Factor:G})" : "")}");
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("tensor group").AddColumn(new TableColumn("tensors").RightAligned())
+            .AddColumn(new TableColumn("parameters").RightAligned()).AddColumn(new TableColumn("share").RightAligned());
+        var specs = LlamaTensorLayout.Expected(c);
+        long total = specs.Sum(s => s.Elements);
+        foreach (var g in specs.GroupBy(s => SizeAccounting.Group(s.Role)))
+            table.AddRow(g.Key, g.Count().ToString(), $"{g.Sum(s => s.Elements):N0}", $"{100.0 * g.Sum(s => s.Elements) / total:F2}%");
+        table.AddRow("[bold]total[/]", specs.Count.ToString(), $"[bold]{total:N0}[/]", "100%");
+        AnsiConsole.Write(table);
+    }
+
+    private static void PrintSizes(LlamaConfig c)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("Size by format (tensor bytes; norms kept F32 in quantized files)")
+            .AddColumn("format").AddColumn("policy").AddColumn(new TableColumn("bytes").RightAligned())
+            .AddColumn(new TableColumn("GB").RightAligned()).AddColumn(new TableColumn("GiB").RightAligned())
+            .AddColumn(new TableColumn("bits/weight").RightAligned()).AddColumn("tensor formats");
+        foreach (var row in SizeTable.Rows(c))
+            table.AddRow(row.FormatName, row.PolicyLabel, $"{row.Bytes:N0}", $"{row.GB:F2}", $"{row.GiB:F2}", $"{row.BitsPerWeight:F3}",
+                Markup.Escape(string.Join(", ", row.BytesByFormat.OrderByDescending(kv => kv.Value).Select(kv => kv.Key))));
+        AnsiConsole.Write(table);
+    }
+
+    private static void PrintOnDisk(Checkpoint checkpoint)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"On disk ({checkpoint.Kind})")
+            .AddColumn("tensor").AddColumn("format").AddColumn("shape").AddColumn(new TableColumn("bytes").RightAligned())
+            .AddColumn(new TableColumn("bits/weight").RightAligned());
+        var tensors = checkpoint.Tensors.Values.ToList();
+        bool summarise = tensors.Count > 40;
+        foreach (var t in summarise ? tensors.Where(t => !t.Name.StartsWith("model.layers.", StringComparison.Ordinal) || t.Name.StartsWith("model.layers.0.", StringComparison.Ordinal)) : tensors)
+            table.AddRow(t.Name, t.Format.Name, $"[{string.Join(", ", t.Shape)}]", $"{t.ByteLength:N0}", $"{8.0 * t.ByteLength / t.Elements:F3}");
+        if (summarise) table.AddRow("…", "", $"layers 1–{checkpoint.Config.NumLayers - 1} as layer 0", "", "");
+        long bytes = checkpoint.TensorBytes, elements = tensors.Sum(t => t.Elements);
+        table.AddRow("[bold]total[/]", string.Join(", ", tensors.GroupBy(t => t.Format.Name).Select(g => $"{g.Key}×{g.Count()}")), $"{elements:N0} weights",
+            $"[bold]{bytes:N0}[/]", $"{8.0 * bytes / elements:F3}");
+        AnsiConsole.Write(table);
+        long fileBytes = CheckpointOpener.FileBytes(checkpoint.Path);
+        AnsiConsole.MarkupLine($"tensor data {bytes / 1e9:F3} GB ({bytes / (double)(1L << 30):F3} GiB); files on disk {fileBytes:N0} bytes");
     }
 }

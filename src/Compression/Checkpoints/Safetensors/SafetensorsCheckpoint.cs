@@ -40,6 +40,10 @@ public sealed class SafetensorsCheckpoint : Checkpoint
     /// <summary>tokenizer.json beside the weights when present (not parsed here), else null.</summary>
     public string? TokenizerJsonPath { get; }
 
+    /// <summary>tokenizer.json (with tokenizer_config.json beside it) parsed, or null when the checkpoint has none.</summary>
+    public override Tokenization.TokenizerData? LoadTokenizerData() =>
+        TokenizerJsonPath is null ? null : Tokenization.TokenizerJson.Load(TokenizerJsonPath);
+
     /// <summary>
     /// Opens <paramref name="path"/>: a checkpoint directory, a .safetensors file, or a
     /// model.safetensors.index.json, with config.json in the same directory. In a directory
