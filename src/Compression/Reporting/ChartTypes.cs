@@ -21,8 +21,8 @@ public sealed record SizeBar(string Label, long Bytes);
 /// <summary>Relative quantization error ‖W − Ŵ‖/‖W‖ of one projection of one layer in one format.</summary>
 public sealed record TensorError(string Format, int Layer, string Projection, double RelativeError);
 
-/// <summary>What the x axis of a size-vs-quality chart shows.</summary>
-public enum SizeAxis { Gigabytes, BitsPerWeight }
+/// <summary>What the x axis of a size-vs-quality chart shows: decimal GB, decimal MB (small models) or bits per weight.</summary>
+public enum SizeAxis { Gigabytes, Megabytes, BitsPerWeight }
 
 /// <summary>A series drawn on a chart: its legend name, how many points it has and, for labelled points, their labels.</summary>
 public sealed record ChartSeries(string Name, int PointCount, IReadOnlyList<string>? PointLabels = null);

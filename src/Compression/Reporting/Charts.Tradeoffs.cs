@@ -22,7 +22,7 @@ public static partial class Charts
     /// <param name="metricLabel">Y axis label ("perplexity", "KL divergence (nats)", "accuracy — arc_easy").</param>
     /// <param name="higherIsBetter">True for accuracy-like metrics.</param>
     /// <param name="stem">Output path without extension.</param>
-    /// <param name="axis">Size on x as decimal GB or as bits per weight.</param>
+    /// <param name="axis">Size on x as decimal GB, decimal MB or bits per weight.</param>
     /// <param name="title">Chart title; defaults to "Size vs {metricLabel}".</param>
     public static ChartFile SizeVsQuality(IReadOnlyList<QualityPoint> points, string metricLabel, bool higherIsBetter,
         string stem, SizeAxis axis = SizeAxis.Gigabytes, string? title = null)
@@ -32,10 +32,15 @@ public static partial class Charts
         var shown = points.Where(p => double.IsFinite(p.Value) && double.IsFinite(X(p))).ToList();
         bool log = ChartStyle.WantsLog(shown.Select(p => p.Value));
         double Y(double v) => log ? Math.Log10(v) : v;
-        double X(QualityPoint p) => axis == SizeAxis.Gigabytes ? p.SizeBytes / 1e9 : p.BitsPerWeight;
+        double X(QualityPoint p) => axis switch
+        {
+            SizeAxis.Gigabytes => p.SizeBytes / 1e9,
+            SizeAxis.Megabytes => p.SizeBytes / 1e6,
+            _ => p.BitsPerWeight,
+        };
 
         var plot = ChartStyle.NewPlot(title,
-            axis == SizeAxis.Gigabytes ? "size (GB)" : "bits per weight",
+            axis switch { SizeAxis.Gigabytes => "size (GB)", SizeAxis.Megabytes => "size (MB)", _ => "bits per weight" },
             log ? $"{metricLabel} (log scale)" : metricLabel);
         var series = new List<ChartSeries>();
 
