@@ -133,17 +133,17 @@ public static class ReportWriter
         if (sized.Count == 0) return;
         long? baseline = table.Baseline?.Size?.Bytes;
         md.AppendLine("### Sizes").AppendLine();
-        md.AppendLine("| format | policy | bytes | GB | GiB | bits/weight | vs baseline |");
+        md.AppendLine("| format | policy | bytes | size | binary size | bits/weight | vs baseline |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|");
         foreach (var r in sized)
         {
             long b = r.Size!.Bytes;
             md.Append("| ").Append(Escape(r.Format)).Append(" | ").Append(Escape(r.Policy))
                 .Append(" | ").Append(b.ToString("N0", s_inv))
-                .Append(" | ").Append((b / 1e9).ToString("0.000", s_inv))
-                .Append(" | ").Append((b / (double)(1L << 30)).ToString("0.000", s_inv))
+                .Append(" | ").Append(FormatBytes(b))
+                .Append(" | ").Append(FormatBinaryBytes(b))
                 .Append(" | ").Append(r.Size.BitsPerWeight.ToString("0.000", s_inv))
-                .Append(" | ").Append(baseline is > 0 && b > 0 ? $"{(double)baseline / b:0.00}× smaller" : "—").AppendLine(" |");
+                .Append(" | ").Append(r.IsBaseline ? "baseline" : baseline is > 0 && b > 0 ? $"{(double)baseline / b:0.00}× smaller" : "—").AppendLine(" |");
         }
         md.AppendLine();
     }
@@ -185,6 +185,11 @@ public static class ReportWriter
         bytes >= 1_000_000_000 ? $"{(bytes / 1e9).ToString("0.00", s_inv)} GB"
         : bytes >= 1_000_000 ? $"{(bytes / 1e6).ToString("0.00", s_inv)} MB"
         : $"{(bytes / 1e3).ToString("0.0", s_inv)} kB";
+
+    static string FormatBinaryBytes(long bytes) =>
+        bytes >= 1L << 30 ? $"{(bytes / (double)(1L << 30)).ToString("0.00", s_inv)} GiB"
+        : bytes >= 1L << 20 ? $"{(bytes / (double)(1L << 20)).ToString("0.00", s_inv)} MiB"
+        : $"{(bytes / 1024.0).ToString("0.0", s_inv)} KiB";
 
     static string Link(string fromDirectory, string path) =>
         Path.GetRelativePath(fromDirectory, path).Replace(Path.DirectorySeparatorChar, '/').Replace(" ", "%20");
