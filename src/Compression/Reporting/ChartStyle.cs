@@ -12,11 +12,22 @@ internal static class ChartStyle
     public static readonly Color BaselineColor = Colors.Black;
     public static readonly Color FrontColor = new(0xD6, 0x27, 0x28);
 
+    // With no fonts, fontconfig still reports one family with an empty name.
+    static readonly Lazy<string[]> s_fontFamilies = new(() =>
+        SkiaSharp.SKFontManager.Default.GetFontFamilies().Where(f => !string.IsNullOrWhiteSpace(f)).ToArray());
+
     static readonly Lazy<string?> s_sansFont = new(() =>
     {
-        var installed = SkiaSharp.SKFontManager.Default.GetFontFamilies().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var installed = s_fontFamilies.Value.ToHashSet(StringComparer.OrdinalIgnoreCase);
         return new[] { "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "Noto Sans" }.FirstOrDefault(installed.Contains);
     });
+
+    /// <summary>
+    /// Null when the machine has fonts; otherwise why the charts will lack text. Without any font SkiaSharp draws no
+    /// glyphs at all and ScottPlot does not complain, so the charts come out with blank titles, ticks and labels.
+    /// </summary>
+    public static string? FontProblem => s_fontFamilies.Value.Length > 0 ? null
+        : "no fonts are installed, so the charts have no text (titles, ticks, labels); install one, e.g. `apt-get install fonts-dejavu-core`";
 
     /// <summary>The i-th colour of the Category10 palette (the baseline is drawn black).</summary>
     public static Color Palette(int i) => new ScottPlot.Palettes.Category10().GetColor(i);

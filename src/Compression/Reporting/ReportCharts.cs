@@ -20,6 +20,7 @@ public static class ReportCharts
         options ??= new ReportOptions();
         var charts = new List<ChartFile>();
         var problems = new List<string>();
+        if (ChartStyle.FontProblem is { } fontProblem) problems.Add(fontProblem);
         void Try(string what, Func<IEnumerable<ChartFile>> draw)
         {
             try { charts.AddRange(draw()); }
