@@ -1,0 +1,47 @@
+// AtomicFile: write a whole file under a temporary name, then rename it into place, so readers never see half a file.
+using System.Text;
+
+namespace Compression.Reporting;
+
+/// <summary>
+/// Whole-file writes that either complete or leave the previous file untouched: the bytes go to
+/// "name.RANDOM.tmp" in the same folder (same file system, so the rename is atomic), are flushed to disk, then renamed.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Suffix of in-progress files; readers of a folder skip files ending with it.</summary>
+    public const string TempSuffix = ".tmp";
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically, creating the folder if needed.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(dir);
+        string tmp = Path.Combine(dir, $"{Path.GetFileName(full)}.{Guid.NewGuid():N}{TempSuffix}");
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                fs.Write(bytes);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (no BOM) to <paramref name="path"/> atomically.</summary>
+    public static void WriteAllText(string path, string text) =>
+        WriteAllBytes(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text));
+
+    static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,106 @@
+// ResultTable: records grouped into one row per (model, format, policy) — the shape the report tables and charts read.
+using Compression.Quantization;
+
+namespace Compression.Reporting;
+
+/// <summary>A metric of one task ("acc" of "arc_easy").</summary>
+public sealed record MetricColumn(string Metric, string Task);
+
+/// <summary>
+/// A metric in a row. With one record it is that record's value and interval; with several (seeds) it is their mean,
+/// with no interval, and <paramref name="Count"/> says how many were averaged.
+/// </summary>
+public sealed record MetricSummary(double Value, double? Lower, double? Upper, int Count);
+
+/// <summary>One format/policy of one model with every metric measured on it.</summary>
+public sealed record ResultRow(string Model, string Format, string Policy, string Label, SizeInfo? Size, bool IsBaseline,
+    IReadOnlyDictionary<MetricColumn, MetricSummary> Metrics)
+{
+    /// <summary>The metric <paramref name="metric"/> of task <paramref name="task"/>, or null when not measured.</summary>
+    public MetricSummary? Get(string metric, string task) => Metrics.GetValueOrDefault(new MetricColumn(metric, task));
+}
+
+/// <summary>All rows of one model, baseline first then by bits per weight descending, and the metric columns present.</summary>
+public sealed record ModelTable(string Model, long ParameterCount, IReadOnlyList<ResultRow> Rows, IReadOnlyList<MetricColumn> Columns)
+{
+    /// <summary>The baseline row (the one others are compared with), or null when the model has no rows.</summary>
+    public ResultRow? Baseline => Rows.FirstOrDefault(r => r.IsBaseline);
+
+    /// <summary>Columns of one metric, ordered by task name.</summary>
+    public IEnumerable<MetricColumn> ColumnsOf(string metric) => Columns.Where(c => c.Metric == metric);
+}
+
+/// <summary>Groups records into <see cref="ModelTable"/>s.</summary>
+public static class ResultTable
+{
+    /// <summary>Metrics in the order tables show them; other metrics follow alphabetically.</summary>
+    public static IReadOnlyList<string> MetricOrder { get; } =
+    [
+        MetricNames.Perplexity, MetricNames.BitsPerByte, MetricNames.KlMean, MetricNames.KlMedian, MetricNames.KlP99,
+        MetricNames.Top1Agreement, MetricNames.Accuracy, MetricNames.AccuracyNorm, MetricNames.PrefillTokensPerSecond,
+        MetricNames.DecodeTokensPerSecond, MetricNames.DecodeMsPerToken, MetricNames.PeakResidentBytes,
+    ];
+
+    /// <summary>
+    /// One table per model (ordered by name). The baseline row is the one whose format is <paramref name="baselineFormat"/>
+    /// when given (first policy alphabetically), else the row with the most bits per weight, else the first plain-float format.
+    /// </summary>
+    public static IReadOnlyList<ModelTable> Build(IEnumerable<ResultRecord> records, string? baselineFormat = null)
+    {
+        var tables = new List<ModelTable>();
+        foreach (var model in records.GroupBy(r => r.Model.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var rows = model.GroupBy(r => (r.Format, r.Policy)).Select(g => MakeRow(model.Key, g.Key.Format, g.Key.Policy, g.ToList())).ToList();
+            int baseline = FindBaseline(rows, baselineFormat);
+            if (baseline >= 0) rows[baseline] = rows[baseline] with { IsBaseline = true };
+            rows = rows.OrderByDescending(r => r.IsBaseline)
+                .ThenByDescending(r => r.Size?.BitsPerWeight ?? double.NegativeInfinity)
+                .ThenBy(r => r.Format, StringComparer.Ordinal).ThenBy(r => r.Policy, StringComparer.Ordinal).ToList();
+            var columns = rows.SelectMany(r => r.Metrics.Keys).Distinct()
+                .OrderBy(c => MetricRank(c.Metric)).ThenBy(c => c.Metric, StringComparer.Ordinal).ThenBy(c => c.Task, StringComparer.Ordinal)
+                .ToList();
+            long parameters = model.Max(r => r.Model.ParameterCount);
+            tables.Add(new ModelTable(model.Key, parameters, rows, columns));
+        }
+        return tables;
+    }
+
+    static ResultRow MakeRow(string model, string format, string policy, List<ResultRecord> group)
+    {
+        var size = group.Where(r => r.Size is not null).OrderByDescending(r => r.TimeUtc).Select(r => r.Size).FirstOrDefault();
+        var metrics = new Dictionary<MetricColumn, MetricSummary>();
+        foreach (var byColumn in group.SelectMany(r => r.Metrics.Select(m => (Column: new MetricColumn(m.Key, r.Task.Name), m.Value)))
+                     .GroupBy(x => x.Column))
+        {
+            var values = byColumn.Select(x => x.Value).ToList();
+            metrics[byColumn.Key] = values.Count == 1
+                ? new MetricSummary(values[0].Value, values[0].Lower, values[0].Upper, 1)
+                : new MetricSummary(values.Average(v => v.Value), null, null, values.Count);
+        }
+        string label = policy == "default" ? format : $"{format} ({policy})";
+        return new ResultRow(model, format, policy, label, size, false, metrics);
+    }
+
+    static int FindBaseline(List<ResultRow> rows, string? baselineFormat)
+    {
+        if (baselineFormat is not null)
+        {
+            return rows.Select((r, i) => (r, i))
+                .Where(x => string.Equals(x.r.Format, baselineFormat, StringComparison.OrdinalIgnoreCase))
+                .OrderBy(x => x.r.Policy, StringComparer.Ordinal).Select(x => x.i).DefaultIfEmpty(-1).First();
+        }
+        int best = -1;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Size is { } s && (best < 0 || s.BitsPerWeight > rows[best].Size!.BitsPerWeight)) best = i;
+        }
+        if (best >= 0) return best;
+        return rows.FindIndex(r => FormatRegistry.TryGet(r.Format)?.IsFloat == true);
+    }
+
+    static int MetricRank(string metric)
+    {
+        int i = MetricOrder.ToList().IndexOf(metric);
+        return i < 0 ? int.MaxValue : i;
+    }
+}
