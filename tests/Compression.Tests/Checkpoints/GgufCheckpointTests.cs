@@ -60,7 +60,7 @@ public class GgufCheckpointTests
     public void EveryTensorEqualsTheHfTensor()
     {
         using var gguf = OpenF32();
-        using var hf = new TestSafetensorsCheckpoint(TestPaths.TinyLlama);
+        using var hf = Compression.Checkpoints.Safetensors.SafetensorsCheckpoint.Open(TestPaths.TinyLlama);
         Assert.Equal(hf.Tensors.Keys.Order(), gguf.Tensors.Keys.Order());
         foreach (var (name, expected) in hf.Tensors)
         {
@@ -129,7 +129,7 @@ public class GgufCheckpointTests
             return;
         }
         using var gguf = GgufCheckpoint.Open(path);
-        using var hf = new TestSafetensorsCheckpoint(TestPaths.TinyLlama);
+        using var hf = Compression.Checkpoints.Safetensors.SafetensorsCheckpoint.Open(TestPaths.TinyLlama);
         foreach (var (name, expected) in hf.Tensors)
         {
             float[] a = expected.ToFloat32(), b = gguf[name].ToFloat32();

@@ -31,7 +31,7 @@ public class GgufExporterTests
         string dir = TestPaths.NewTempDir("gguf-export");
         string outPath = Path.Combine(dir, "out.gguf");
         using var reference = GgufCheckpoint.Open(FixtureGguf);
-        using var hf = new TestSafetensorsCheckpoint(TestPaths.TinyLlama);
+        using var hf = Compression.Checkpoints.Safetensors.SafetensorsCheckpoint.Open(TestPaths.TinyLlama);
         GgufExporter.Write(hf, reference.Tokenizer!, AllF32, outPath, new GgufExportOptions { Name = "tiny", ChunkBytes = 1000 });
         Assert.Equal(File.ReadAllBytes(FixtureGguf), File.ReadAllBytes(outPath));
     }

@@ -29,6 +29,16 @@ public class ForwardParityTests
     }
 
     [Fact]
+    public void Safetensors_matches_numpy_and_llama_cpp_full()
+    {
+        using var checkpoint = Compression.Checkpoints.Safetensors.SafetensorsCheckpoint.Open(TestPaths.TinyLlama);
+        using var model = ModelLoader.Load(checkpoint);
+        var logits = model.Logits(ReferenceLogits.PromptTokens);
+        AssertClose(logits, "numpy.full", 1e-4);
+        AssertClose(logits, "f32.full", 1e-2);
+    }
+
+    [Fact]
     public void Gguf_f32_incremental_decode_through_the_kv_cache_matches_llama_cpp()
     {
         using var model = LoadGguf("model-f32.gguf");

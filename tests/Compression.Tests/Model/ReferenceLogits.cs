@@ -1,6 +1,6 @@
 // ReferenceLogits: the fixture's reference-logits.safetensors (numpy and llama.cpp outputs) and reference.json.
-using System.Buffers.Binary;
 using System.Text.Json;
+using Compression.Checkpoints.Safetensors;
 
 namespace Compression.Tests.Model;
 
@@ -9,15 +9,10 @@ internal static class ReferenceLogits
     /// <summary>Tensor <paramref name="name"/> ("numpy.full", "f32.full", ...) as [tokens, vocab].</summary>
     public static float[,] Load(string name)
     {
-        byte[] file = File.ReadAllBytes(TestPaths.TinyLlamaFile("reference-logits.safetensors"));
-        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(file);
-        using var header = JsonDocument.Parse(file.AsMemory(8, (int)headerLength));
-        var entry = header.RootElement.GetProperty(name);
-        Assert.Equal("F32", entry.GetProperty("dtype").GetString());
-        var shape = entry.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
-        long begin = 8 + headerLength + entry.GetProperty("data_offsets")[0].GetInt64();
-        var result = new float[shape[0], shape[1]];
-        Buffer.BlockCopy(file, (int)begin, result, 0, shape[0] * shape[1] * 4);
+        using var file = SafetensorsFile.Open(TestPaths.TinyLlamaFile("reference-logits.safetensors"));
+        var t = file.Tensors[name];
+        var result = new float[t.Shape[0], t.Shape[1]];
+        t.ReadRows(0, (int)t.Rows, System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref result[0, 0], result.Length));
         return result;
     }
 
