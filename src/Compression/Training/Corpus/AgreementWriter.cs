@@ -25,11 +25,11 @@ internal readonly record struct AgreementSentence(string Prefix, Verb Verb, bool
 /// </summary>
 internal static class AgreementWriter
 {
-    /// <summary>A document of 3–6 agreement sentences.</summary>
+    /// <summary>A document of 3–6 agreement sentences (more while it carries under <see cref="CorpusGenerator.MinDocumentBits"/>).</summary>
     public static void Write(ChoiceStream r, StringBuilder sb)
     {
         int n = r.Range(3, 6);
-        for (int i = 0; i < n; i++) Compose(r, mismatchedAttractor: false).WriteTo(sb);
+        for (int i = 0; i < n || r.Bits < CorpusGenerator.MinDocumentBits; i++) Compose(r, mismatchedAttractor: false).WriteTo(sb);
     }
 
     /// <summary>

@@ -10,11 +10,11 @@ namespace Compression.Training.Corpus;
 /// </summary>
 internal static class ArithmeticWriter
 {
-    /// <summary>A document of 3–8 facts.</summary>
+    /// <summary>A document of 3–8 facts (more while it carries under <see cref="CorpusGenerator.MinDocumentBits"/>).</summary>
     public static void Write(ChoiceStream r, StringBuilder sb)
     {
         int n = r.Range(3, 8);
-        for (int i = 0; i < n; i++) Fact(r, sb);
+        for (int i = 0; i < n || r.Bits < CorpusGenerator.MinDocumentBits; i++) Fact(r, sb);
     }
 
     /// <summary>One fact of any type, at the corpus's mix.</summary>

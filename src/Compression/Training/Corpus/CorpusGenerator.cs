@@ -34,6 +34,12 @@ public sealed class CorpusGenerator
         "a model's cross-entropy on this distribution cannot go below the true rate. Compare with a model's loss as " +
         "bits/byte = (nats/token) x tokens / bytes / ln 2.";
 
+    /// <summary>
+    /// Every document carries at least this much information (writers add sentences until it does), so
+    /// P(any given document) ≤ 2^−64 and a document repeating across splits is practically impossible.
+    /// </summary>
+    public const double MinDocumentBits = 64;
+
     // Relative frequencies of DocumentKind values (same order).
     private static readonly int[] KindWeights = [6, 3, 3, 3, 2, 3];
 

@@ -9,11 +9,11 @@ namespace Compression.Training.Corpus;
 /// </summary>
 internal static class ListWriter
 {
-    /// <summary>A document of 1–3 lists, each followed by 1–2 statements about it.</summary>
+    /// <summary>A document of 1–3 lists (more while it carries under <see cref="CorpusGenerator.MinDocumentBits"/>), each followed by 1–2 statements about it.</summary>
     public static void Write(ChoiceStream r, StringBuilder sb)
     {
         int lists = r.Range(1, 3);
-        for (int i = 0; i < lists; i++)
+        for (int i = 0; i < lists || r.Bits < CorpusGenerator.MinDocumentBits; i++)
         {
             IReadOnlyList<Cloze> follow = List(r, sb, people: true);
             // One or both follow-ups, in either order (never the same one twice).

@@ -18,7 +18,7 @@ internal static class RecordWriter
         IReadOnlyList<PersonRecord> table = Table(r, sb);
         sb.Append('\n');
         int n = r.Range(2, 4);
-        for (int i = 0; i < n; i++) Query(r, table).WriteTo(sb);
+        for (int i = 0; i < n || r.Bits < CorpusGenerator.MinDocumentBits; i++) Query(r, table).WriteTo(sb);
     }
 
     /// <summary>Writes the table (each row ending with a newline except the last) and returns its rows.</summary>

@@ -23,7 +23,8 @@ internal sealed class Story
 
 /// <summary>
 /// Writes stories: 2–4 people are introduced with 2–4 of {pet (colour + animal), city, job, count of goods},
-/// values distinct within the story; then (after optional filler) events refer back to stated facts, so
+/// values distinct within the story; then (after optional filler) events (2–5, more while the story carries under
+/// <see cref="CorpusGenerator.MinDocumentBits"/>) refer back to stated facts, so
 /// the referred value costs no information and a model can only predict it by recalling the introduction.
 /// </summary>
 internal static class StoryWriter
@@ -40,7 +41,7 @@ internal static class StoryWriter
         int fillers = longRange ? r.Range(6, 12) : r.Range(0, 2);
         for (int i = 0; i < fillers; i++) FillerWriter.Sentence(r, sb);
         int events = r.Range(2, 5);
-        for (int i = 0; i < events; i++) Event(r, sb, story);
+        for (int i = 0; i < events || r.Bits < CorpusGenerator.MinDocumentBits; i++) Event(r, sb, story);
     }
 
     /// <summary>Introduces <paramref name="entityCount"/> people and writes their facts, grouped by person or interleaved.</summary>

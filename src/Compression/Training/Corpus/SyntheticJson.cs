@@ -7,20 +7,20 @@ using Compression.Training.Suite;
 
 namespace Compression.Training.Corpus;
 
-[JsonSourceGenerationOptions(WriteIndented = true)]
 [JsonSerializable(typeof(CorpusManifest))]
 [JsonSerializable(typeof(SuiteManifest))]
 internal sealed partial class SyntheticJson : JsonSerializerContext
 {
-    /// <summary>Indented output that keeps ' and + readable (the text is ASCII written by us, never embedded in HTML).</summary>
-    public static readonly JsonSerializerOptions Readable = new()
+    // Indented output that keeps ' and + readable (the text is ASCII written by us, never embedded in HTML).
+    // Built lazily: the generated Default is not yet initialised while this class's static fields are.
+    private static SyntheticJson? _readable;
+    private static SyntheticJson Readable => _readable ??= new SyntheticJson(new JsonSerializerOptions
     {
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        TypeInfoResolver = Default,
-    };
+    });
 
-    /// <summary>Serialises <paramref name="value"/> with <see cref="Readable"/>, ending with a newline.</summary>
+    /// <summary>Serialises <paramref name="value"/> indented and readable, ending with a newline.</summary>
     public static string Serialize<T>(T value) =>
-        JsonSerializer.Serialize(value, (JsonTypeInfo<T>)Readable.GetTypeInfo(typeof(T))) + "\n";
+        JsonSerializer.Serialize(value, (JsonTypeInfo<T>)Readable.GetTypeInfo(typeof(T))!) + "\n";
 }

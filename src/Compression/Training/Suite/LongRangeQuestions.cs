@@ -5,9 +5,10 @@ using Compression.Training.Corpus;
 namespace Compression.Training.Suite;
 
 /// <summary>
-/// A long-range story as the corpus writes them (2–3 people, then 8–12 filler sentences that name no
+/// A long-range story as the corpus writes them (3 people, then 8–12 filler sentences that name no
 /// one), cut at the first reference back. The value to predict was stated a hundred or more tokens
-/// earlier; distractors come from the other people in the story first.
+/// earlier; two distractors are the other people's values, redrawing the story until all three people
+/// hold distinct values of the asked kind.
 /// </summary>
 internal static class LongRangeQuestions
 {
@@ -16,10 +17,17 @@ internal static class LongRangeQuestions
     public static Question Build(ChoiceStream r)
     {
         var sb = new StringBuilder();
-        Story story = StoryWriter.Introduce(r, sb, r.Range(2, 3));
-        int fillers = r.Range(8, 12);
-        for (int i = 0; i < fillers; i++) FillerWriter.Sentence(r, sb);
-        Cloze target = StoryWriter.BackReference(r, story);
+        Story story;
+        Cloze target;
+        // Redrawn until all three people hold distinct values of the asked kind (as in RecallQuestions).
+        do
+        {
+            sb.Clear();
+            story = StoryWriter.Introduce(r, sb, 3);
+            int fillers = r.Range(8, 12);
+            for (int i = 0; i < fillers; i++) FillerWriter.Sentence(r, sb);
+            target = StoryWriter.BackReference(r, story);
+        } while (Distractors.InStory(story, target.Kind).Distinct().Count() < 3);
         Text.Sentence(sb, target.Prefix);
         return new Question(sb.ToString(), target.Continuation(target.Value),
             Distractors.Pick(r, target, Distractors.InStory(story, target.Kind), Choices - 1));

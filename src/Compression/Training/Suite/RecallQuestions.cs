@@ -5,10 +5,12 @@ using Compression.Training.Corpus;
 namespace Compression.Training.Suite;
 
 /// <summary>
-/// Half the items are stories (2–4 people, up to two filler sentences, up to one earlier reference),
-/// half are record tables (up to one earlier read-back); the item ends where the corpus's reference
-/// sentence would state the value ("Mira's fox is" → " red."). Three distractors of the same kind,
-/// taken first from other people in the same context.
+/// Half the items are stories (3–4 people, up to two filler sentences, up to one earlier reference),
+/// half are record tables of 3–5 rows (up to one earlier read-back); the item ends where the corpus's
+/// reference sentence would state the value ("Mira's fox is" → " red."). Three distractors of the same
+/// kind, taken first from other people in the same context; stories are redrawn until at least three
+/// people hold distinct values of the asked kind, so a "pick any value the context mentions" heuristic
+/// is held near chance (a copy baseline is measured in the tests).
 /// </summary>
 internal static class RecallQuestions
 {
@@ -21,12 +23,18 @@ internal static class RecallQuestions
         IEnumerable<string> seen;
         if (r.Flip())
         {
-            Story story = StoryWriter.Introduce(r, sb, r.Range(2, 4));
-            int fillers = r.Range(0, 2);
-            for (int i = 0; i < fillers; i++) FillerWriter.Sentence(r, sb);
-            if (r.Flip()) StoryWriter.BackReference(r, story).WriteTo(sb);
-            target = StoryWriter.BackReference(r, story);
-            seen = Distractors.InStory(story, target.Kind);
+            // Redrawn until three people hold distinct values of the asked kind, so at most one distractor
+            // is a value the context never mentions (see the class remarks).
+            do
+            {
+                sb.Clear();
+                Story story = StoryWriter.Introduce(r, sb, r.Range(3, 4));
+                int fillers = r.Range(0, 2);
+                for (int i = 0; i < fillers; i++) FillerWriter.Sentence(r, sb);
+                if (r.Flip()) StoryWriter.BackReference(r, story).WriteTo(sb);
+                target = StoryWriter.BackReference(r, story);
+                seen = Distractors.InStory(story, target.Kind).Distinct().ToList();
+            } while (seen.Count() < 3);
         }
         else
         {
