@@ -14,7 +14,7 @@ internal readonly record struct Verb(string Singular, string Plural)
 }
 
 /// <summary>
-/// The vocabulary. Animals, jobs and list objects all start with a consonant so "a" never has to
+/// The vocabulary. Colours, animals, jobs and list objects all start with a consonant so "a" never has to
 /// become "an" (an article that depends on the next word would leak a recalled answer).
 /// </summary>
 internal static class Lexicon
@@ -35,7 +35,7 @@ internal static class Lexicon
     ];
 
     public static readonly string[] Colours =
-        ["red", "blue", "green", "black", "white", "yellow", "brown", "grey", "pink", "orange"];
+        ["red", "blue", "green", "black", "white", "yellow", "brown", "grey", "pink", "purple"];
 
     public static readonly string[] Animals =
         ["fox", "cat", "dog", "horse", "goat", "frog", "bird", "fish", "mouse", "rabbit", "bear", "wolf", "duck", "pig", "hen", "crow"];
