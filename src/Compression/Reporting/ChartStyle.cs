@@ -1,6 +1,8 @@
 // ChartStyle: shared look of the report charts (font, size, colours, log ticks) and their atomic PNG+SVG output.
 using ScottPlot;
 
+using Compression.IO;
+
 namespace Compression.Reporting;
 
 /// <summary>Plot set-up and saving shared by every chart.</summary>

@@ -2,6 +2,8 @@
 using System.Globalization;
 using System.Text;
 
+using Compression.IO;
+
 namespace Compression.Reporting;
 
 /// <summary>What <see cref="ReportWriter.Generate"/> wrote.</summary>

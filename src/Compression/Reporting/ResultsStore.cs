@@ -1,4 +1,6 @@
 // ResultsStore: the folder of result records — one atomically written JSON file per sweep cell.
+using Compression.IO;
+
 namespace Compression.Reporting;
 
 /// <summary>A file that could not be read as a result record, with the reason (the file name is in the message too).</summary>

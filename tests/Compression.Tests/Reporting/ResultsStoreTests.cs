@@ -1,6 +1,8 @@
 // ResultsStoreTests: atomic one-file-per-cell storage, skip-by-key, and corrupt files reported by name.
 using Compression.Reporting;
 
+using Compression.IO;
+
 namespace Compression.Tests.Reporting;
 
 public class ResultsStoreTests

@@ -1,6 +1,8 @@
 // CorpusGenerator: the seeded synthetic corpus — a weighted mix of document kinds — and its train/valid/test files.
 using System.Text;
 
+using Compression.IO;
+
 namespace Compression.Training.Corpus;
 
 /// <summary>Which split a document stream belongs to; each split has its own seed stream.</summary>
@@ -92,7 +94,7 @@ public sealed class CorpusGenerator
             Valid = valid,
             Test = test,
         };
-        AtomicFile.WriteText(Path.Combine(dir, CorpusManifest.FileName), SyntheticJson.Serialize(manifest));
+        AtomicFile.WriteAllText(Path.Combine(dir, CorpusManifest.FileName), SyntheticJson.Serialize(manifest));
         return manifest;
     }
 

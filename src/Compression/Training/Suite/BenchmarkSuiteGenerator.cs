@@ -1,6 +1,8 @@
 // BenchmarkSuiteGenerator: the synthetic multiple-choice suite (recall, agreement, arithmetic, long_range) as mc JSONL files.
 using Compression.Training.Corpus;
 
+using Compression.IO;
+
 namespace Compression.Training.Suite;
 
 /// <summary>
@@ -104,7 +106,7 @@ public static class BenchmarkSuiteGenerator
             });
         }
         var manifest = new SuiteManifest { Version = Version, CorpusVersion = CorpusGenerator.Version, Seed = seed, Categories = infos };
-        AtomicFile.WriteText(Path.Combine(dir, SuiteManifest.FileName), SyntheticJson.Serialize(manifest));
+        AtomicFile.WriteAllText(Path.Combine(dir, SuiteManifest.FileName), SyntheticJson.Serialize(manifest));
         return manifest;
     }
 
