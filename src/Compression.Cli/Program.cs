@@ -1,12 +1,26 @@
 // compress: the workbench's command line. Each command lives in Commands/<Name>Command.cs.
 using System.CommandLine;
 using Compression.Cli.Commands;
+using Spectre.Console;
 
 var root = new RootCommand("Compression — a research workbench for compressing Llama-family language models.");
 foreach (var command in new[]
 {
     InspectCommand.Create(),
+    GenerateCommand.Create(),
+    LogitsCommand.Create(),
+    SynthCommand.Create(),
 })
     root.Subcommands.Add(command);
 
-return await root.Parse(args).InvokeAsync();
+try
+{
+    return await root.Parse(args).InvokeAsync();
+}
+catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException)
+{
+    // Bad input: one clear line naming the file and the problem, no stack trace.
+    var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+    return 1;
+}

@@ -1,0 +1,43 @@
+// compress synth: a random-weight HF checkpoint of any config, sharded like the real releases.
+using System.CommandLine;
+using Compression.Checkpoints.Safetensors;
+using Compression.Model;
+using Compression.Quantization;
+using Spectre.Console;
+
+namespace Compression.Cli.Commands;
+
+internal static class SynthCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "config.json or a preset name (llama-3.1-8b, llama-3.2-1b, ...)", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output checkpoint directory", Required = true };
+        var dtype = new Option<string>("--dtype") { Description = "Storage dtype: bf16 (default), f16 or f32", DefaultValueFactory = _ => "bf16" };
+        var shard = new Option<string>("--shard-size") { Description = "Largest shard, e.g. 5GB (HF's default), 500MB", DefaultValueFactory = _ => "5GB" };
+        var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 0 };
+        var command = new Command("synth", "Write a random-weight Hugging Face checkpoint of any config (for tests, speed and memory at real shapes)")
+        {
+            config, output, dtype, shard, seed,
+        };
+        command.SetAction(parse =>
+        {
+            string c = parse.GetValue(config)!;
+            var cfg = File.Exists(c) || Directory.Exists(c) ? LlamaConfig.Load(c) : LlamaConfig.Preset(c);
+            var format = FormatRegistry.Get(parse.GetValue(dtype)!);
+            long shardBytes = SyntheticCheckpoint.ParseSize(parse.GetValue(shard)!);
+            string dir = parse.GetValue(output)!;
+            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask($"synth {LlamaTensorLayout.ParameterCount(cfg):N0} parameters");
+                    SyntheticCheckpoint.Write(cfg, dir, format, shardBytes, parse.GetValue(seed),
+                        new Progress<(int done, int total, string name)>(p => { task.MaxValue = p.total; task.Value = p.done; }));
+                });
+            var files = Directory.GetFiles(dir).Order().ToArray();
+            AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(dir)}[/]: {files.Length} files, {files.Sum(f => new FileInfo(f).Length):N0} bytes ({format.Name}); no tokenizer (use --tokens with logits)");
+            return 0;
+        });
+        return command;
+    }
+}
