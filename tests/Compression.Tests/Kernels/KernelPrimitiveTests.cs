@@ -48,7 +48,7 @@ public unsafe class KernelPrimitiveTests
         }
     }
 
-    public static TheoryData<string> IntegerKernelFormats => ["q8_0", "q4_0", "q1_0", "int8", "int4", "int4_g64", "int4_g32"];
+    public static TheoryData<string> IntegerKernelFormats => ["q8_0", "q4_0", "q1_0", "int8", "int4", "int4_g64", "int4_g32", "q6_k"];
 
     [Theory, MemberData(nameof(IntegerKernelFormats))]
     public void ScalarKernelFallbackMatchesAvx2(string name)
@@ -60,6 +60,7 @@ public unsafe class KernelPrimitiveTests
             case "q8_0": simd = &Q8_0Kernels.DotAvx2; scalar = &Q8_0Kernels.DotScalar; break;
             case "q4_0": simd = &Q4_0Kernels.DotAvx2; scalar = &Q4_0Kernels.DotScalar; break;
             case "q1_0": simd = &Q1_0Kernels.DotAvx2; scalar = &Q1_0Kernels.DotScalar; break;
+            case "q6_k": simd = &Q6_KKernels.DotAvx2; scalar = &Q6_KKernels.Dot; break;
             case "int8": simd = &Int8Kernels.DotAvx2; scalar = &Int8Kernels.DotScalar; break;
             default: simd = &Int4Kernels.DotAvx2; scalar = &Int4Kernels.DotScalar; break;
         }
