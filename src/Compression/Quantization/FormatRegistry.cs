@@ -12,6 +12,14 @@ public static class FormatRegistry
         F32Format.Instance,
         F16Format.Instance,
         BF16Format.Instance,
+        Q8_0Format.Instance,
+        Int8Format.Instance,
+        Q6_KFormat.Instance,
+        Q4_0Format.Instance,
+        Int4Format.G128,
+        Int4Format.G64,
+        Int4Format.G32,
+        Q1_0Format.Instance,
     ];
 
     /// <summary>The format called <paramref name="name"/> (case-insensitive); throws listing the known names.</summary>

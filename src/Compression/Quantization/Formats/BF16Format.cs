@@ -36,4 +36,10 @@ public sealed class BF16Format : TensorFormat
         var h = MemoryMarshal.Cast<byte, ushort>(src);
         for (int i = 0; i < dst.Length; i++) dst[i] = ToFloat(h[i]);
     }
+
+    public override void Gemv(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
+        Compression.Kernels.FloatKernels.GemvBF16(this, packed, rows, cols, x, y);
+
+    public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y) =>
+        Compression.Kernels.TiledGemm.Run(this, packed, rows, cols, x, n, y);
 }

@@ -32,4 +32,10 @@ public sealed class F16Format : TensorFormat
 
     public override void DequantizeRow(ReadOnlySpan<byte> src, Span<float> dst) =>
         TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src)[..dst.Length], dst);
+
+    public override void Gemv(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
+        Compression.Kernels.FloatKernels.GemvF16(this, packed, rows, cols, x, y);
+
+    public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y) =>
+        Compression.Kernels.TiledGemm.Run(this, packed, rows, cols, x, n, y);
 }

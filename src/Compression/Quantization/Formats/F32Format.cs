@@ -23,4 +23,10 @@ public sealed class F32Format : TensorFormat
 
     public override float DotRow(ReadOnlySpan<byte> row, ReadOnlySpan<float> x) =>
         TensorPrimitives.Dot(MemoryMarshal.Cast<byte, float>(row), x);
+
+    public override void Gemv(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
+        Compression.Kernels.FloatKernels.GemvF32(this, packed, rows, cols, x, y);
+
+    public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y) =>
+        Compression.Kernels.TiledGemm.Run(this, packed, rows, cols, x, n, y);
 }

@@ -1,0 +1,90 @@
+// ActivationQ8: activations quantized on the fly to Q8_0-style blocks of 32 for integer dot products.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Compression.Kernels;
+
+/// <summary>
+/// x quantized as llama.cpp's AVX2 <c>quantize_row_q8_0</c> does: per block of 32, <c>d = amax/127</c>
+/// rounded to fp16, <c>q = round_to_even(x·127/amax)</c>. Also keeps <c>s = d·Σq</c> per block, which
+/// asymmetric formats (int4) need for their zero-point term. The memory is per-thread scratch.
+/// </summary>
+public readonly unsafe struct ActivationQ8
+{
+    public const int Block = 32;
+    /// <summary>cols int8 codes.</summary>
+    public readonly sbyte* Q;
+    /// <summary>cols/32 block scales (fp16-rounded values).</summary>
+    public readonly float* D;
+    /// <summary>cols/32 block sums d·Σq.</summary>
+    public readonly float* S;
+    public readonly int Cols;
+
+    private ActivationQ8(sbyte* q, float* d, float* s, int cols) { Q = q; D = d; S = s; Cols = cols; }
+
+    /// <summary>Quantizes <paramref name="x"/> (length a multiple of 32) into this thread's scratch slot 0.</summary>
+    public static ActivationQ8 Quantize(ReadOnlySpan<float> x)
+    {
+        int cols = x.Length;
+        if (cols % Block != 0) throw new ArgumentException($"activation length {cols} is not a multiple of {Block}");
+        int nb = cols / Block;
+        byte* mem = Scratch.Get(0, (nuint)(cols + 8 * nb + 64));
+        var act = new ActivationQ8((sbyte*)mem, (float*)(mem + cols), (float*)(mem + cols) + nb, cols);
+        fixed (float* px = x)
+        {
+            for (int b = 0; b < nb; b++)
+            {
+                if (Avx2.IsSupported) QuantizeBlockAvx2(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
+                else QuantizeBlockScalar(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
+            }
+        }
+        return act;
+    }
+
+    /// <summary>Scalar definition of one block (the SIMD path must give identical codes and scales).</summary>
+    internal static void QuantizeBlockScalar(float* x, sbyte* q, out float d, out float s)
+    {
+        float amax = 0;
+        for (int i = 0; i < Block; i++) amax = MathF.Max(amax, MathF.Abs(x[i]));
+        float id = amax != 0 ? 127f / amax : 0f;
+        int sum = 0;
+        for (int i = 0; i < Block; i++)
+        {
+            int v = (int)MathF.Round(x[i] * id, MidpointRounding.ToEven);
+            q[i] = (sbyte)v;
+            sum += v;
+        }
+        d = HalfConvert.RoundToHalf(amax / 127f);
+        s = d * sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void QuantizeBlockAvx2(float* x, sbyte* q, out float d, out float s)
+    {
+        var signMask = Vector256.Create(0x7fffffff).AsSingle();
+        var v0 = Avx.LoadVector256(x); var v1 = Avx.LoadVector256(x + 8);
+        var v2 = Avx.LoadVector256(x + 16); var v3 = Avx.LoadVector256(x + 24);
+        var m = Avx.Max(Avx.Max(Avx.And(v0, signMask), Avx.And(v1, signMask)),
+                        Avx.Max(Avx.And(v2, signMask), Avx.And(v3, signMask)));
+        var m128 = Sse.Max(m.GetLower(), m.GetUpper());
+        m128 = Sse.Max(m128, Sse.MoveHighToLow(m128, m128));
+        m128 = Sse.MaxScalar(m128, Sse.Shuffle(m128, m128, 1));
+        float amax = m128.ToScalar();
+        float id = amax != 0 ? 127f / amax : 0f;
+        var vid = Vector256.Create(id);
+        var i0 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(v0, vid)));
+        var i1 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(v1, vid)));
+        var i2 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(v2, vid)));
+        var i3 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(v3, vid)));
+        var sum = Avx2.Add(Avx2.Add(i0, i1), Avx2.Add(i2, i3));
+        // pack 32-bit -> 16-bit -> 8-bit; the packs interleave 128-bit lanes, undone by a permute.
+        var p01 = Avx2.PackSignedSaturate(i0, i1);
+        var p23 = Avx2.PackSignedSaturate(i2, i3);
+        var p = Avx2.PackSignedSaturate(p01, p23);
+        p = Avx2.PermuteVar8x32(p.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
+        Avx.Store(q, p);
+        d = HalfConvert.RoundToHalf(amax / 127f);
+        s = d * Vector256.Sum(sum);
+    }
+}

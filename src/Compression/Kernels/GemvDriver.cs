@@ -1,0 +1,62 @@
+// GemvDriver: the shared decode loop — checks arguments, quantizes x when asked, splits rows over cores.
+namespace Compression.Kernels;
+
+/// <summary>What a row-dot kernel sees: the packed matrix, the activations (float and, when asked, Q8).</summary>
+public unsafe struct GemvContext
+{
+    public byte* W;
+    public long RowBytes;
+    public int Cols;
+    public float* X;
+    public ActivationQ8 Act;
+    public float* Y;
+    /// <summary>Format parameter for kernels shared by several formats (group size for int4).</summary>
+    public int Param;
+    public delegate*<byte*, GemvContext*, float> Dot;
+}
+
+/// <summary>
+/// Runs a format's row-dot kernel for every output row: y[r] = dot(row r, x). Format kernels only
+/// supply the per-row dot; threading and activation quantization live here so they can be tuned
+/// in one place.
+/// </summary>
+public static unsafe class GemvDriver
+{
+    /// <summary>Rows per scheduling grain; keeps each chunk's rows contiguous for the prefetcher.</summary>
+    private const int Grain = 16;
+    /// <summary>Below this many weight bytes the fork/join costs more than it saves.</summary>
+    private const long MinParallelBytes = 256 * 1024;
+
+    public static void Run(string format, ReadOnlySpan<byte> packed, int rows, int cols, long rowBytes,
+        ReadOnlySpan<float> x, Span<float> y, bool quantizeX, int param, delegate*<byte*, GemvContext*, float> dot)
+    {
+        Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
+        var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot };
+        if (quantizeX) ctx.Act = ActivationQ8.Quantize(x[..cols]);
+        fixed (byte* pw = packed)
+        fixed (float* px = x)
+        fixed (float* py = y)
+        {
+            ctx.W = pw; ctx.X = px; ctx.Y = py;
+            int minRows = (int)Math.Clamp(MinParallelBytes / Math.Max(1, rowBytes), 1, int.MaxValue);
+            RowParallel.For(rows, Grain, minRows, &RunRows, (nint)(&ctx));
+        }
+    }
+
+    private static void RunRows(nint p, int start, int end)
+    {
+        var ctx = (GemvContext*)p;
+        for (int r = start; r < end; r++) ctx->Y[r] = ctx->Dot(ctx->W + r * ctx->RowBytes, ctx);
+    }
+
+    /// <summary>Shared argument checks for Gemv (n = 1) and Gemm.</summary>
+    public static void Check(string format, ReadOnlySpan<byte> packed, int rows, int cols, long rowBytes,
+        ReadOnlySpan<float> x, int n, ReadOnlySpan<float> y)
+    {
+        if (rows < 0 || cols <= 0 || n < 0) throw new ArgumentException($"{format}: bad shape rows={rows} cols={cols} n={n}");
+        if (packed.Length < rows * rowBytes)
+            throw new ArgumentException($"{format}: packed weight holds {packed.Length} bytes, {rows}x{cols} needs {rows * rowBytes}");
+        if (x.Length < (long)n * cols) throw new ArgumentException($"{format}: x holds {x.Length} values, need {(long)n * cols}");
+        if (y.Length < (long)n * rows) throw new ArgumentException($"{format}: y holds {y.Length} values, need {(long)n * rows}");
+    }
+}

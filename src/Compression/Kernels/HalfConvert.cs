@@ -1,0 +1,68 @@
+// HalfConvert: exact fp16 -> fp32 conversion for kernels (table for scalars, integer SIMD for vectors).
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Compression.Kernels;
+
+/// <summary>
+/// .NET exposes no F16C intrinsics, so half→float is done the way ggml does without F16C: a 65536-entry
+/// table for scalar block scales (256 KiB, stays in L2), and an exact integer recipe for vectors
+/// (shift the exponent/mantissa into place, multiply by 2^112 to rebias — exact for normals and
+/// subnormals — then patch Inf/NaN and the sign). Both equal <c>(float)(Half)bits</c> bit for bit.
+/// </summary>
+public static unsafe class HalfConvert
+{
+    private static readonly float[] Table = BuildTable();
+
+    private static float[] BuildTable()
+    {
+        var t = GC.AllocateArray<float>(65536, pinned: true);
+        for (int i = 0; i < 65536; i++) t[i] = (float)BitConverter.UInt16BitsToHalf((ushort)i);
+        return t;
+    }
+
+    /// <summary>fp16 bits to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ToFloat(ushort h) => Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Table), h);
+
+    /// <summary>float to fp16 bits, round to nearest even (as ggml's GGML_FP32_TO_FP16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort FromFloat(float f) => BitConverter.HalfToUInt16Bits((Half)f);
+
+    /// <summary>float rounded through fp16 and back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float RoundToHalf(float f) => ToFloat(FromFloat(f));
+
+    /// <summary>Eight fp16 values (as 32-bit lanes holding the 16 bits) to floats, exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ToFloat(Vector256<uint> h)
+    {
+        var em = (h & Vector256.Create(0x7fffu)) << 13;
+        var f = Vector256.AsSingle(em) * Vector256.Create(5.192296858534828e+33f); // 2^112
+        var isInfNan = Vector256.Equals(h & Vector256.Create(0x7c00u), Vector256.Create(0x7c00u));
+        var special = Vector256.AsSingle(em | Vector256.Create(0x7f800000u));
+        f = Vector256.ConditionalSelect(isInfNan.AsSingle(), special, f);
+        return Vector256.AsSingle(Vector256.AsUInt32(f) | ((h & Vector256.Create(0x8000u)) << 16));
+    }
+
+    /// <summary>Eight consecutive fp16 values at <paramref name="p"/> to floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load8(ushort* p)
+    {
+        if (Avx2.IsSupported) return ToFloat(Avx2.ConvertToVector256Int32(p).AsUInt32());
+        return ToFloat(Vector256.WidenLower(Vector256.Create(Vector128.Load(p), Vector128<ushort>.Zero)));
+    }
+
+    /// <summary>Eight consecutive bf16 values at <paramref name="p"/> to floats (bf16 is the top half of a float).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadBf16x8(ushort* p)
+    {
+        if (Avx2.IsSupported) return (Avx2.ConvertToVector256Int32(p).AsUInt32() << 16).AsSingle();
+        return (Vector256.WidenLower(Vector256.Create(Vector128.Load(p), Vector128<ushort>.Zero)) << 16).AsSingle();
+    }
+
+    /// <summary>bf16 bits to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Bf16ToFloat(ushort b) => BitConverter.UInt32BitsToSingle((uint)b << 16);
+}

@@ -1,0 +1,54 @@
+// Q8_0Kernels: decode GEMV for q8_0 — int8 weights times Q8-quantized activations, integer multiply-add.
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Compression.Quantization;
+using Compression.Quantization.Formats;
+
+namespace Compression.Kernels;
+
+/// <summary>y[r] = Σ_blocks d_w·d_x·Σ q_w·q_x, as llama.cpp's <c>ggml_vec_dot_q8_0_q8_0</c>.</summary>
+public static unsafe class Q8_0Kernels
+{
+    public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
+        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
+            Avx2.IsSupported && Fma.IsSupported ? &DotAvx2 : &DotScalar);
+
+    internal static float DotAvx2(byte* row, GemvContext* c)
+    {
+        int nb = c->Cols / 32;
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        int b = 0;
+        for (; b + 1 < nb; b += 2)
+        {
+            var b0 = (BlockQ8_0*)(row + b * BlockQ8_0.Size);
+            var b1 = b0 + 1;
+            var p0 = IntDot.MulSumI8(Avx.LoadVector256(b0->Qs), Avx.LoadVector256(c->Act.Q + b * 32));
+            var p1 = IntDot.MulSumI8(Avx.LoadVector256(b1->Qs), Avx.LoadVector256(c->Act.Q + b * 32 + 32));
+            acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b1) * c->Act.D[b + 1]), p1, acc1);
+        }
+        if (b < nb)
+        {
+            var b0 = (BlockQ8_0*)(row + b * BlockQ8_0.Size);
+            var p0 = IntDot.MulSumI8(Avx.LoadVector256(b0->Qs), Avx.LoadVector256(c->Act.Q + b * 32));
+            acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
+        }
+        return IntDot.HSum(Avx.Add(acc0, acc1));
+    }
+
+    internal static float DotScalar(byte* row, GemvContext* c)
+    {
+        int nb = c->Cols / 32;
+        float sum = 0;
+        for (int b = 0; b < nb; b++)
+        {
+            var blk = (BlockQ8_0*)(row + b * BlockQ8_0.Size);
+            sbyte* xq = c->Act.Q + b * 32;
+            int isum = 0;
+            for (int j = 0; j < 32; j++) isum += blk->Qs[j] * xq[j];
+            sum += HalfConvert.ToFloat(*(ushort*)blk) * c->Act.D[b] * isum;
+        }
+        return sum;
+    }
+}
