@@ -56,6 +56,28 @@ public class BpeTrainerTests
     }
 
     [Fact]
+    public void Each_merge_is_the_most_frequent_pair_at_its_step()
+    {
+        // Replays training naively: words as token strings, all pair counts recounted from scratch each step.
+        string text = SyntheticCorpus.Make(40_000, seed: 21);
+        TokenizerData d = BpeTrainer.Train([text], 256 + 60 + BpeTrainer.Llama3SpecialTokens.Count);
+        var ids = d.Tokens.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
+        var words = Llama3PreTokenizer.CreateRegex().Matches(text).GroupBy(m => m.Value)
+            .Select(g => (Parts: ByteLevel.EncodeText(g.Key).Select(c => c.ToString()).ToList(), Count: (long)g.Count())).ToList();
+        foreach (string merge in d.Merges.Take(60))
+        {
+            var counts = new Dictionary<(string, string), long>();
+            foreach (var (parts, count) in words)
+                for (int i = 0; i + 1 < parts.Count; i++) counts[(parts[i], parts[i + 1])] = counts.GetValueOrDefault((parts[i], parts[i + 1])) + count;
+            var best = counts.OrderByDescending(kv => kv.Value).ThenBy(kv => ids[kv.Key.Item1]).ThenBy(kv => ids[kv.Key.Item2]).First().Key;
+            Assert.Equal($"{best.Item1} {best.Item2}", merge);
+            foreach (var (parts, _) in words)
+                for (int i = 0; i + 1 < parts.Count; i++)
+                    if (parts[i] == best.Item1 && parts[i + 1] == best.Item2) { parts[i] += parts[i + 1]; parts.RemoveAt(i + 1); }
+        }
+    }
+
+    [Fact]
     public void Training_from_a_file_equals_training_from_the_text()
     {
         // Longer than one 1 M-char read chunk, so the chunk cut is exercised.
