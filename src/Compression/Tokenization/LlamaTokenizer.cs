@@ -21,6 +21,9 @@ namespace Compression.Tokenization;
 /// the data's settings. (3) Pre-tokenization on code points (see <see cref="Llama3PreTokenizer"/>).
 /// (4) Decoding with skipped specials and streaming of partial UTF-8 (<see cref="StreamingDecoder"/>).
 /// Its per-word cache only keeps words up to 15 chars, so this class keeps its own pre-token cache.
+/// Its <see cref="TiktokenTokenizer"/> is not used: it ranks merges by token id (tiktoken's mergeable
+/// ranks) and may join any two adjacent parts whose concatenation is a token, not only listed merges,
+/// so it matches only vocabularies whose ids follow merge order.
 /// </remarks>
 public sealed class LlamaTokenizer
 {
@@ -118,7 +121,8 @@ public sealed class LlamaTokenizer
     public ReadOnlySpan<byte> TokenBytes(int id) => _tokenBytes[CheckId(id)];
 
     /// <summary>
-    /// Encodes <paramref name="text"/> to ids. <paramref name="addBos"/> null follows <see cref="TokenizerData.AddBos"/>.
+    /// Encodes <paramref name="text"/> to ids. <paramref name="addBos"/> null follows <see cref="TokenizerData.AddBos"/>
+    /// (BOS is only ever added when the vocabulary has one).
     /// Special-token strings (e.g. "&lt;|eot_id|&gt;") inside the text are ordinary text unless
     /// <paramref name="parseSpecial"/> is true; user-defined added tokens always match, as in llama.cpp.
     /// </summary>

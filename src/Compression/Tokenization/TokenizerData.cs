@@ -24,4 +24,14 @@ public sealed record TokenizerData
     public string Pre { get; init; } = "llama-bpe";
     /// <summary>Llama 3's <c>ignore_merges</c>: a pre-token that is itself in the vocabulary is emitted whole.</summary>
     public bool IgnoreMerges { get; init; } = true;
+
+    /// <summary>True when both describe the same vocabulary: equal tokens, types and merges (element-wise) and equal settings.</summary>
+    /// <remarks>The record's own <c>Equals</c> compares the lists by reference.</remarks>
+    public bool ContentEquals(TokenizerData? other) =>
+        other is not null
+        && Tokens.SequenceEqual(other.Tokens, StringComparer.Ordinal)
+        && TokenTypes.SequenceEqual(other.TokenTypes)
+        && Merges.SequenceEqual(other.Merges, StringComparer.Ordinal)
+        && BosId == other.BosId && EosId == other.EosId && AddBos == other.AddBos
+        && Pre == other.Pre && IgnoreMerges == other.IgnoreMerges;
 }

@@ -14,6 +14,8 @@ public static class TokenizerJson
     /// <summary>The companion file read and written beside tokenizer.json.</summary>
     public const string ConfigFileName = "tokenizer_config.json";
 
+    private const long MaxFileBytes = 512L << 20;
+
     /// <summary>Reads a Llama 3-style tokenizer.json (and tokenizer_config.json in the same folder, if any).</summary>
     /// <exception cref="InvalidDataException">The file is malformed or not a Llama 3-style byte-level BPE; the message names the file.</exception>
     public static TokenizerData Load(string tokenizerJsonPath)
@@ -60,6 +62,8 @@ public static class TokenizerJson
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Tokenizer file not found: {path}", path);
         using var stream = File.OpenRead(path);
+        // Llama 3's tokenizer.json is ~9 MB; refuse to parse something absurd into memory.
+        if (stream.Length > MaxFileBytes) throw new InvalidDataException($"{path}: {stream.Length} bytes is too large for a tokenizer file (limit {MaxFileBytes})");
         return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 64 });
     }
 
