@@ -47,7 +47,7 @@ public static class AtomicFile
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 write(fs);
-                fs.Flush(flushToDisk: true);
+                if (fs.CanWrite) fs.Flush(flushToDisk: true); // the writer may have closed the stream itself
             }
             File.Move(tmp, full, overwrite: true);
         }
