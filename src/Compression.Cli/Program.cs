@@ -10,6 +10,7 @@ foreach (var command in new[]
     GenerateCommand.Create(),
     LogitsCommand.Create(),
     SynthCommand.Create(),
+    QuantizeCommand.Create(),
 })
     root.Subcommands.Add(command);
 

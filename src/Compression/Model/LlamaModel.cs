@@ -51,9 +51,10 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         yield return ("lm_head.weight", _lmHead);
     }
 
-    /// <summary>Bytes of all weights as held in memory (packed layers count their packed bytes).</summary>
+    /// <summary>Bytes of all weights as held in memory (packed layers count their packed bytes; a tied head shares the embedding's).</summary>
     public long WeightBytes =>
-        _embedTokens.WeightBytes + LinearLayers().Sum(l => l.Layer.WeightBytes)
+        _embedTokens.WeightBytes + LinearLayers().Where(l => !(Config.TieWordEmbeddings && ReferenceEquals(l.Layer, _lmHead)))
+            .Sum(l => l.Layer.WeightBytes)
         + (_norm.Weight.numel() + _layers.Sum(l => l.InputNorm.Weight.numel() + l.PostAttentionNorm.Weight.numel())) * 4;
 
     /// <summary>A KV cache for this model holding up to <paramref name="capacity"/> positions.</summary>

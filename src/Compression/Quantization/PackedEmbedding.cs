@@ -21,6 +21,16 @@ public sealed unsafe class PackedEmbedding : TokenEmbedding
 
     public static PackedEmbedding FromStored(StoredTensor tensor) => new(PackedWeight.FromStored(tensor));
 
+    /// <summary>A second embedding over the same packed memory (used when a quantized copy keeps it as is); takes a reference.</summary>
+    internal static PackedEmbedding Share(PackedWeight weight)
+    {
+        weight.AddRef();
+        return new PackedEmbedding(weight);
+    }
+
+    /// <summary>The packed matrix.</summary>
+    public PackedWeight Weight => _weight;
+
     public TensorFormat Format => _weight.Format;
     public override string FormatName => _weight.Format.Name;
     public override long WeightBytes => _weight.ByteLength;

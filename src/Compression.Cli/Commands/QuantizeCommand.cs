@@ -1,0 +1,150 @@
+// compress quantize: stream a checkpoint (HF directory or GGUF) into a quantized GGUF that llama.cpp loads.
+using System.CommandLine;
+using Compression.Checkpoints;
+using Compression.Checkpoints.Gguf;
+using Compression.Quantization;
+using Spectre.Console;
+
+namespace Compression.Cli.Commands;
+
+internal static class QuantizeCommand
+{
+    /// <summary>What one <c>compress quantize</c> run was asked to do.</summary>
+    internal sealed record Request(string Model, string Format, string Out)
+    {
+        public bool Pure { get; init; }
+        public IReadOnlyList<string> TensorTypes { get; init; } = [];
+        public string? KeepEmbeddingsFormat { get; init; }
+        public bool QuantizeEmbeddings { get; init; }
+        public bool QuantizeLmHead { get; init; }
+    }
+
+    public static Command Create()
+    {
+        var model = CliOptions.Model();
+        var format = new Option<string>("--format", "-f") { Description = "Target format: q8_0, q4_0, q1_0 (or f16, bf16, f32)", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "The GGUF file to write (appears only when complete)", Required = true };
+        var pure = new Option<bool>("--pure") { Description = "Every 2-D tensor, embeddings and LM head included, in the one format (llama-quantize --pure)" };
+        var tensorType = new Option<string[]>("--tensor-type")
+        {
+            Description = "PATTERN=FMT: tensors whose HF or GGUF name matches the regex get FMT (repeatable; first match wins)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var keep = new Option<string?>("--keep-embeddings-format") { Description = "Format of the embeddings and LM head when they are not quantized (default f16)" };
+        var quantizeEmbeddings = new Option<bool>("--quantize-embeddings") { Description = "Quantize the token embedding too" };
+        var quantizeHead = new Option<bool>("--quantize-lm-head") { Description = "Quantize the LM head too" };
+        var command = new Command("quantize", "Write a quantized GGUF (llama.cpp layout, tokenizer included), streaming tensor by tensor")
+        {
+            model, format, output, pure, tensorType, keep, quantizeEmbeddings, quantizeHead,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            var request = new Request(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!)
+            {
+                Pure = parse.GetValue(pure),
+                TensorTypes = parse.GetValue(tensorType) ?? [],
+                KeepEmbeddingsFormat = parse.GetValue(keep),
+                QuantizeEmbeddings = parse.GetValue(quantizeEmbeddings),
+                QuantizeLmHead = parse.GetValue(quantizeHead),
+            };
+            var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            try
+            {
+                GgufExportResult? result = null;
+                err.Progress().AutoClear(true).HideCompleted(true)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(),
+                             new TransferSpeedColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var task = ctx.AddTask("quantizing");
+                        result = Run(request, new SyncProgress(p =>
+                        {
+                            task.MaxValue = Math.Max(1, p.TotalBytes);
+                            task.Value = p.BytesWritten;
+                            task.Description = Markup.Escape($"[{p.TensorIndex + 1}/{p.TensorCount}] {p.TensorName}");
+                        }), cancel);
+                    });
+                PrintSummary(result!);
+                return Task.FromResult(0);
+            }
+            catch (OperationCanceledException)
+            {
+                err.MarkupLine($"[yellow]cancelled:[/] no file written ({Markup.Escape(request.Out)})");
+                return Task.FromResult(130);
+            }
+            catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException)
+            {
+                err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                return Task.FromResult(1);
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The policy a request describes: default, --pure, or overrides on top of either.</summary>
+    internal static QuantizationPolicy Policy(Request r)
+    {
+        var format = Writable(FormatRegistry.Get(r.Format), "--format");
+        var policy = r.Pure ? QuantizationPolicy.PureOf(format) : QuantizationPolicy.Default(format);
+        var overrides = QuantizationPolicy.ParseOverrides(r.TensorTypes);
+        foreach (var (_, f) in overrides) Writable(f, "--tensor-type");
+        return policy with
+        {
+            Overrides = overrides,
+            QuantizeEmbeddings = r.QuantizeEmbeddings,
+            QuantizeLmHead = r.QuantizeLmHead,
+            KeepFormat = r.KeepEmbeddingsFormat is { } k ? Writable(FormatRegistry.Get(k), "--keep-embeddings-format") : policy.KeepFormat,
+        };
+    }
+
+    /// <summary>Opens the input, checks it has a tokenizer, and streams the GGUF out (the file appears only when complete).</summary>
+    internal static GgufExportResult Run(Request r, IProgress<GgufExportProgress>? progress, CancellationToken ct)
+    {
+        var policy = Policy(r);
+        using var input = CheckpointOpener.Open(r.Model);
+        if (string.Equals(Path.GetFullPath(r.Out), Path.GetFullPath(input.Path), StringComparison.Ordinal))
+            throw new ArgumentException($"--out {r.Out}: the output would replace the input checkpoint");
+        var tokenizer = input.LoadTokenizerData() ?? throw new InvalidDataException(
+            $"{r.Model}: the checkpoint has no tokenizer (tokenizer.json beside config.json, or tokenizer.ggml.* in a GGUF); " +
+            "a GGUF for llama.cpp must carry one");
+        return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), r.Out, progress: progress, ct: ct);
+    }
+
+    private static TensorFormat Writable(TensorFormat f, string option)
+    {
+        if (f.GgmlTypeId is null)
+        {
+            string nearest = f.NominalBits >= 8 ? "q8_0" : f.NominalBits >= 4 ? "q4_0" : "q1_0";
+            throw new ArgumentException(
+                $"{option} {f.Name}: this format has no GGUF type, so llama.cpp could not load the file; write {nearest} instead, " +
+                $"or evaluate {f.Name} in memory (compress eval --quantize {f.Name})");
+        }
+        if (!f.CanQuantize) throw new ArgumentException($"{option} {f.Name}: the workbench reads this format but cannot produce it");
+        return f;
+    }
+
+    private static void PrintSummary(GgufExportResult result)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(result.Path))
+            .AddColumn("format").AddColumn(new TableColumn("tensors").RightAligned()).AddColumn(new TableColumn("weights").RightAligned())
+            .AddColumn(new TableColumn("bytes").RightAligned()).AddColumn(new TableColumn("bits/weight").RightAligned());
+        static long Weights(GgufExportedTensor t) => t.Bytes / t.Format.BytesPerBlock * t.Format.BlockSize;
+        foreach (var g in result.Tensors.GroupBy(t => t.Format).OrderByDescending(g => g.Sum(t => t.Bytes)))
+        {
+            long bytes = g.Sum(t => t.Bytes), weights = g.Sum(Weights);
+            table.AddRow(g.Key.Name, g.Count().ToString(), $"{weights:N0}", $"{bytes:N0}", $"{8.0 * bytes / weights:F3}");
+        }
+        long total = result.Tensors.Sum(t => t.Bytes), all = result.Tensors.Sum(Weights);
+        table.AddRow("[bold]tensor data[/]", result.Tensors.Count.ToString(), $"{all:N0}", $"[bold]{total:N0}[/]", $"{8.0 * total / all:F3}");
+        table.AddRow("[bold]file[/]", "", "", $"[bold]{result.FileBytes:N0}[/]", $"{8.0 * result.FileBytes / all:F3}");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(result.Path)}: {result.FileBytes / 1e9:F3} GB ({result.FileBytes / (double)(1L << 30):F3} GiB), " +
+            $"metadata and padding {result.FileBytes - total:N0} bytes");
+    }
+
+    /// <summary>Reports on the exporting thread (Progress&lt;T&gt; would post out of order to the thread pool).</summary>
+    private sealed class SyncProgress(Action<GgufExportProgress> report) : IProgress<GgufExportProgress>
+    {
+        public void Report(GgufExportProgress value) => report(value);
+    }
+}
