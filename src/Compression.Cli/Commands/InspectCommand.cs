@@ -1,6 +1,7 @@
 // compress inspect: parameter counts and sizes of a config (no weights needed), a checkpoint directory or a GGUF file.
 using System.CommandLine;
 using Compression.Checkpoints;
+using Compression.Checkpoints.Gguf;
 using Compression.Model;
 using Compression.Quantization;
 using Spectre.Console;
@@ -61,6 +62,12 @@ internal static class InspectCommand
             table.AddRow(row.FormatName, row.PolicyLabel, $"{row.Bytes:N0}", $"{row.GB:F2}", $"{row.GiB:F2}", $"{row.BitsPerWeight:F3}",
                 Markup.Escape(string.Join(", ", row.BytesByFormat.OrderByDescending(kv => kv.Value).Select(kv => kv.Key))));
         AnsiConsole.Write(table);
+        // No "GGUF file" column: the header's size depends on the tokenizer, which a config does not carry.
+        AnsiConsole.MarkupLine("[grey]default: block linears quantized, embeddings and LM head f16 · pure: every 2-D tensor (llama-quantize --pure) · " +
+            "llama.cpp: llama-quantize's own choices (token_embd quantized; output.weight q6_k below 8 bits).[/]");
+        AnsiConsole.MarkupLine("[grey]Tensor bytes only. A GGUF file adds its header — metadata, the tokenizer (for Llama 3: 128,256 token strings and " +
+            "280,147 merges, roughly 8–10 MB) and alignment padding — which is why llama.cpp's scoreboard lists Llama 3 8B files of 7.96 GiB (q8_0) " +
+            "and 4.34 GiB (q4_0) where the tensor data here is 7.95 and 4.33 GiB. `compress inspect FILE.gguf` measures a real file.[/]");
     }
 
     private static void PrintOnDisk(Checkpoint checkpoint)
@@ -68,16 +75,31 @@ internal static class InspectCommand
         var table = new Table().Border(TableBorder.Rounded).Title($"On disk ({checkpoint.Kind})")
             .AddColumn("tensor").AddColumn("format").AddColumn("shape").AddColumn(new TableColumn("bytes").RightAligned())
             .AddColumn(new TableColumn("bits/weight").RightAligned());
-        var tensors = checkpoint.Tensors.Values.ToList();
+        // GGUF: list the file's own tensors (GGUF names, ggml types, rope_freqs included); else the checkpoint's.
+        var tensors = checkpoint is GgufCheckpoint g
+            ? g.File.Tensors.Select(t => (t.Name, t.Format, t.Shape, t.ByteLength, t.Elements)).ToList()
+            : checkpoint.Tensors.Values.Select(t => (t.Name, t.Format, t.Shape, t.ByteLength, t.Elements)).ToList();
         bool summarise = tensors.Count > 40;
-        foreach (var t in summarise ? tensors.Where(t => !t.Name.StartsWith("model.layers.", StringComparison.Ordinal) || t.Name.StartsWith("model.layers.0.", StringComparison.Ordinal)) : tensors)
-            table.AddRow(t.Name, t.Format.Name, $"[{string.Join(", ", t.Shape)}]", $"{t.ByteLength:N0}", $"{8.0 * t.ByteLength / t.Elements:F3}");
+        static bool LaterLayer(string n) => (n.StartsWith("model.layers.", StringComparison.Ordinal) && !n.StartsWith("model.layers.0.", StringComparison.Ordinal))
+                                            || (n.StartsWith("blk.", StringComparison.Ordinal) && !n.StartsWith("blk.0.", StringComparison.Ordinal));
+        foreach (var t in summarise ? tensors.Where(t => !LaterLayer(t.Name)) : tensors)
+            table.AddRow(Markup.Escape(t.Name), Markup.Escape(t.Format.Name), Markup.Escape($"[{string.Join(", ", t.Shape)}]"),
+                $"{t.ByteLength:N0}", $"{8.0 * t.ByteLength / t.Elements:F3}");
         if (summarise) table.AddRow("…", "", $"layers 1–{checkpoint.Config.NumLayers - 1} as layer 0", "", "");
-        long bytes = checkpoint.TensorBytes, elements = tensors.Sum(t => t.Elements);
-        table.AddRow("[bold]total[/]", string.Join(", ", tensors.GroupBy(t => t.Format.Name).Select(g => $"{g.Key}×{g.Count()}")), $"{elements:N0} weights",
-            $"[bold]{bytes:N0}[/]", $"{8.0 * bytes / elements:F3}");
+        long bytes = tensors.Sum(t => t.ByteLength), elements = tensors.Sum(t => t.Elements);
+        table.AddRow("[bold]total[/]", Markup.Escape(string.Join(", ", tensors.GroupBy(t => t.Format.Name).Select(x => $"{x.Key}×{x.Count()}"))),
+            $"{elements:N0} weights", $"[bold]{bytes:N0}[/]", $"{8.0 * bytes / elements:F3}");
         AnsiConsole.Write(table);
         long fileBytes = CheckpointOpener.FileBytes(checkpoint.Path);
-        AnsiConsole.MarkupLine($"tensor data {bytes / 1e9:F3} GB ({bytes / (double)(1L << 30):F3} GiB); files on disk {fileBytes:N0} bytes");
+        AnsiConsole.MarkupLine($"tensor data {bytes:N0} bytes = {bytes / 1e9:F3} GB ({bytes / (double)(1L << 30):F3} GiB); files on disk {fileBytes:N0} bytes " +
+            $"({fileBytes / (double)(1L << 30):F3} GiB)");
+        if (checkpoint is GgufCheckpoint gg)
+        {
+            var f = gg.File;
+            string fileType = f.TryGetUInt32("general.file_type") is uint ft ? ft.ToString() : "absent";
+            string qv = f.TryGetUInt32("general.quantization_version") is uint v ? v.ToString() : "absent";
+            AnsiConsole.MarkupLine($"GGUF v{f.Version} · alignment {f.Alignment} · general.file_type {fileType} · general.quantization_version {qv} · " +
+                $"header (metadata, tokenizer) and padding {fileBytes - bytes:N0} bytes");
+        }
     }
 }

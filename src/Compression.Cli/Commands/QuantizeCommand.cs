@@ -138,7 +138,7 @@ internal static class QuantizeCommand
         table.AddRow("[bold]tensor data[/]", result.Tensors.Count.ToString(), $"{all:N0}", $"[bold]{total:N0}[/]", $"{8.0 * total / all:F3}");
         table.AddRow("[bold]file[/]", "", "", $"[bold]{result.FileBytes:N0}[/]", $"{8.0 * result.FileBytes / all:F3}");
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"wrote {Markup.Escape(result.Path)}: {result.FileBytes / 1e9:F3} GB ({result.FileBytes / (double)(1L << 30):F3} GiB), " +
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(result.Path)}: {result.FileBytes:N0} bytes ({result.FileBytes / (double)(1L << 30):F3} GiB), " +
             $"metadata and padding {result.FileBytes - total:N0} bytes");
     }
 
