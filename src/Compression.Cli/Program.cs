@@ -16,7 +16,8 @@ foreach (var command in new[]
 
 try
 {
-    return await root.Parse(args).InvokeAsync();
+    // Our handler below prints bad input as one line; unexpected errors still surface with their stack trace.
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException)
 {
