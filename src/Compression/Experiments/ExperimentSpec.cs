@@ -67,7 +67,7 @@ public sealed record TaskSpecs
 public sealed record PerplexitySpec
 {
     public string? File { get; init; }
-    public int Context { get; init; } = 512;
+    public int Context { get; set; } = 512;
     public int? Stride { get; init; }
     public int? MaxTokens { get; init; }
 }
@@ -76,7 +76,7 @@ public sealed record PerplexitySpec
 public sealed record KlSpec
 {
     public string? File { get; init; }
-    public int Context { get; init; } = 512;
+    public int Context { get; set; } = 512;
     public int? MaxTokens { get; init; }
 }
 
@@ -91,8 +91,8 @@ public sealed record ChoiceSpec
 /// <summary>Prefill and decode throughput.</summary>
 public sealed record ThroughputSpec
 {
-    public int Prefill { get; init; } = 512;
-    public int Decode { get; init; } = 128;
-    public int Repetitions { get; init; } = 3;
-    public int Warmup { get; init; } = 1;
+    public int Prefill { get; set; } = 512;
+    public int Decode { get; set; } = 128;
+    public int Repetitions { get; set; } = 3;
+    public int Warmup { get; set; } = 1;
 }
