@@ -10,6 +10,11 @@ foreach (var command in new[]
     GenerateCommand.Create(),
     LogitsCommand.Create(),
     SynthCommand.Create(),
+    EvalCommand.Create(),
+    BenchCommand.Create(),
+    ReportCommand.Create(),
+    PlotCommand.Create(),
+    RunCommand.Create(),
 })
     root.Subcommands.Add(command);
 
