@@ -11,6 +11,11 @@ foreach (var command in new[]
     LogitsCommand.Create(),
     SynthCommand.Create(),
     QuantizeCommand.Create(),
+    EvalCommand.Create(),
+    BenchCommand.Create(),
+    ReportCommand.Create(),
+    PlotCommand.Create(),
+    RunCommand.Create(),
 })
     root.Subcommands.Add(command);
 

@@ -1,0 +1,32 @@
+// compress run: runs an experiment spec as a resumable sweep and writes the report.
+using System.CommandLine;
+using Compression.Experiments;
+
+namespace Compression.Cli.Commands;
+
+internal static class RunCommand
+{
+    public const string DefaultSpec = "experiments/quickstart.json";
+
+    public static Command Create()
+    {
+        var spec = new Argument<string>("spec") { Description = $"Experiment spec (JSON); default {DefaultSpec}", DefaultValueFactory = _ => DefaultSpec };
+        var command = new Command("run", "Run an experiment spec (model, formats, policies, tasks, seeds) as a sweep; completed cells are skipped, so an interrupted run resumes")
+        {
+            spec,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            string path = parse.GetValue(spec)!;
+            var experiment = ExperimentSpecLoader.Load(path);
+            var outcome = SweepConsole.Run(experiment, path, new SweepOptions(), cancel);
+            if (outcome is null) return Task.FromResult(130);
+            SweepConsole.PrintSizeTable(outcome.Output);
+            var all = new Reporting.ResultsStore(outcome.Output).LoadAll().Records;
+            SweepConsole.PrintRecords(all, experiment.Name ?? "Results");
+            if (outcome.Report is { } report) SweepConsole.PrintReport(report);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,98 @@
+// ExperimentSpec: an experiment as a JSON file — model, formats, policies, tasks, seeds, output folder, extras.
+namespace Compression.Experiments;
+
+/// <summary>
+/// One experiment (experiments/NAME.json), expanded by <see cref="SweepPlan"/> into cells format × policy × task × seed.
+/// Every member is optional except what the chosen tasks need; <see cref="ExperimentSpecLoader"/> validates and resolves paths.
+/// </summary>
+public sealed record ExperimentSpec
+{
+    /// <summary>Short name, used as the report title.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>What the experiment is for (printed in the report header).</summary>
+    public string? Description { get; init; }
+
+    /// <summary>The model under test; may be omitted when the spec only asks for <see cref="SizeTable"/>.</summary>
+    public ModelSource? Model { get; init; }
+
+    /// <summary>
+    /// Presets (see <see cref="ModelPresets"/>) resolved before anything else even when the model is given by path —
+    /// for data the tasks read that a preset produces (the proxy's corpus and benchmark suite).
+    /// </summary>
+    public IReadOnlyList<string>? Prepare { get; init; }
+
+    /// <summary>Formats to quantize the model to (registry names). The model as loaded is always the baseline.</summary>
+    public IReadOnlyList<string>? Formats { get; init; }
+
+    /// <summary>Policies each format is applied under: "default", "pure", "llama.cpp". Default: ["default"].</summary>
+    public IReadOnlyList<string>? Policies { get; init; }
+
+    /// <summary>Whether the baseline (the model as loaded) is evaluated too. Default true.</summary>
+    public bool? Baseline { get; init; }
+
+    /// <summary>The tasks run on every model.</summary>
+    public TaskSpecs? Tasks { get; init; }
+
+    /// <summary>Seeds; seed-dependent tasks (multiple choice, throughput) run once per seed, deterministic ones once. Default [1234].</summary>
+    public IReadOnlyList<int>? Seeds { get; init; }
+
+    /// <summary>Results folder. Default "results".</summary>
+    public string? Output { get; init; }
+
+    /// <summary>Config presets (e.g. "llama-3.1-8b") whose size per format is tabulated and charted; needs no model.</summary>
+    public IReadOnlyList<string>? SizeTable { get; init; }
+
+    /// <summary>Measure per-tensor quantization error of every format for the report's charts.</summary>
+    public bool? TensorErrors { get; init; }
+}
+
+/// <summary>Where the model comes from: exactly one of a checkpoint path (HF directory or .gguf) or a preset name.</summary>
+public sealed record ModelSource
+{
+    public string? Path { get; init; }
+    public string? Preset { get; init; }
+}
+
+/// <summary>The tasks of an experiment; a null member is not run.</summary>
+public sealed record TaskSpecs
+{
+    public PerplexitySpec? Perplexity { get; init; }
+    public KlSpec? Kl { get; init; }
+    public ChoiceSpec? Choice { get; init; }
+    public ThroughputSpec? Throughput { get; init; }
+}
+
+/// <summary>Perplexity over a raw text file: window length, optional stride (null = non-overlapping), optional token cap.</summary>
+public sealed record PerplexitySpec
+{
+    public string? File { get; init; }
+    public int Context { get; set; } = 512;
+    public int? Stride { get; init; }
+    public int? MaxTokens { get; init; }
+}
+
+/// <summary>KL divergence of each quantized model against the baseline over a raw text file.</summary>
+public sealed record KlSpec
+{
+    public string? File { get; init; }
+    public int Context { get; set; } = 512;
+    public int? MaxTokens { get; init; }
+}
+
+/// <summary>Multiple-choice accuracy over JSONL task files (globs allowed in the file name part).</summary>
+public sealed record ChoiceSpec
+{
+    public IReadOnlyList<string>? Files { get; init; }
+    public int FewShot { get; init; }
+    public int? Limit { get; init; }
+}
+
+/// <summary>Prefill and decode throughput.</summary>
+public sealed record ThroughputSpec
+{
+    public int Prefill { get; set; } = 512;
+    public int Decode { get; set; } = 128;
+    public int Repetitions { get; set; } = 3;
+    public int Warmup { get; set; } = 1;
+}

@@ -1,0 +1,160 @@
+// ExperimentSpecLoader: reads an experiment spec, validates it field by field and resolves its paths.
+using System.Text.Json;
+using Compression.Model;
+using Compression.Quantization;
+
+namespace Compression.Experiments;
+
+/// <summary>Reads and validates <see cref="ExperimentSpec"/>s; every error names the spec file and the field.</summary>
+public static class ExperimentSpecLoader
+{
+    /// <summary>Policy labels a spec may name.</summary>
+    public static IReadOnlyList<string> PolicyNames { get; } = ["default", "pure", "llama.cpp"];
+
+    /// <summary>
+    /// Reads <paramref name="path"/>, validates it and resolves relative paths against <paramref name="baseDirectory"/>
+    /// (the current directory by default). Throws <see cref="InvalidDataException"/> "FILE: FIELD: problem".
+    /// </summary>
+    public static ExperimentSpec Load(string path, string? baseDirectory = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Experiment spec not found: {path}", path);
+        return Parse(File.ReadAllText(path), path, baseDirectory);
+    }
+
+    /// <summary>Parses spec text; <paramref name="source"/> names it in errors.</summary>
+    public static ExperimentSpec Parse(string json, string source, string? baseDirectory = null)
+    {
+        ExperimentSpec? spec;
+        try
+        {
+            spec = JsonSerializer.Deserialize(json, ExperimentSpecJson.Default.ExperimentSpec);
+        }
+        catch (JsonException e)
+        {
+            string field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $"{e.Path.TrimStart('$', '.')}: ";
+            string line = e.LineNumber is long l ? $" (line {l + 1})" : "";
+            throw new InvalidDataException($"{source}: {field}invalid spec{line}: {FirstSentence(e.Message)}", e);
+        }
+        if (spec is null) throw new InvalidDataException($"{source}: the file holds JSON null, not an experiment spec");
+        return Resolve(Validate(spec, source), baseDirectory ?? Directory.GetCurrentDirectory());
+    }
+
+    /// <summary>Checks every field; returns <paramref name="spec"/> unchanged or throws naming <paramref name="source"/> and the field.</summary>
+    public static ExperimentSpec Validate(ExperimentSpec spec, string source)
+    {
+        void Fail(string field, string problem) => throw new InvalidDataException($"{source}: {field}: {problem}");
+        var tasks = spec.Tasks;
+        bool anyTask = tasks is not null && (tasks.Perplexity ?? tasks.Kl ?? tasks.Choice ?? (object?)tasks.Throughput) is not null;
+        if (!anyTask && spec.SizeTable is not { Count: > 0 })
+            Fail("tasks", "the spec runs nothing: give at least one task (perplexity, kl, choice, throughput) or a sizeTable");
+        if (spec.Model is null)
+        {
+            if (anyTask) Fail("model", "required when tasks are given ({\"path\": DIR_OR_GGUF} or {\"preset\": NAME})");
+            if (spec.Formats is { Count: > 0 }) Fail("formats", "formats need a model");
+            if (spec.TensorErrors == true) Fail("tensorErrors", "per-tensor errors need a model");
+        }
+        else if (string.IsNullOrWhiteSpace(spec.Model.Path) == string.IsNullOrWhiteSpace(spec.Model.Preset))
+            Fail("model", "give exactly one of \"path\" or \"preset\"");
+
+        for (int i = 0; i < (spec.Formats?.Count ?? 0); i++)
+        {
+            var format = FormatRegistry.TryGet(spec.Formats![i] ?? "");
+            if (format is null)
+                Fail($"formats[{i}]", $"unknown format '{spec.Formats[i]}'; known: {string.Join(", ", FormatRegistry.All.Select(f => f.Name))}");
+            else if (!format.CanQuantize) Fail($"formats[{i}]", $"format '{format.Name}' cannot be produced by quantization");
+        }
+        if (spec.Formats is { } fs && fs.Distinct(StringComparer.OrdinalIgnoreCase).Count() != fs.Count) Fail("formats", "a format is listed twice");
+        if (spec.Policies is { Count: 0 }) Fail("policies", "empty list; omit it for [\"default\"]");
+        for (int i = 0; i < (spec.Policies?.Count ?? 0); i++)
+            if (!PolicyNames.Contains(spec.Policies![i]))
+                Fail($"policies[{i}]", $"unknown policy '{spec.Policies[i]}'; known: {string.Join(", ", PolicyNames)}");
+        if (spec.Seeds is { Count: 0 }) Fail("seeds", "empty list; omit it for [1234]");
+        if (spec.Seeds is { } seeds && seeds.Distinct().Count() != seeds.Count) Fail("seeds", "a seed is listed twice");
+        for (int i = 0; i < (spec.SizeTable?.Count ?? 0); i++)
+            if (!LlamaConfig.PresetNames.Contains(spec.SizeTable![i]))
+                Fail($"sizeTable[{i}]", $"unknown config preset '{spec.SizeTable[i]}'; known: {string.Join(", ", LlamaConfig.PresetNames)}");
+        for (int i = 0; i < (spec.Prepare?.Count ?? 0); i++)
+            if (string.IsNullOrWhiteSpace(spec.Prepare![i])) Fail($"prepare[{i}]", "empty preset name");
+        if (spec.Output is { } o && string.IsNullOrWhiteSpace(o)) Fail("output", "empty folder name");
+
+        if (tasks?.Perplexity is { } ppl)
+        {
+            if (string.IsNullOrWhiteSpace(ppl.File)) Fail("tasks.perplexity.file", "required (a raw text file)");
+            if (ppl.Context < 2) Fail("tasks.perplexity.context", $"must be at least 2, got {ppl.Context}");
+            if (ppl.Stride is < 1 || ppl.Stride > ppl.Context - 1) Fail("tasks.perplexity.stride", $"must be in [1, {ppl.Context - 1}], got {ppl.Stride}");
+            if (ppl.MaxTokens is < 1) Fail("tasks.perplexity.maxTokens", $"must be positive, got {ppl.MaxTokens}");
+        }
+        if (tasks?.Kl is { } kl)
+        {
+            if (string.IsNullOrWhiteSpace(kl.File)) Fail("tasks.kl.file", "required (a raw text file)");
+            if (kl.Context < 2) Fail("tasks.kl.context", $"must be at least 2, got {kl.Context}");
+            if (kl.MaxTokens is < 1) Fail("tasks.kl.maxTokens", $"must be positive, got {kl.MaxTokens}");
+            if (spec.Formats is not { Count: > 0 }) Fail("tasks.kl", "KL divergence compares quantized formats with the baseline: list at least one format");
+        }
+        if (tasks?.Choice is { } choice)
+        {
+            if (choice.Files is not { Count: > 0 }) Fail("tasks.choice.files", "required: one or more JSONL files (globs allowed)");
+            for (int i = 0; i < choice.Files!.Count; i++)
+                if (string.IsNullOrWhiteSpace(choice.Files[i])) Fail($"tasks.choice.files[{i}]", "empty path");
+            if (choice.FewShot < 0) Fail("tasks.choice.fewShot", $"must be 0 or more, got {choice.FewShot}");
+            if (choice.Limit is < 1) Fail("tasks.choice.limit", $"must be positive, got {choice.Limit}");
+        }
+        if (tasks?.Throughput is { } tp)
+        {
+            if (tp.Prefill < 1) Fail("tasks.throughput.prefill", $"must be positive, got {tp.Prefill}");
+            if (tp.Decode < 1) Fail("tasks.throughput.decode", $"must be positive, got {tp.Decode}");
+            if (tp.Repetitions < 1) Fail("tasks.throughput.repetitions", $"must be positive, got {tp.Repetitions}");
+            if (tp.Warmup < 0) Fail("tasks.throughput.warmup", $"must be 0 or more, got {tp.Warmup}");
+        }
+        if (spec.Baseline == false && spec.Formats is not { Count: > 0 } && anyTask)
+            Fail("baseline", "false with no formats leaves nothing to evaluate");
+        return spec;
+    }
+
+    /// <summary>Makes every path of the spec absolute against <paramref name="baseDirectory"/> (globs are kept as patterns).</summary>
+    public static ExperimentSpec Resolve(ExperimentSpec spec, string baseDirectory)
+    {
+        string Abs(string p) => Path.GetFullPath(p, baseDirectory);
+        var tasks = spec.Tasks;
+        return spec with
+        {
+            Model = spec.Model is { Path: { } mp } m ? m with { Path = Abs(mp) } : spec.Model,
+            Output = Abs(spec.Output ?? "results"),
+            Tasks = tasks is null ? null : tasks with
+            {
+                Perplexity = tasks.Perplexity is { File: { } pf } p ? p with { File = Abs(pf) } : tasks.Perplexity,
+                Kl = tasks.Kl is { File: { } kf } k ? k with { File = Abs(kf) } : tasks.Kl,
+                Choice = tasks.Choice is { Files: { } cf } c ? c with { Files = cf.Select(Abs).ToList() } : tasks.Choice,
+            },
+        };
+    }
+
+    /// <summary>
+    /// Expands <paramref name="patterns"/> (absolute paths; '*' and '?' allowed in the file name) into existing files,
+    /// sorted within each pattern, duplicates dropped. A pattern matching nothing is an error naming the field.
+    /// </summary>
+    public static IReadOnlyList<string> ExpandFiles(IReadOnlyList<string> patterns, string source, string field)
+    {
+        var files = new List<string>();
+        for (int i = 0; i < patterns.Count; i++)
+        {
+            string pattern = patterns[i];
+            string name = Path.GetFileName(pattern);
+            string directory = Path.GetDirectoryName(pattern) ?? ".";
+            if (directory.IndexOfAny(['*', '?']) >= 0)
+                throw new InvalidDataException($"{source}: {field}[{i}]: wildcards are only allowed in the file name, not in '{directory}'");
+            string[] matches = name.IndexOfAny(['*', '?']) >= 0
+                ? (Directory.Exists(directory) ? Directory.GetFiles(directory, name).Order(StringComparer.Ordinal).ToArray() : [])
+                : File.Exists(pattern) ? [pattern] : [];
+            if (matches.Length == 0) throw new InvalidDataException($"{source}: {field}[{i}]: '{pattern}' matches no file");
+            files.AddRange(matches.Where(m => !files.Contains(m)));
+        }
+        return files;
+    }
+
+    private static string FirstSentence(string message)
+    {
+        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}
