@@ -6,7 +6,7 @@ namespace Compression.Training;
 /// <summary>
 /// Writes a model's weights under their Hugging Face names into a checkpoint directory and reads them back.
 /// The trainer writes config.json, the optimizer and its own state itself; only the weight file format is
-/// delegated, so the checkpoint can be an HF safetensors directory once that writer is wired in.
+/// delegated (<see cref="SafetensorsWeightStore"/> by default, making the checkpoint an HF directory).
 /// </summary>
 public interface ITrainingWeightStore
 {

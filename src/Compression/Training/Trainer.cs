@@ -36,14 +36,14 @@ public sealed class Trainer : IDisposable
     /// <param name="train">Training tokens (ids below the vocabulary size).</param>
     /// <param name="valid">Validation tokens; fixed windows spread over it are scored at every evaluation.</param>
     /// <param name="checkpointDirectory">Where periodic and final checkpoints go; null saves none.</param>
-    /// <param name="weightStore">Weight file format; <see cref="TorchSharpWeightStore"/> by default.</param>
+    /// <param name="weightStore">Weight file format; <see cref="SafetensorsWeightStore"/> (HF model.safetensors) by default.</param>
     public Trainer(TrainingOptions options, ReadOnlyMemory<int> train, ReadOnlyMemory<int> valid,
         string? checkpointDirectory = null, ITrainingWeightStore? weightStore = null)
     {
         options.Validate();
         Options = options;
         CheckpointDirectory = checkpointDirectory;
-        _store = weightStore ?? new TorchSharpWeightStore();
+        _store = weightStore ?? new SafetensorsWeightStore();
         if (options.Threads > 0) set_num_threads(options.Threads);
         CheckTokens(train.Span, options.Config.VocabSize, "train");
         CheckTokens(valid.Span, options.Config.VocabSize, "valid");

@@ -40,6 +40,10 @@ public sealed class SafetensorsCheckpoint : Checkpoint
     /// <summary>tokenizer.json beside the weights when present (not parsed here), else null.</summary>
     public string? TokenizerJsonPath { get; }
 
+    // Merge fix on branch trainer (Checkpoint gained this member after this file was written); the lead replaces it with the tokenizer.json reader.
+    public override Tokenization.TokenizerData? LoadTokenizerData() => TokenizerJsonPath is null ? null
+        : throw new NotSupportedException($"{TokenizerJsonPath}: reading tokenizer.json is not available on this branch");
+
     /// <summary>
     /// Opens <paramref name="path"/>: a checkpoint directory, a .safetensors file, or a
     /// model.safetensors.index.json, with config.json in the same directory. In a directory
