@@ -42,7 +42,10 @@ public sealed record TrainingOptions
     [JsonPropertyName("init_std")] public double InitStd { get; init; } = 0.02;
     /// <summary>Training precision. Only "float32" is supported: libtorch's CPU autocast is not exposed by TorchSharp.</summary>
     [JsonPropertyName("dtype")] public string DType { get; init; } = "float32";
-    /// <summary>libtorch intra-op threads; 0 leaves libtorch's default.</summary>
+    /// <summary>
+    /// libtorch intra-op threads (process-wide: the trainer calls torch.set_num_threads); 0 leaves libtorch's default.
+    /// On a machine busy with other work 1 can beat 2: libgomp threads wait at barriers for a descheduled peer.
+    /// </summary>
     [JsonPropertyName("threads")] public int Threads { get; init; }
 
     /// <summary>Tokens consumed by one optimizer step.</summary>

@@ -18,7 +18,7 @@ internal static class TrainerTestData
     public static TrainingOptions TinyOptions(int totalSteps = 12) => new()
     {
         Config = TinyConfig, Seed = 7, BatchSize = 4, SequenceLength = 16, TotalSteps = totalSteps, WarmupSteps = 2,
-        PeakLearningRate = 1e-2, MinLearningRateRatio = 0.1, EvalInterval = 0, EvalBatches = 2, CheckpointInterval = 0, Threads = 1,
+        PeakLearningRate = 1e-2, MinLearningRateRatio = 0.1, EvalInterval = 0, EvalBatches = 2, CheckpointInterval = 0,
     };
 
     /// <summary>A fixed random phrase of <paramref name="period"/> tokens repeated: learnable, so loss must fall.</summary>
