@@ -52,7 +52,9 @@ public sealed record TrainingOptions
     [JsonIgnore] public long TokensPerStep => (long)BatchSize * SequenceLength;
 
     /// <summary>
-    /// The built-in proxy: <c>experiments/configs/proxy.json</c> trained for about 12 minutes on a 2-core CPU.
+    /// The built-in proxy: <c>experiments/configs/proxy.json</c> (3.54 M parameters) for 1200 steps of 16×128 tokens
+    /// (2.46 M tokens). Measured here: ~3.3 k training tokens/s on one thread (about 12.5 minutes), ~5 k/s on
+    /// two idle cores (about 8.5 minutes).
     /// </summary>
     public static TrainingOptions Proxy => new()
     {
@@ -60,7 +62,7 @@ public sealed record TrainingOptions
         Seed = 1234,
         BatchSize = 16,
         SequenceLength = 128,
-        TotalSteps = 1500,
+        TotalSteps = 1200,
         PeakLearningRate = 3e-3,
         MinLearningRateRatio = 0.1,
         WarmupSteps = 60,
@@ -70,7 +72,7 @@ public sealed record TrainingOptions
         GradClipNorm = 1.0,
         EvalInterval = 100,
         EvalBatches = 8,
-        CheckpointInterval = 250,
+        CheckpointInterval = 200,
         Threads = 2,
     };
 

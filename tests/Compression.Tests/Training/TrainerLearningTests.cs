@@ -36,6 +36,17 @@ public class TrainerLearningTests
     }
 
     [Fact]
+    public void Steps_and_validation_leave_no_live_tensors_behind()
+    {
+        var data = TrainerTestData.Repetitive(2000);
+        using var trainer = new Trainer(TrainerTestData.TinyOptions(40) with { EvalInterval = 5 }, data, data.AsMemory(0, 400));
+        trainer.Train(stopAtStep: 5); // the first steps create the gradients and Adam moments that persist
+        long live = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        trainer.Train(stopAtStep: 35);
+        Assert.Equal(live, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Named_weights_are_exactly_the_hf_tensors_of_the_config()
     {
         var data = TrainerTestData.Repetitive(200);
