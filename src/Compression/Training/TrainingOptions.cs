@@ -53,8 +53,10 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// The built-in proxy: <c>experiments/configs/proxy.json</c> (3.54 M parameters) for 1200 steps of 16×128 tokens
-    /// (2.46 M tokens). Measured here: ~3.3 k training tokens/s on one thread (about 12.5 minutes), ~5 k/s on
-    /// two idle cores (about 8.5 minutes).
+    /// (2.46 M tokens). Measured here on one thread: ~3.0–3.4 k training tokens/s, 1200 steps in 13.4 minutes
+    /// including validation. One thread, because on this shared 2-core machine two libtorch threads averaged
+    /// 1.5 k tokens/s (steps of 5.6 k/s interleaved with steps stalled at a barrier); set <see cref="Threads"/>
+    /// to 2 on an idle machine.
     /// </summary>
     public static TrainingOptions Proxy => new()
     {
@@ -73,7 +75,7 @@ public sealed record TrainingOptions
         EvalInterval = 100,
         EvalBatches = 8,
         CheckpointInterval = 200,
-        Threads = 2,
+        Threads = 1,
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
