@@ -3,6 +3,11 @@ using System.CommandLine;
 using Compression.Cli.Commands;
 using Spectre.Console;
 
+// The built-in proxy model, trained on first use (experiments refer to it as {"preset": "proxy"}).
+// Inside a sweep the runner owns the console, so training reports through its log line.
+Compression.Experiments.ModelPresets.Register("proxy", (log, cancel) => Compression.Training.ProxyModel.Ensure(TrainCommand.ProxyRoot, log,
+    p => log?.Report($"training the proxy: step {p.Step}/{p.TotalSteps}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"), cancel));
+
 var root = new RootCommand("Compression — a research workbench for compressing Llama-family language models.");
 foreach (var command in new[]
 {
@@ -16,6 +21,7 @@ foreach (var command in new[]
     ReportCommand.Create(),
     PlotCommand.Create(),
     RunCommand.Create(),
+    TrainCommand.Create(),
 })
     root.Subcommands.Add(command);
 
