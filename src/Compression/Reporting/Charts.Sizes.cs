@@ -53,7 +53,7 @@ public static partial class Charts
             line.Color = ChartStyle.FrontColor;
             line.LabelText = referenceLabel;
             line.LabelFontSize = 14;
-            line.LabelOppositeAxis = true;   // label at the top, clear of the bars' value labels
+            // Label on the bottom axis: at the top it would cover the title.
             series.Add(new ChartSeries(referenceLabel, 1));
             max = Math.Max(max, rb / 1e9);
         }

@@ -72,6 +72,8 @@ public static class ProxyModel
         {
             Config = LlamaConfig.Preset("proxy") with { BosTokenIds = [tokenizer.BosId!.Value], EosTokenIds = [tokenizer.EosId!.Value] },
             TotalSteps = steps ?? TrainingOptions.Proxy.TotalSteps,
+            WarmupSteps = Math.Min(TrainingOptions.Proxy.WarmupSteps, (steps ?? TrainingOptions.Proxy.TotalSteps) / 10),
+            CheckpointInterval = Math.Min(TrainingOptions.Proxy.CheckpointInterval, steps ?? TrainingOptions.Proxy.TotalSteps),
         };
         using var trainer = File.Exists(Path.Combine(paths.Checkpoint, TrainerState.FileName))
             ? Trainer.Resume(paths.Checkpoint, train, valid)
