@@ -8,6 +8,9 @@ using Spectre.Console;
 Compression.Experiments.ModelPresets.Register("proxy", (log, cancel) => Compression.Training.ProxyModel.Ensure(TrainCommand.ProxyRoot, log,
     p => log?.Report($"training the proxy: step {p.Step}/{p.TotalSteps}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"), cancel));
 
+// Piped or logged output: wide tables instead of Spectre's 80-column wrapping.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+
 var root = new RootCommand("Compression — a research workbench for compressing Llama-family language models.");
 foreach (var command in new[]
 {

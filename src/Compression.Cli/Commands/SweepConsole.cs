@@ -45,7 +45,6 @@ internal static class SweepConsole
     {
         if (records.Count == 0) return;
         // Redirected output has no terminal width; Spectre would wrap the table at 80 columns.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         var table = new Table().Title(title).Border(TableBorder.Rounded);
         foreach (string c in new[] { "model", "format", "policy", "task", "metrics", "size MB", "bits/weight" }) table.AddColumn(c);
         var order = ResultTable.MetricOrder;

@@ -38,6 +38,21 @@ public class ForwardParityTests
         AssertClose(logits, "f32.full", 1e-2);
     }
 
+    /// <summary>
+    /// bf16 activations (and weights rounded to bf16) keep 8 bits of mantissa, so logits move by ~1e-1 on this
+    /// random model; the bound checks the dtype path runs end to end and stays near the reference.
+    /// </summary>
+    [Fact]
+    public void Bf16_compute_stays_near_the_f32_reference()
+    {
+        using var checkpoint = GgufCheckpoint.Open(TestPaths.TinyLlamaFile("model-f32.gguf"));
+        using var model = ModelLoader.Load(checkpoint, new ModelLoadOptions { DType = ScalarType.BFloat16 });
+        Assert.Equal(ScalarType.BFloat16, model.DType);
+        var logits = model.Logits(ReferenceLogits.PromptTokens);
+        double diff = ReferenceLogits.MaxAbsDiff(logits, ReferenceLogits.Load("numpy.full"));
+        Assert.True(diff is > 1e-4 and < 0.5, $"bf16 max |Δ| = {diff:G3}");
+    }
+
     [Fact]
     public void Gguf_f32_incremental_decode_through_the_kv_cache_matches_llama_cpp()
     {

@@ -16,6 +16,16 @@ public class LlamaTokenizerTests
         Assert.Equal(expected, Tok.Encode(text));
     }
 
+    /// <summary>The same vocabulary read from GGUF metadata (tokenizer.ggml.*) tokenizes identically.</summary>
+    [Theory]
+    [MemberData(nameof(TokenizerFixture.CaseIndices), MemberType = typeof(TokenizerFixture))]
+    public void Gguf_tokenizer_matches_llama_cpp_ids(int index)
+    {
+        (string text, int[] expected) = TokenizerFixture.Cases[index];
+        using var gguf = Compression.Checkpoints.Gguf.GgufCheckpoint.Open(TestPaths.TinyLlamaFile("model-f32.gguf"));
+        Assert.Equal(expected, new LlamaTokenizer(gguf.LoadTokenizerData()!).Encode(text));
+    }
+
     [Theory]
     [MemberData(nameof(TokenizerFixture.CaseIndices), MemberType = typeof(TokenizerFixture))]
     public void Decode_inverts_encode_on_the_reference_texts(int index)
