@@ -33,12 +33,18 @@ public static class ReportInputs
     }
 
     /// <summary>
-    /// The bars charted for a size table: each float format (all tensors) and each quantizing format under the
-    /// workbench's default policy. With several presets the labels carry the preset name.
+    /// The bars charted for a size table: each float format (all tensors), each quantizing format under the
+    /// workbench's default policy and under llama.cpp's own choices (the sizes people quote for GGUF files),
+    /// and q1_0 quantized end to end (Bonsai-style). With several presets the labels carry the preset name.
     /// </summary>
     public static IReadOnlyList<SizeBar> Bars(SizeTableFile table) =>
-        table.Rows.Where(r => r.Policy is "all tensors" or "default")
-            .Select(r => new SizeBar(table.Presets.Count > 1 ? $"{r.Preset} {r.Format}" : r.Format, r.Bytes))
+        table.Rows.Where(r => r.Policy is "all tensors" or "default" || (r.Policy == "llama.cpp" && r.Format != "q1_0")
+                              || (r.Policy == "pure" && r.Format == "q1_0"))
+            .Select(r =>
+            {
+                string label = r.Policy == "all tensors" ? r.Format : $"{r.Format} ({r.Policy})";
+                return new SizeBar(table.Presets.Count > 1 ? $"{r.Preset} {label}" : label, r.Bytes);
+            })
             .ToList();
 
     public static void SaveSizeTable(string root, SizeTableFile table) =>

@@ -52,7 +52,9 @@ internal static class ChartStyle
     {
         string png = stem + ".png", svg = stem + ".svg";
         AtomicFile.WriteAllBytes(png, plot.GetImageBytes(width, height, ImageFormat.Png));
-        AtomicFile.WriteAllText(svg, plot.GetSvgXml(width, height));
+        string svgXml;
+        using (NativeStderr.Silenced()) svgXml = plot.GetSvgXml(width, height);
+        AtomicFile.WriteAllText(svg, svgXml);
         return new ChartFile(title, Path.GetFullPath(png), Path.GetFullPath(svg), series, omitted ?? []);
     }
 

@@ -150,6 +150,10 @@ public static class ReportWriter
         md.AppendLine();
     }
 
+    /// <summary>"3.46× smaller", "same", or "2.00× larger" relative to <paramref name="reference"/>.</summary>
+    static string RelativeSize(double bytes, double reference) =>
+        Math.Abs(bytes / reference - 1) < 0.005 ? "same" : bytes < reference ? $"{reference / bytes:0.00}× smaller" : $"{bytes / reference:0.00}× larger";
+
     static void AppendSizeTable(StringBuilder md, IReadOnlyList<SizeBar> sizes, ReportOptions options)
     {
         md.Append("## ").AppendLine(Escape(options.SizeTableTitle)).AppendLine();
@@ -161,7 +165,7 @@ public static class ReportWriter
             md.Append("| ").Append(Escape(s.Label)).Append(" | ").Append(s.Bytes.ToString("N0", s_inv))
                 .Append(" | ").Append((s.Bytes / 1e9).ToString("0.00", s_inv))
                 .Append(" | ").Append((s.Bytes / (double)(1L << 30)).ToString("0.00", s_inv)).Append(" |");
-            if (reference) md.Append(' ').Append(s.Bytes > 0 ? $"{options.SizeTableReferenceBytes!.Value / s.Bytes:0.00}× smaller" : "—").Append(" |");
+            if (reference) md.Append(' ').Append(s.Bytes <= 0 ? "—" : RelativeSize(s.Bytes, options.SizeTableReferenceBytes!.Value)).Append(" |");
             md.AppendLine();
         }
         md.AppendLine();
