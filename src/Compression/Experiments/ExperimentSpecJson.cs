@@ -1,6 +1,8 @@
 // ExperimentSpecJson: source-generated JSON metadata for experiment specs (works where reflection-based JSON is off).
 using System.Text.Json.Serialization;
 
+using Compression.Quantization;
+
 namespace Compression.Experiments;
 
 /// <summary>
@@ -16,5 +18,5 @@ namespace Compression.Experiments;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ExperimentSpec))]
 [JsonSerializable(typeof(ReportInputs.SizeTableFile))]
-[JsonSerializable(typeof(List<Compression.Reporting.TensorError>))]
+[JsonSerializable(typeof(List<Compression.Quantization.TensorError>))]
 public sealed partial class ExperimentSpecJson : JsonSerializerContext;

@@ -1,7 +1,6 @@
 // QuantizationError: per-tensor relative error ‖W − deq(q(W))‖/‖W‖ of a checkpoint's linear weights for a format.
 using Compression.Checkpoints;
 using Compression.Model;
-using Compression.Reporting;
 
 namespace Compression.Quantization;
 
@@ -83,3 +82,6 @@ public static class QuantizationError
         _ => throw new ArgumentException($"{role} is not a linear projection"),
     };
 }
+
+/// <summary>Relative quantization error ‖W − Ŵ‖/‖W‖ of one projection of one layer in one format.</summary>
+public sealed record TensorError(string Format, int Layer, string Projection, double RelativeError);

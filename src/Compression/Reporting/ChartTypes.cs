@@ -18,8 +18,6 @@ public sealed record Roofline(double BandwidthBytesPerSecond, long ParameterCoun
 /// <summary>One bar of a model-size chart.</summary>
 public sealed record SizeBar(string Label, long Bytes);
 
-/// <summary>Relative quantization error ‖W − Ŵ‖/‖W‖ of one projection of one layer in one format.</summary>
-public sealed record TensorError(string Format, int Layer, string Projection, double RelativeError);
 
 /// <summary>What the x axis of a size-vs-quality chart shows: decimal GB, decimal MB (small models) or bits per weight.</summary>
 public enum SizeAxis { Gigabytes, Megabytes, BitsPerWeight }

@@ -1,6 +1,8 @@
 // Charts (per-tensor error): relative quantization error by layer, one series per projection, one chart per format.
 using ScottPlot;
 
+using Compression.Quantization;
+
 namespace Compression.Reporting;
 
 public static partial class Charts

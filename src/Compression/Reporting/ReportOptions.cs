@@ -1,4 +1,6 @@
 // ReportOptions: what a report shows besides the records — title, baseline, size table, per-tensor errors, chart axes.
+using Compression.Quantization;
+
 namespace Compression.Reporting;
 
 /// <summary>Settings for <see cref="ReportWriter"/> and <see cref="ReportCharts"/>. Every member has a usable default.</summary>

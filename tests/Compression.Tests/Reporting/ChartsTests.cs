@@ -1,6 +1,8 @@
 // ChartsTests: every chart is written as a valid PNG and SVG with the expected series and point counts.
 using Compression.Reporting;
 
+using Compression.Quantization;
+
 namespace Compression.Tests.Reporting;
 
 public class ChartsTests

@@ -1,6 +1,8 @@
 // ReportWriterTests: REPORT.md holds the headline and size rows, provenance, chart links and problems; Generate does it all.
 using Compression.Reporting;
 
+using Compression.Quantization;
+
 namespace Compression.Tests.Reporting;
 
 public class ReportWriterTests
