@@ -17,13 +17,14 @@ internal static class EvalCommand
         var tasks = new Option<string[]>("--tasks") { Description = "Multiple-choice JSONL files (globs allowed); one record per file", AllowMultipleArgumentsPerToken = true };
         var context = new Option<int>("--context") { Description = "Window length for perplexity and KL divergence", DefaultValueFactory = _ => 512 };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Evaluate only the first N tokens of the text files" };
+        var documents = new Option<bool>("--documents") { Description = "The text files hold documents separated by blank lines: score each from its own BOS (as lm-evaluation-harness does per document)" };
         var fewShot = new Option<int>("--few-shot") { Description = "Solved examples before each question", DefaultValueFactory = _ => 0 };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N documents of each task file" };
         var seed = new Option<int>("--seed") { Description = "Seed of the few-shot draw", DefaultValueFactory = _ => 1234 };
         var results = new Option<string>("--results") { Description = "Results folder (one JSON record per measurement)", DefaultValueFactory = _ => "results" };
         var command = new Command("eval", "Evaluate a model (as loaded, or quantized in memory): perplexity, KL divergence vs the loaded model, multiple-choice accuracy")
         {
-            model, quantize, policy, perplexity, kl, tasks, context, maxTokens, fewShot, limit, seed, results,
+            model, quantize, policy, perplexity, kl, tasks, context, maxTokens, documents, fewShot, limit, seed, results,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -42,8 +43,8 @@ internal static class EvalCommand
                 Baseline = format is null,
                 Tasks = new TaskSpecs
                 {
-                    Perplexity = parse.GetValue(perplexity) is { } p ? new PerplexitySpec { File = p, Context = parse.GetValue(context), MaxTokens = parse.GetValue(maxTokens) } : null,
-                    Kl = parse.GetValue(kl) is { } k ? new KlSpec { File = k, Context = parse.GetValue(context), MaxTokens = parse.GetValue(maxTokens) } : null,
+                    Perplexity = parse.GetValue(perplexity) is { } p ? new PerplexitySpec { File = p, Context = parse.GetValue(context), MaxTokens = parse.GetValue(maxTokens), DocumentSeparator = parse.GetValue(documents) ? "\n\n" : null } : null,
+                    Kl = parse.GetValue(kl) is { } k ? new KlSpec { File = k, Context = parse.GetValue(context), MaxTokens = parse.GetValue(maxTokens), DocumentSeparator = parse.GetValue(documents) ? "\n\n" : null } : null,
                     Choice = files.Length > 0 ? new ChoiceSpec { Files = files, FewShot = parse.GetValue(fewShot), Limit = parse.GetValue(limit) } : null,
                 },
                 Seeds = [parse.GetValue(seed)],

@@ -70,6 +70,8 @@ public sealed record PerplexitySpec
     public int Context { get; set; } = 512;
     public int? Stride { get; init; }
     public int? MaxTokens { get; init; }
+    /// <summary>Score each document on its own (split on this separator, e.g. "\n\n"); null = one stream.</summary>
+    public string? DocumentSeparator { get; init; }
 }
 
 /// <summary>KL divergence of each quantized model against the baseline over a raw text file.</summary>
@@ -78,6 +80,8 @@ public sealed record KlSpec
     public string? File { get; init; }
     public int Context { get; set; } = 512;
     public int? MaxTokens { get; init; }
+    /// <summary>As <see cref="PerplexitySpec.DocumentSeparator"/>.</summary>
+    public string? DocumentSeparator { get; init; }
 }
 
 /// <summary>Multiple-choice accuracy over JSONL task files (globs allowed in the file name part).</summary>

@@ -43,6 +43,7 @@ public static class KlDivergenceCell
                 ["file"] = Path.GetFileName(file),
                 ["baseline"] = $"{baseline.Format} ({baseline.Policy})",
                 ["max_tokens"] = options.MaxTokens is int m ? CellRecords.Text(m) : "all",
+                ["documents"] = options.DocumentSeparator is null ? "one stream" : "each scored from its own BOS",
             },
         };
         return CellRecords.Create(candidate, new TaskInfo(TaskName, result.Version), metrics, settings);

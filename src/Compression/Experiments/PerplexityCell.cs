@@ -37,6 +37,7 @@ public static class PerplexityCell
                 ["stride"] = CellRecords.Text(options.EffectiveStride),
                 ["bos"] = options.PrependBos ? "prepended" : "none",
                 ["max_tokens"] = options.MaxTokens is int m ? CellRecords.Text(m) : "all",
+                ["documents"] = options.DocumentSeparator is null ? "one stream" : "each scored from its own BOS",
             },
         };
         return CellRecords.Create(model, new TaskInfo(TaskName, result.Version), metrics, settings);

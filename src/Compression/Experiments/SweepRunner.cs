@@ -165,9 +165,9 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             _progress.Activity(cell.Key.ToString(), cell);
             var record = cell.Kind switch
             {
-                CellKind.Perplexity => PerplexityCell.Run(model, cell.File!, Window(tasks.Perplexity!.Context, tasks.Perplexity.Stride, tasks.Perplexity.MaxTokens),
+                CellKind.Perplexity => PerplexityCell.Run(model, cell.File!, Window(tasks.Perplexity!.Context, tasks.Perplexity.Stride, tasks.Perplexity.MaxTokens, tasks.Perplexity.DocumentSeparator),
                     cell.Key.Seed, relay, cancellationToken),
-                CellKind.KlDivergence => KlDivergenceCell.Run(baseline, model, cell.File!, Window(tasks.Kl!.Context, null, tasks.Kl.MaxTokens),
+                CellKind.KlDivergence => KlDivergenceCell.Run(baseline, model, cell.File!, Window(tasks.Kl!.Context, null, tasks.Kl.MaxTokens, tasks.Kl.DocumentSeparator),
                     cell.Key.Seed, relay, cancellationToken),
                 CellKind.MultipleChoice => MultipleChoiceCell.Run(model, cell.File!,
                     new MultipleChoiceOptions { FewShot = tasks.Choice!.FewShot, Limit = tasks.Choice.Limit, Seed = cell.Key.Seed }, relay, cancellationToken),
@@ -186,6 +186,6 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
         }
     }
 
-    private static WindowOptions Window(int context, int? stride, int? maxTokens) =>
-        new() { ContextLength = context, Stride = stride, MaxTokens = maxTokens };
+    private static WindowOptions Window(int context, int? stride, int? maxTokens, string? documentSeparator) =>
+        new() { ContextLength = context, Stride = stride, MaxTokens = maxTokens, DocumentSeparator = documentSeparator };
 }

@@ -31,6 +31,13 @@ public sealed record WindowOptions
     /// <summary>Evaluate only the first this many text tokens (quick runs); null = the whole text.</summary>
     public int? MaxTokens { get; init; }
 
+    /// <summary>
+    /// When set (e.g. "\n\n"), the text is a list of documents: each is tokenized and windowed on its own,
+    /// starting from its own BOS, and the separators are not scored — lm-evaluation-harness's per-document
+    /// rolling log-likelihood. Null (the default) scores the text as one stream.
+    /// </summary>
+    public string? DocumentSeparator { get; init; }
+
     /// <summary>Text tokens a window holds.</summary>
     public int WindowTokens => ContextLength - (PrependBos ? 1 : 0);
 

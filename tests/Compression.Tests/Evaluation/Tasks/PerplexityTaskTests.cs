@@ -29,6 +29,21 @@ public class PerplexityTaskTests
     }
 
     [Fact]
+    public void Documents_are_each_scored_from_their_own_bos_and_separators_are_not_scored()
+    {
+        // "ab" then "ba", each after BOS: P(a|BOS) P(b|a) · P(b|BOS) P(a|b) = (.5 · .8) · (.25 · .6) = .06, 4 tokens, 4 bytes.
+        var options = new WindowOptions { ContextLength = 8, DocumentSeparator = "|" };
+        var result = new PerplexityTask(options).Run(CharModel.Bigram(), "ab|ba");
+        Assert.Equal(-Math.Log(0.06), result.TotalNll, 5);
+        Assert.Equal(4, result.TokensScored);
+        Assert.Equal(4, result.BytesScored);
+        Assert.Equal(2, result.Windows.Count);
+        // MaxTokens caps text tokens across documents: only "ab" and the "b" of "ba".
+        var capped = new PerplexityTask(options with { MaxTokens = 3 }).Run(CharModel.Bigram(), "ab|ba");
+        Assert.Equal(-Math.Log(0.5 * 0.8 * 0.25), capped.TotalNll, 5);
+    }
+
+    [Fact]
     public void Bigram_EachWindowRestartsAtBos()
     {
         // Windows [BOS a b] [BOS b a]: .5 · .8 · .25 · .6 = .06.

@@ -35,18 +35,14 @@ public sealed class KlDivergenceTask(WindowOptions options)
         int? bos = Options.Validate(baseline);
         Options.Validate(candidate);
 
-        int[] tokens = baseline.Encode(text, addBos: false);
-        if (Options.MaxTokens is int max && tokens.Length > max) tokens = tokens[..max];
-        var windows = TokenWindows.Plan(tokens.Length, Options.WindowTokens, Options.EffectiveStride, Options.MinContext);
-        if (windows.Count == 0) throw new ArgumentException($"The text has {tokens.Length} tokens; nothing to score with these options.");
-        long total = windows.Sum(w => (long)w.Scored);
+        var plan = TextWindows.Plan(baseline, text, Options, bos);
+        long total = plan.ScoredTokens;
 
         var baseSink = new RowBuffer(baseline.VocabSize);
         var compare = new CompareSink(baseSink);
-        foreach (var window in windows)
+        foreach (var (input, firstScored, window) in plan.Windows)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (input, firstScored) = TokenWindows.Input(tokens, window, bos);
             baseSink.Start(firstScored, window.Scored);
             baseline.ScoreTokens(input, firstScored, baseSink);
             if (baseSink.Filled != window.Scored) throw new InvalidOperationException($"Baseline scored {baseSink.Filled} positions, expected {window.Scored}.");

@@ -27,27 +27,22 @@ public sealed class PerplexityTask(WindowOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         int? bos = Options.Validate(model);
-        int[] tokens = model.Encode(text, addBos: false);
-        if (Options.MaxTokens is int max && tokens.Length > max) tokens = tokens[..max];
-        var windows = TokenWindows.Plan(tokens.Length, Options.WindowTokens, Options.EffectiveStride, Options.MinContext);
-        if (windows.Count == 0) throw new ArgumentException($"The text has {tokens.Length} tokens; nothing to score with these options.");
-        long total = windows.Sum(w => (long)w.Scored);
+        var plan = TextWindows.Plan(model, text, Options, bos);
+        long total = plan.ScoredTokens;
 
         var sink = new NllSink();
-        var scores = new List<WindowScore>(windows.Count);
-        foreach (var window in windows)
+        var scores = new List<WindowScore>(plan.Windows.Count);
+        foreach (var window in plan.Windows)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (input, firstScored) = TokenWindows.Input(tokens, window, bos);
             double before = sink.Total;
-            model.ScoreTokens(input, firstScored, sink);
-            scores.Add(new WindowScore(window, sink.Total - before));
+            model.ScoreTokens(window.Input, window.FirstScored, sink);
+            scores.Add(new WindowScore(window.Window, sink.Total - before));
             progress?.Report(new EvaluationProgress(sink.Nlls.Count, total, "tokens"));
         }
         if (sink.Nlls.Count != total) throw new InvalidOperationException($"The model scored {sink.Nlls.Count} tokens, expected {total}.");
 
-        // Scored tokens are contiguous: from the first window's first scored token to the end.
-        long bytes = model.ByteLength(tokens.AsSpan(windows[0].ScoredFrom));
+        long bytes = plan.ScoredBytes;
         var nll = MeanEstimate.From(sink.Nlls);
         return new PerplexityResult(Name, Version, Options, total, bytes, sink.Total, nll,
             PerplexityMetrics.Perplexity(sink.Total, total), Math.Exp(nll.Lower), Math.Exp(nll.Upper),
