@@ -4,13 +4,13 @@
 // Which layers suffer most from quantization? For each format, the relative error ‖W − Ŵ‖/‖W‖ of every
 // projection of every block, streamed from the checkpoint tensor by tensor (the same code runs on an 8B).
 // Run: dotnet run notebooks/quantization-error-by-layer.cs [CHECKPOINT]
-//   default CHECKPOINT: the trained proxy (.cache/proxy/model) when it exists, else the shipped tiny fixture.
+//   default CHECKPOINT: the trained proxy (.cache/proxy/proxy-llama) when it exists, else the shipped tiny fixture.
 using Compression.Checkpoints;
 using Compression.Quantization;
 using Compression.Reporting;
 
 string path = args.Length > 0 ? args[0]
-    : Directory.Exists(".cache/proxy/model") ? ".cache/proxy/model"
+    : Directory.Exists(".cache/proxy/proxy-llama") ? ".cache/proxy/proxy-llama"
     : "tests/Compression.Tests/Fixtures/tiny-llama3";
 using var checkpoint = CheckpointOpener.Open(path);
 Console.WriteLine($"{path}: {checkpoint.Config.NumLayers} layers, hidden {checkpoint.Config.HiddenSize}\n");

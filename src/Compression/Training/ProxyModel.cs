@@ -17,7 +17,7 @@ public sealed record ProxyPaths(string Root)
     public string Tokenizer => Path.Combine(Root, "tokenizer");
     public string Checkpoint => Path.Combine(Root, "checkpoint");
     /// <summary>The finished model: config.json, model.safetensors, tokenizer.json, training.json.</summary>
-    public string Model => Path.Combine(Root, "model");
+    public string Model => Path.Combine(Root, "proxy-llama");
     public string Manifest => Path.Combine(Model, ProxyModel.ManifestFileName);
 }
 
