@@ -35,7 +35,7 @@ internal static class TrainCommand
     /// <summary>Ensures the proxy exists under <paramref name="root"/>, showing the training progress.</summary>
     public static string Run(string root, int? steps, CancellationToken cancel)
     {
-        if (ProxyModel.ReadManifest(root) is not null) return new ProxyPaths(root).Model;
+        if (ProxyModel.ReadManifest(root) is not null) return ProxyModel.Ensure(root, cancel: cancel); // reuses the model
         string? result = null;
         AnsiConsole.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())

@@ -42,8 +42,7 @@ public static class ProxyModel
         CancellationToken cancel = default, int? steps = null)
     {
         var paths = new ProxyPaths(root);
-        if (File.Exists(paths.Manifest)) return paths.Model;
-
+        // The corpus and suite are cheap and the experiments read them: make sure they exist even when the model does.
         if (!File.Exists(Path.Combine(paths.Corpus, CorpusManifest.FileName)))
         {
             log?.Report($"writing the synthetic corpus to {paths.Corpus}");
@@ -54,6 +53,7 @@ public static class ProxyModel
             log?.Report($"writing the benchmark suite to {paths.Suite}");
             BenchmarkSuiteGenerator.Write(paths.Suite, SuiteItemsPerCategory, SuiteSeed);
         }
+        if (File.Exists(paths.Manifest)) return paths.Model;
         string tokenizerJson = Path.Combine(paths.Tokenizer, "tokenizer.json");
         if (!File.Exists(tokenizerJson))
         {

@@ -13,9 +13,18 @@ internal static partial class SyntheticSuiteOracle
     /// <summary>The value the context determines (a word or a number), or null if the oracle cannot parse it.</summary>
     public static string? Solve(string context)
     {
+        Match m;
+        // A counting run cut before its end: the stated end, which also follows the last number given.
+        if ((m = Rx(@"Counting from (\d+) to (\d+):(?: \d+,)+$").Match(context)).Success) return N(m, 2).ToString();
         string last = LastSentence(context);
         var facts = new Facts(context);
-        Match m;
+        // A list, then how many it holds: count the items of the sentence before.
+        if (Rx(@"^(?:There are|The flag has|So \w+ bought)$").IsMatch(last))
+        {
+            string list = LastSentence(context[..context.LastIndexOf(last, StringComparison.Ordinal)].TrimEnd());
+            string items = list[(list.LastIndexOf(list.Contains(" are ") ? " are " : list.Contains(" holds ") ? " holds " : " bought ", StringComparison.Ordinal) + 1)..];
+            return (items.Split(", ").Length - 1 + items.Split(" and ").Length).ToString();
+        }
         if ((m = Rx(@"^(\d+) plus (\d+) is$").Match(last)).Success) return (N(m, 1) + N(m, 2)).ToString();
         if ((m = Rx(@"^(\d+) minus (\d+) is$").Match(last)).Success) return (N(m, 1) - N(m, 2)).ToString();
         if ((m = Rx(@"^(\d+) times (\d+) is$").Match(last)).Success) return (N(m, 1) * N(m, 2)).ToString();

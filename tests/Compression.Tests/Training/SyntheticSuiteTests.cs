@@ -44,11 +44,11 @@ public sealed class SyntheticSuiteTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Manifest_ListsFourCategories_WithChanceLevels()
+    public void Manifest_ListsSixCategories_WithChanceLevels()
     {
         SuiteManifest written = BenchmarkSuiteGenerator.Write(_dir, 200, 3);
         SuiteManifest m = SuiteManifest.Read(_dir);
-        Assert.Equal(["recall", "agreement", "arithmetic", "long_range"], m.Categories.Select(c => c.Name));
+        Assert.Equal(["recall", "agreement", "arithmetic", "long_range", "counting", "list_count"], m.Categories.Select(c => c.Name));
         Assert.Equal(written.Categories, m.Categories);
         Assert.Equal((3, BenchmarkSuiteGenerator.Version, CorpusGenerator.Version, "mc"), (m.Seed, m.Version, m.CorpusVersion, m.Layout));
         foreach (SuiteCategoryInfo c in m.Categories)
@@ -67,6 +67,8 @@ public sealed class SyntheticSuiteTests(ITestOutputHelper output) : IDisposable
     [InlineData("agreement")]
     [InlineData("arithmetic")]
     [InlineData("long_range")]
+    [InlineData("counting")]
+    [InlineData("list_count")]
     public void EveryItem_IsWellFormed_WithExactlyOneCorrectChoice_AndBalancedAnswers(string category)
     {
         BenchmarkSuiteGenerator.Write(_dir, Items, 21);

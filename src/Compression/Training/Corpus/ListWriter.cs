@@ -27,7 +27,7 @@ internal static class ListWriter
     public static void Sentence(ChoiceStream r, StringBuilder sb) => List(r, sb, people: false);
 
     /// <summary>Writes one list and returns the statements that can follow it.</summary>
-    private static IReadOnlyList<Cloze> List(ChoiceStream r, StringBuilder sb, bool people)
+    internal static IReadOnlyList<Cloze> List(ChoiceStream r, StringBuilder sb, bool people)
     {
         int count = r.Range(2, 5);
         Span<int> picks = stackalloc int[count];

@@ -1,4 +1,4 @@
-// BenchmarkSuiteGenerator: the synthetic multiple-choice suite (recall, agreement, arithmetic, long_range) as mc JSONL files.
+// BenchmarkSuiteGenerator: the synthetic multiple-choice suite (recall, agreement, arithmetic, long_range, counting, list_count) as mc JSONL files.
 using Compression.Training.Corpus;
 
 using Compression.IO;
@@ -14,7 +14,7 @@ namespace Compression.Training.Suite;
 public static class BenchmarkSuiteGenerator
 {
     /// <summary>Bumped whenever the items for a given seed change.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     private sealed record Category(string Name, int Choices, string Description, Func<ChoiceStream, Question> Build);
 
@@ -32,6 +32,12 @@ public static class BenchmarkSuiteGenerator
         new("long_range", LongRangeQuestions.Choices,
             "People introduced, then 8-12 unrelated sentences, then a reference back; choose the stated value.",
             LongRangeQuestions.Build),
+        new("counting", CountingQuestions.Choices,
+            "A counting run cut before its last number; choose it among numbers within 3.",
+            CountingQuestions.Build),
+        new("list_count", ListCountQuestions.Choices,
+            "A list of objects or colours, then how many it holds; choose the count among numbers within 3.",
+            ListCountQuestions.Build),
     ];
 
     /// <summary>Category names, in file order.</summary>
