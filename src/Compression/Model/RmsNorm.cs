@@ -8,14 +8,19 @@ namespace Compression.Model;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "weight")] private readonly Parameter _weight;
-    private readonly double _eps;
+    // eps as a long-lived 0-dim tensor, not a temporary Scalar: TorchSharp's implicit double → Scalar objects can be
+    // finalized by the GC while the native add still reads them, which surfaced as rare "toFloat" failures under load.
+    private readonly Tensor _eps;
 
     public RmsNorm(Tensor weight, double eps, bool requiresGrad = false) : base(nameof(RmsNorm))
     {
         _weight = new Parameter(weight, requiresGrad);
-        _eps = eps;
         RegisterComponents();
+        _eps = tensor((float)eps, device: _weight.device).DetachFromDisposeScope(); // created after registration: not a buffer
+        Eps = eps;
     }
+
+    public double Eps { get; }
 
     public Parameter Weight => _weight;
 
@@ -23,7 +28,13 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + _eps); // (…, H)
+        var normed = x32 * rsqrt(x32.square().mean([-1], keepdim: true) + _eps); // (…, H)
         return (normed.to(x.dtype) * _weight.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _eps.Dispose();
+        base.Dispose(disposing);
     }
 }
