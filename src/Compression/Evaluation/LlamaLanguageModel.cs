@@ -92,9 +92,10 @@ public sealed class LlamaLanguageModel : ILanguageModel
         using var scope = NewDisposeScope();
         var ids = tensor(ToLong(tokens[..^1]), [1, tokens.Length - 1]);
         var logProbs = nn.functional.log_softmax(_model.Forward(ids, null)[0], 1).cpu(); // (T-1, V)
-        float[] all = logProbs.data<float>().ToArray();
+        // Rows are read in place (no copy, no TensorAccessor left for the finalizer): less GC pressure on long evaluations.
+        var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logProbs.contiguous().bytes);
         for (int p = firstScored; p < tokens.Length; p++)
-            sink.Accept(p, tokens[p], all.AsSpan((p - 1) * VocabSize, VocabSize));
+            sink.Accept(p, tokens[p], all.Slice((p - 1) * VocabSize, VocabSize));
     }
 
     private float[] LastLogits(ReadOnlySpan<int> tokens, KvCache cache)
@@ -108,7 +109,7 @@ public sealed class LlamaLanguageModel : ILanguageModel
     {
         using var scope = NewDisposeScope();
         var ids = tensor(ToLong(tokens), [1, tokens.Length]);
-        return _model.Forward(ids, cache)[0].cpu().data<float>().ToArray();
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_model.Forward(ids, cache)[0].cpu().contiguous().bytes).ToArray();
     }
 
     private static long[] ToLong(ReadOnlySpan<int> tokens)

@@ -54,6 +54,6 @@ public static class TextGenerator
         using var scope = NewDisposeScope();
         var ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Length]);
         var logits = model.Forward(ids, cache)[0, -1].cpu();              // (V)
-        logits.data<float>().CopyTo(last);
+        System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.contiguous().bytes).CopyTo(last);
     }
 }

@@ -91,7 +91,8 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         var ids = tensor(tokens.ToArray().Select(x => (long)x).ToArray(), [1, tokens.Length]);
         var logits = Forward(ids, null)[0].cpu();                       // (T, V)
         var result = new float[tokens.Length, Config.VocabSize];
-        logits.data<float>().CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref result[0, 0], result.Length));
+        System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.contiguous().bytes)
+            .CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref result[0, 0], result.Length));
         return result;
     }
 
