@@ -158,7 +158,7 @@ public static partial class Charts
         // Neighbouring formats often sit close together: place labels where they overprint nothing.
         if (points.Count == 0) return;
         var xy = points.Select(p => (x(p), y(p))).ToList();
-        var texts = points.Select(p => isBaseline(p) ? $"{label(p)} (baseline)" : label(p)).ToList();
+        var texts = points.Select(p => isBaseline(p) && !label(p).Contains("baseline", StringComparison.Ordinal) ? $"{label(p)} (baseline)" : label(p)).ToList();
         var limits = plot.Axes.GetLimits();
         bool explicitLimits = plot.Axes.LimitsHaveBeenSet;
         (double, double) Range(IEnumerable<double> v, double lo, double hi)
