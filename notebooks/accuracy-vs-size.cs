@@ -32,9 +32,18 @@ foreach (var g in formats)
     if (first.Size is { } size) points.Add(new QualityPoint(label, size.Bytes, size.BitsPerWeight, mean, IsBaseline: first.Policy == "baseline"));
 }
 
-var chance = new Dictionary<string, double> { ["agreement"] = 0.5, ["arithmetic"] = 0.25, ["long_range"] = 0.25, ["recall"] = 0.25 };
-double chanceMean = tasks.Average(t => chance.GetValueOrDefault(t, double.NaN));
-Console.WriteLine($"\nChance level averaged over these tasks: {chanceMean:F3}.");
+// Chance levels come from the suite's own manifest when it is at hand (.cache/proxy/suite/suite.json).
+var chance = new Dictionary<string, double>();
+if (File.Exists(".cache/proxy/suite/suite.json"))
+    foreach (var c in Compression.Training.Suite.SuiteManifest.Read(".cache/proxy/suite").Categories) chance[c.Name] = c.Chance;
+if (tasks.All(chance.ContainsKey))
+{
+    Console.WriteLine($"\nChance level averaged over these tasks: {tasks.Average(t => chance[t]):F3}. Above chance by more than the interval:");
+    var baseline = formats.First().ToList();
+    foreach (var t in tasks)
+        if (baseline.FirstOrDefault(r => r.Task.Name == t)?.Metrics[MetricNames.Accuracy] is { } acc)
+            Console.WriteLine($"  {t,-12} baseline {acc.Value:F3} vs chance {chance[t]:F2}: {(acc.Lower > chance[t] ? "yes" : "no — the model has not learned this skill")}");
+}
 var best = points.MaxBy(p => p.Value)!;
 var front = ParetoFront.Select(points, p => p.SizeBytes, p => p.Value, higherIsBetter: true);
 Console.WriteLine($"Pareto front (smallest size for its accuracy): {string.Join(" → ", front.Select(p => p.Label))}.");
