@@ -22,7 +22,7 @@ internal static class CliOptions
 
     public static Option<string> DType() => new("--dtype")
     {
-        Description = "Activation dtype: f32 (default), bf16 or f16. Quantized and 16-bit weights stay packed on CPU either way",
+        Description = "Activation dtype: f32 (default), bf16 or f16. With f32 on CPU, quantized and 16-bit weights stay packed; bf16/f16 load every weight dense in that dtype",
         DefaultValueFactory = _ => "f32",
     };
 
