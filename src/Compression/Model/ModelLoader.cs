@@ -36,21 +36,24 @@ public static class ModelLoader
             foreach (var spec in specs.Where(s => s.IsLinear || s.Role == TensorRole.LmHead))
                 if (packed(checkpoint[spec.Name]) is { } layer) packedLinears[spec.Name] = layer;
 
+        var packedEmbedding = options.PackedEmbedding?.Invoke(checkpoint["model.embed_tokens.weight"]);
+
         var model = LlamaModel.Build(c, options.DType, options.Device, (name, shape) =>
         {
             // Packed layers are swapped in below; give Build a placeholder that allocates nothing.
-            if (packedLinears.ContainsKey(name)) return empty(shape, options.DType, new Device(TorchSharp.DeviceType.META));
+            if (packedLinears.ContainsKey(name) || (packedEmbedding is not null && name == "model.embed_tokens.weight"))
+                return empty(shape, options.DType, new Device(TorchSharp.DeviceType.META));
             var t = ToTensor(checkpoint[name], shape.Length == 1 ? ScalarType.Float32 : options.DType, options.Device);
             Report(name);
             return t;
         }, ropeFactors: checkpoint.RopeFrequencyFactors);
 
-        if (packedLinears.Count == 0 && options.PackedEmbedding is null) return model;
-        return Rebuild(model, checkpoint, options, packedLinears, Report);
+        if (packedLinears.Count == 0 && packedEmbedding is null) return model;
+        return Rebuild(model, packedEmbedding, packedLinears, Report);
     }
 
     /// <summary>Replaces meta placeholders by the packed layers (and the embedding, when packed).</summary>
-    private static LlamaModel Rebuild(LlamaModel model, Checkpoint checkpoint, ModelLoadOptions options,
+    private static LlamaModel Rebuild(LlamaModel model, TokenEmbedding? packedEmbedding,
         Dictionary<string, LinearLayer> packed, Action<string> report)
     {
         var c = model.Config;
@@ -73,13 +76,23 @@ public static class ModelLoader
             layers.Add(new LlamaDecoderLayer(i, old.InputNorm, attention, old.PostAttentionNorm, mlp));
         }
         TokenEmbedding embed = model.EmbedTokens;
-        if (options.PackedEmbedding?.Invoke(checkpoint["model.embed_tokens.weight"]) is { } packedEmbed)
+        if (packedEmbedding is not null)
         {
             embed.Dispose();
-            embed = packedEmbed;
+            embed = packedEmbedding;
         }
         LinearLayer? head = c.TieWordEmbeddings ? null : Pick("lm_head.weight", model.LmHead);
-        return new LlamaModel(c, embed, layers, model.Norm, head, model.Rotary, model.DType, model.Device);
+        var rebuilt = new LlamaModel(c, embed, layers, model.Norm, head, model.Rotary, model.DType, model.Device);
+        // The old wrappers share their norms and dense layers with the new model: keep their finalizers from
+        // releasing native module state while the new model runs (they are dropped, never disposed).
+        GC.SuppressFinalize(model);
+        foreach (var old in model.Layers)
+        {
+            GC.SuppressFinalize(old);
+            GC.SuppressFinalize(old.Attention);
+            GC.SuppressFinalize(old.Mlp);
+        }
+        return rebuilt;
     }
 
     /// <summary>A stored float or quantized tensor as a dense tensor of <paramref name="dtype"/> on <paramref name="device"/>.</summary>
