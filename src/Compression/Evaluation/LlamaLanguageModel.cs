@@ -90,8 +90,7 @@ public sealed class LlamaLanguageModel : ILanguageModel
         if (firstScored == tokens.Length) return;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var ids = tensor(ToLong(tokens[..^1]), [1, tokens.Length - 1]);
-        var logProbs = nn.functional.log_softmax(_model.Forward(ids, null)[0], 1).cpu(); // (T-1, V)
+        var logProbs = nn.functional.log_softmax(_model.Forward(LlamaModel.TokenIds(tokens[..^1]), null)[0], 1).cpu(); // (T-1, V)
         // Rows are read in place (no copy, no TensorAccessor left for the finalizer): less GC pressure on long evaluations.
         var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logProbs.contiguous().bytes);
         for (int p = firstScored; p < tokens.Length; p++)
@@ -108,14 +107,7 @@ public sealed class LlamaLanguageModel : ILanguageModel
     private float[] Logits(ReadOnlySpan<int> tokens, KvCache cache)
     {
         using var scope = NewDisposeScope();
-        var ids = tensor(ToLong(tokens), [1, tokens.Length]);
-        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_model.Forward(ids, cache)[0].cpu().contiguous().bytes).ToArray();
-    }
-
-    private static long[] ToLong(ReadOnlySpan<int> tokens)
-    {
-        var ids = new long[tokens.Length];
-        for (int i = 0; i < ids.Length; i++) ids[i] = tokens[i];
-        return ids;
+        var logits = _model.Forward(LlamaModel.TokenIds(tokens), cache)[0].cpu().contiguous(); // (T, V)
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.bytes).ToArray();
     }
 }

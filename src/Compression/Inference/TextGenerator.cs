@@ -52,8 +52,7 @@ public static class TextGenerator
     private static void Step(LlamaModel model, KvCache cache, int[] tokens, float[] last)
     {
         using var scope = NewDisposeScope();
-        var ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Length]);
-        var logits = model.Forward(ids, cache)[0, -1].cpu();              // (V)
+        var logits = model.Forward(LlamaModel.TokenIds(tokens), cache)[0, -1].cpu();              // (V)
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.contiguous().bytes).CopyTo(last);
     }
 }

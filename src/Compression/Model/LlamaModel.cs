@@ -17,6 +17,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
     [ComponentName(Name = "lm_head")] private readonly LinearLayer _lmHead;
     private readonly RotaryEmbedding _rotary;
+    private readonly LlamaDecoderLayer[] _layerArray; // the same layers, for indexed access without copying the ModuleList
 
     public LlamaModel(LlamaConfig config, TokenEmbedding embedTokens, IEnumerable<LlamaDecoderLayer> layers, RmsNorm norm,
         LinearLayer? lmHead, RotaryEmbedding rotary, ScalarType dtype, Device device) : base(nameof(LlamaModel))
@@ -25,7 +26,8 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         DType = dtype;
         Device = device;
         _embedTokens = embedTokens;
-        _layers = new ModuleList<LlamaDecoderLayer>(layers.ToArray());
+        _layerArray = layers.ToArray();
+        _layers = new ModuleList<LlamaDecoderLayer>(_layerArray);
         _norm = norm;
         _lmHead = lmHead ?? embedTokens.AsTiedHead();
         _rotary = rotary;
@@ -37,7 +39,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     public ScalarType DType { get; }
     public Device Device { get; }
     public TokenEmbedding EmbedTokens => _embedTokens;
-    public IReadOnlyList<LlamaDecoderLayer> Layers => _layers.ToList();
+    public IReadOnlyList<LlamaDecoderLayer> Layers => _layerArray;
     public RmsNorm Norm => _norm;
     public LinearLayer LmHead => _lmHead;
     public RotaryEmbedding Rotary => _rotary;
@@ -88,12 +90,19 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var ids = tensor(tokens.ToArray().Select(x => (long)x).ToArray(), [1, tokens.Length]);
-        var logits = Forward(ids, null)[0].cpu();                       // (T, V)
+        var logits = Forward(TokenIds(tokens), null)[0].cpu();                       // (T, V)
         var result = new float[tokens.Length, Config.VocabSize];
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.contiguous().bytes)
             .CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref result[0, 0], result.Length));
         return result;
+    }
+
+    /// <summary>Token ids as the (1, T) int64 tensor <see cref="Forward"/> takes.</summary>
+    public static Tensor TokenIds(ReadOnlySpan<int> tokens)
+    {
+        var ids = new long[tokens.Length];
+        for (int i = 0; i < ids.Length; i++) ids[i] = tokens[i];
+        return tensor(ids, [1, ids.Length]);
     }
 
     /// <summary>A randomly initialised, trainable model (normal(0, std) weights, unit norms), as HF initialises Llama.</summary>

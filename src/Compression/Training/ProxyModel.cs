@@ -87,7 +87,7 @@ public static class ProxyModel
         var corpus = CorpusManifest.Read(paths.Corpus);
         double validBytes = new FileInfo(Path.Combine(paths.Corpus, "valid.txt")).Length;
         var manifest = new ProxyManifest(trainer.Step, (long)trainer.Step * options.TokensPerStep, result.LastLoss, validLoss, Math.Exp(validLoss),
-            trainer.History.Count > 0 ? result.Elapsed.TotalSeconds : 0, result.TokensPerSecond, corpus.EntropyBitsPerByte,
+            result.Elapsed.TotalSeconds, result.TokensPerSecond, corpus.EntropyBitsPerByte,
             validLoss / Math.Log(2) * valid.Length / validBytes, tokenizer.VocabSize, LlamaTensorLayout.ParameterCount(options.Config));
 
         // The finished model: the last checkpoint's weights and config, the tokenizer, and the manifest last.
