@@ -58,6 +58,30 @@ public class TrainerLearningTests
     }
 
     [Fact]
+    public void A_tied_model_trains_one_embedding_matrix_and_saves_no_lm_head()
+    {
+        // Llama 3.2 1B/3B tie the LM head to the embedding; the trainer must learn through both uses of the one matrix.
+        var data = TrainerTestData.Repetitive(400);
+        var options = TrainerTestData.TinyOptions(20) with { Config = TrainerTestData.TinyConfig with { TieWordEmbeddings = true } };
+        using var dir = new TempDirectory();
+        using var trainer = new Trainer(options, data, data, dir.Sub("run"));
+        Assert.DoesNotContain(trainer.NamedWeights, w => w.Name == "lm_head.weight");
+        trainer.Train();
+        var losses = TrainerTestData.Losses(trainer);
+        Assert.True(losses[^3..].Average() < losses[..3].Average() - 0.5, string.Join(", ", losses));
+
+        using var saved = Compression.Checkpoints.CheckpointOpener.Open(dir.Sub("run"));
+        Assert.True(saved.Config.TieWordEmbeddings);
+        Assert.DoesNotContain("lm_head.weight", saved.Tensors.Keys);
+        using var reloaded = Compression.Model.ModelLoader.Load(saved);
+        var window = data.AsSpan(0, 16);
+        var expected = trainer.Model.Logits(window);
+        var actual = reloaded.Logits(window);
+        for (int t = 0; t < 16; t++)
+            for (int v = 0; v < 32; v++) Assert.Equal(expected[t, v], actual[t, v], 4);
+    }
+
+    [Fact]
     public void Tokens_outside_the_vocabulary_are_rejected()
     {
         var data = TrainerTestData.Repetitive(200);
