@@ -1,4 +1,5 @@
 // Trainer: a few steps on repetitive data lower training and validation loss; HF parameter names.
+using Compression.Checkpoints;
 using Compression.Model;
 using Compression.Training;
 
@@ -70,15 +71,15 @@ public class TrainerLearningTests
         var losses = TrainerTestData.Losses(trainer);
         Assert.True(losses[^3..].Average() < losses[..3].Average() - 0.5, string.Join(", ", losses));
 
-        using var saved = Compression.Checkpoints.CheckpointOpener.Open(dir.Sub("run"));
+        using var saved = CheckpointOpener.Open(dir.Sub("run"));
         Assert.True(saved.Config.TieWordEmbeddings);
         Assert.DoesNotContain("lm_head.weight", saved.Tensors.Keys);
-        using var reloaded = Compression.Model.ModelLoader.Load(saved);
+        using var reloaded = ModelLoader.Load(saved);
         var window = data.AsSpan(0, 16);
         var expected = trainer.Model.Logits(window);
         var actual = reloaded.Logits(window);
-        for (int t = 0; t < 16; t++)
-            for (int v = 0; v < 32; v++) Assert.Equal(expected[t, v], actual[t, v], 4);
+        for (int t = 0; t < expected.GetLength(0); t++)
+            for (int v = 0; v < expected.GetLength(1); v++) Assert.Equal(expected[t, v], actual[t, v], 4);
     }
 
     [Fact]
