@@ -48,8 +48,11 @@ public static class ProxyModel
             log?.Report($"writing the synthetic corpus to {paths.Corpus}");
             new CorpusGenerator(CorpusSeed).WriteSplits(paths.Corpus, TrainBytes, ValidBytes, TestBytes);
         }
-        if (!File.Exists(Path.Combine(paths.Suite, SuiteManifest.FileName)))
+        if (!SuiteIsCurrent(paths.Suite))
         {
+            // A suite written by an older generator is replaced whole, so no stale category file stays where the
+            // experiments' suite/*.jsonl would still pick it up.
+            if (Directory.Exists(paths.Suite)) Directory.Delete(paths.Suite, recursive: true);
             log?.Report($"writing the benchmark suite to {paths.Suite}");
             BenchmarkSuiteGenerator.Write(paths.Suite, SuiteItemsPerCategory, SuiteSeed);
         }
@@ -102,6 +105,14 @@ public static class ProxyModel
         if (Directory.Exists(paths.Model)) Directory.Delete(paths.Model, true);
         Directory.Move(staging, paths.Model);
         return paths.Model;
+    }
+
+    // Whether dir holds a complete suite (its manifest is written last) from this generator version.
+    private static bool SuiteIsCurrent(string dir)
+    {
+        if (!File.Exists(Path.Combine(dir, SuiteManifest.FileName))) return false;
+        try { return SuiteManifest.Read(dir).Version == BenchmarkSuiteGenerator.Version; }
+        catch (InvalidDataException) { return false; }
     }
 
     /// <summary>The manifest of a finished proxy, or null.</summary>

@@ -1,4 +1,4 @@
-// Tests for the synthetic benchmark suite: determinism, mc layout, one correct answer per item, balance, and baselines.
+// Tests for the synthetic benchmark suite: determinism, mc layout and sets, one correct answer per item, balance, and baselines.
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Compression.Training.Corpus;
@@ -35,7 +35,7 @@ public sealed class SyntheticSuiteTests(ITestOutputHelper output) : IDisposable
         BenchmarkSuiteGenerator.Write(Path.Combine(_dir, "a"), 250, 9);
         BenchmarkSuiteGenerator.Write(Path.Combine(_dir, "b"), 250, 9);
         BenchmarkSuiteGenerator.Write(Path.Combine(_dir, "c"), 250, 10);
-        foreach (string f in BenchmarkSuiteGenerator.Categories.Select(c => c + ".jsonl").Append(SuiteManifest.FileName))
+        foreach (string f in SuiteManifest.Read(Path.Combine(_dir, "a")).Categories.Select(c => c.File).Append(SuiteManifest.FileName))
         {
             byte[] a = File.ReadAllBytes(Path.Combine(_dir, "a", f));
             Assert.True(a.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(_dir, "b", f))), f);
@@ -48,7 +48,8 @@ public sealed class SyntheticSuiteTests(ITestOutputHelper output) : IDisposable
     {
         SuiteManifest written = BenchmarkSuiteGenerator.Write(_dir, 200, 3);
         SuiteManifest m = SuiteManifest.Read(_dir);
-        Assert.Equal(["recall", "agreement", "arithmetic", "long_range", "counting", "list_count"], m.Categories.Select(c => c.Name));
+        Assert.Equal(["agreement", "arithmetic", "counting", "list_count", "recall", "long_range"], m.Categories.Select(c => c.Name));
+        Assert.Equal(["core", "core", "core", "core", "retrieval", "retrieval"], m.Categories.Select(c => c.Set));
         Assert.Equal(written.Categories, m.Categories);
         Assert.Equal((3, BenchmarkSuiteGenerator.Version, CorpusGenerator.Version, "mc"), (m.Seed, m.Version, m.CorpusVersion, m.Layout));
         foreach (SuiteCategoryInfo c in m.Categories)
@@ -57,9 +58,22 @@ public sealed class SyntheticSuiteTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(1.0 / c.Choices, c.Chance);
             Assert.Equal(BenchmarkSuiteGenerator.ChoiceCount(c.Name), c.Choices);
             Assert.Equal(200, File.ReadLines(Path.Combine(_dir, c.File)).Count());
+            Assert.Equal(c.Set == "core" ? c.Name + ".jsonl" : $"retrieval/{c.Name}.jsonl", c.File);
+            Assert.Equal(BenchmarkSuiteGenerator.SetOf(c.Name), c.Set);
         }
         Assert.Equal(2, m.Categories.Single(c => c.Name == "agreement").Choices);
         Assert.All(m.Categories.Where(c => c.Name != "agreement"), c => Assert.Equal(4, c.Choices));
+    }
+
+    [Fact]
+    public void TopLevelGlob_FindsExactlyTheCoreSet()
+    {
+        // The experiments score ".cache/proxy/suite/*.jsonl": the core set, never the retrieval files below it.
+        BenchmarkSuiteGenerator.Write(_dir, 8, 1);
+        Assert.Equal(["agreement.jsonl", "arithmetic.jsonl", "counting.jsonl", "list_count.jsonl"],
+            Directory.GetFiles(_dir, "*.jsonl").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["long_range.jsonl", "recall.jsonl"],
+            Directory.GetFiles(Path.Combine(_dir, "retrieval"), "*.jsonl").Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Theory]
@@ -71,8 +85,8 @@ public sealed class SyntheticSuiteTests(ITestOutputHelper output) : IDisposable
     [InlineData("list_count")]
     public void EveryItem_IsWellFormed_WithExactlyOneCorrectChoice_AndBalancedAnswers(string category)
     {
-        BenchmarkSuiteGenerator.Write(_dir, Items, 21);
-        List<ParsedItem> items = ReadJsonl(Path.Combine(_dir, category + ".jsonl"));
+        SuiteManifest manifest = BenchmarkSuiteGenerator.Write(_dir, Items, 21);
+        List<ParsedItem> items = ReadJsonl(Path.Combine(_dir, manifest.Categories.Single(c => c.Name == category).File));
         int n = BenchmarkSuiteGenerator.ChoiceCount(category);
         Assert.Equal(Items, items.Count);
         Assert.Equal(Items, items.Select(i => i.Id).Distinct().Count());

@@ -1,4 +1,4 @@
-// BenchmarkSuiteGenerator: the synthetic multiple-choice suite (recall, agreement, arithmetic, long_range, counting, list_count) as mc JSONL files.
+// BenchmarkSuiteGenerator: the synthetic multiple-choice suite (agreement, arithmetic, counting, list_count; retrieval: recall, long_range) as mc JSONL files.
 using Compression.Training.Corpus;
 
 using Compression.IO;
@@ -10,38 +10,59 @@ namespace Compression.Training.Suite;
 /// <c>mc</c> layout plus <c>suite.json</c>. Items are drawn from the corpus's own sentence
 /// distribution, from seed streams disjoint from the corpus splits (even for the same numeric seed).
 /// Each category's answer positions are exactly balanced within every block of <c>choices</c> items.
+/// <para>
+/// Two sets: the <see cref="CoreSet"/> categories (agreement, arithmetic, counting, list_count) are written
+/// at the top of the folder, where the quickstart's <c>suite/*.jsonl</c> finds them; the
+/// <see cref="RetrievalSet"/> categories (recall, long_range), which need the model to find one person's fact
+/// among several stated in its context, go to <c>retrieval/</c>. The built-in proxy does not learn that
+/// skill in its 15-minute budget (it scores at chance there), so the quickstart does not score them;
+/// <c>experiments/retrieval.json</c> does, for models that can.
+/// </para>
 /// </summary>
 public static class BenchmarkSuiteGenerator
 {
-    /// <summary>Bumped whenever the items for a given seed change.</summary>
-    public const int Version = 2;
+    /// <summary>Bumped whenever the items for a given seed, or where they are written, change (3: retrieval/ split off).</summary>
+    public const int Version = 3;
 
-    private sealed record Category(string Name, int Choices, string Description, Func<ChoiceStream, Question> Build);
+    /// <summary>The set of the categories the built-in proxy has learned; written at the top of the suite folder.</summary>
+    public const string CoreSet = "core";
+
+    /// <summary>The set of in-context retrieval categories; written under <c>retrieval/</c>.</summary>
+    public const string RetrievalSet = "retrieval";
+
+    private sealed record Category(string Name, int Choices, string Description, Func<ChoiceStream, Question> Build, string Set = CoreSet)
+    {
+        // Path of the category's file inside the suite folder, with '/' separators (as suite.json records it).
+        public string File => Set == CoreSet ? Name + ".jsonl" : $"{Set}/{Name}.jsonl";
+    }
 
     private static readonly Category[] All =
     [
-        new("recall", RecallQuestions.Choices,
-            "A story or record table, then a sentence restating one stated fact; choose the value (distractors: same kind, from other people in the context first).",
-            RecallQuestions.Build),
         new("agreement", AgreementQuestions.Choices,
             "Subject followed by an attractor noun of the opposite number; choose the verb form agreeing with the subject.",
             AgreementQuestions.Build),
         new("arithmetic", ArithmeticQuestions.Choices,
             "Sum, difference, product, word problem or a story transfer (recall + subtraction); choose the result among numbers within 3 of it.",
             ArithmeticQuestions.Build),
-        new("long_range", LongRangeQuestions.Choices,
-            "People introduced, then 8-12 unrelated sentences, then a reference back; choose the stated value.",
-            LongRangeQuestions.Build),
         new("counting", CountingQuestions.Choices,
             "A counting run cut before its last number; choose it among numbers within 3.",
             CountingQuestions.Build),
         new("list_count", ListCountQuestions.Choices,
             "A list of objects or colours, then how many it holds; choose the count among numbers within 3.",
             ListCountQuestions.Build),
+        new("recall", RecallQuestions.Choices,
+            "A story or record table, then a sentence restating one stated fact; choose the value (distractors: same kind, from other people in the context first).",
+            RecallQuestions.Build, RetrievalSet),
+        new("long_range", LongRangeQuestions.Choices,
+            "People introduced, then 8-12 unrelated sentences, then a reference back; choose the stated value.",
+            LongRangeQuestions.Build, RetrievalSet),
     ];
 
     /// <summary>Category names, in file order.</summary>
     public static IReadOnlyList<string> Categories { get; } = All.Select(c => c.Name).ToArray();
+
+    /// <summary>The set <paramref name="category"/> belongs to: <see cref="CoreSet"/> or <see cref="RetrievalSet"/>.</summary>
+    public static string SetOf(string category) => Find(category).Set;
 
     /// <summary>Number of choices per item in <paramref name="category"/>.</summary>
     public static int ChoiceCount(string category) => Find(category).Choices;
@@ -76,8 +97,8 @@ public static class BenchmarkSuiteGenerator
     }
 
     /// <summary>
-    /// Writes <c>&lt;category&gt;.jsonl</c> (one item per line) for every category and then <c>suite.json</c>
-    /// into <paramref name="dir"/>, each file atomically.
+    /// Writes <c>&lt;category&gt;.jsonl</c> (one item per line) for every category — core ones in
+    /// <paramref name="dir"/>, retrieval ones in <c>retrieval/</c> — and then <c>suite.json</c>, each file atomically.
     /// </summary>
     public static SuiteManifest Write(string dir, int itemsPerCategory, int seed)
     {
@@ -86,10 +107,11 @@ public static class BenchmarkSuiteGenerator
         var infos = new List<SuiteCategoryInfo>();
         foreach (Category c in All)
         {
-            string file = c.Name + ".jsonl";
+            string path = Path.Combine(dir, c.File);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             long contextBytes = 0;
             int maxContext = 0;
-            AtomicFile.Write(Path.Combine(dir, file), stream =>
+            AtomicFile.Write(path, stream =>
             {
                 foreach (SuiteItem item in Items(c.Name, itemsPerCategory, seed))
                 {
@@ -102,7 +124,8 @@ public static class BenchmarkSuiteGenerator
             infos.Add(new SuiteCategoryInfo
             {
                 Name = c.Name,
-                File = file,
+                File = c.File,
+                Set = c.Set,
                 Items = itemsPerCategory,
                 Choices = c.Choices,
                 Chance = 1.0 / c.Choices,

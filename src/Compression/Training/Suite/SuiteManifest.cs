@@ -9,7 +9,10 @@ namespace Compression.Training.Suite;
 public sealed record SuiteCategoryInfo
 {
     [JsonPropertyName("name")] public required string Name { get; init; }
+    /// <summary>The category's file relative to the suite folder, '/'-separated ("agreement.jsonl", "retrieval/recall.jsonl").</summary>
     [JsonPropertyName("file")] public required string File { get; init; }
+    /// <summary>"core" (scored by the quickstart) or "retrieval" (in-context retrieval; see <see cref="BenchmarkSuiteGenerator"/>).</summary>
+    [JsonPropertyName("set")] public string Set { get; init; } = BenchmarkSuiteGenerator.CoreSet;
     [JsonPropertyName("items")] public int Items { get; init; }
     [JsonPropertyName("choices")] public int Choices { get; init; }
     /// <summary>Accuracy of guessing uniformly: 1 / <see cref="Choices"/>.</summary>
