@@ -5,12 +5,20 @@ using Compression.Training.Suite;
 
 namespace Compression.Tests.Training;
 
-public sealed class ProxySuiteRefreshTests
+public sealed class ProxySuiteRefreshTests : IDisposable
 {
+    private readonly List<string> _roots = [];
+
+    public void Dispose()
+    {
+        foreach (string root in _roots) Directory.Delete(root, recursive: true);
+    }
+
     // A cache whose corpus and model exist (Ensure then only checks the suite), with the given suite folder contents.
-    private static ProxyPaths Cache(Action<string> writeSuite)
+    private ProxyPaths Cache(Action<string> writeSuite)
     {
         var paths = new ProxyPaths(TestPaths.NewTempDir("proxy-cache"));
+        _roots.Add(paths.Root);
         Directory.CreateDirectory(paths.Corpus);
         File.WriteAllText(Path.Combine(paths.Corpus, CorpusManifest.FileName), "{}");
         Directory.CreateDirectory(paths.Model);
