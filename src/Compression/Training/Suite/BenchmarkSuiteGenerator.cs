@@ -107,8 +107,7 @@ public static class BenchmarkSuiteGenerator
         var infos = new List<SuiteCategoryInfo>();
         foreach (Category c in All)
         {
-            string path = Path.Combine(dir, c.File);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            string path = Path.Combine(dir, c.File); // AtomicFile creates retrieval/ as it writes
             long contextBytes = 0;
             int maxContext = 0;
             AtomicFile.Write(path, stream =>
