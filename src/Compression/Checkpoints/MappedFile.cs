@@ -9,6 +9,7 @@ public sealed unsafe class MappedFile : IDisposable
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _base;
+    private int _refs = 1;
 
     public string Path { get; }
     public long Length { get; }
@@ -43,8 +44,19 @@ public sealed unsafe class MappedFile : IDisposable
         return length == 0 ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>(_base + offset, length);
     }
 
+    /// <summary>
+    /// Keeps the mapping alive for one more owner (a weight read in place from the file); each owner
+    /// disposes once, and the file is unmapped with the last one.
+    /// </summary>
+    public MappedFile Retain()
+    {
+        if (Interlocked.Increment(ref _refs) <= 1) throw new ObjectDisposedException(Path);
+        return this;
+    }
+
     public void Dispose()
     {
+        if (Interlocked.Decrement(ref _refs) != 0) return;
         if (_view is not null && _base != null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();

@@ -48,11 +48,15 @@ public static class TextGenerator
         return new GenerationStats(prompt.Count, prefill, generated, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Runs tokens through the model and copies the last position's logits into <paramref name="last"/>.</summary>
+    /// <summary>
+    /// Runs tokens through the model and copies the last position's logits into <paramref name="last"/> — the LM head
+    /// runs on that position only.
+    /// </summary>
     private static void Step(LlamaModel model, KvCache cache, int[] tokens, float[] last)
     {
         using var scope = NewDisposeScope();
-        var logits = model.Forward(LlamaModel.TokenIds(tokens), cache)[0, -1].cpu();              // (V)
+        var hidden = model.Hidden(LlamaModel.TokenIds(tokens), cache)[0];                          // (T, H)
+        var logits = model.Head(hidden.narrow(0, tokens.Length - 1, 1))[0].cpu();                 // (V)
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.contiguous().bytes).CopyTo(last);
     }
 }
