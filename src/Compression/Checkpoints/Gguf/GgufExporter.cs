@@ -144,7 +144,8 @@ public static class GgufExporter
         {
             ct.ThrowIfCancellationRequested();
             int n = Math.Min(chunkRows, rows - first);
-            for (int k = 0; k < n; k++)
+            // Rows of a chunk are independent (each has its own slice of both buffers): quantize them in parallel.
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = copy ? 1 : -1 }, k =>
             {
                 int src = hfRow is null ? first + k : hfRow[first + k];
                 var dst = packed.AsSpan(k * rowBytes, rowBytes);
@@ -155,7 +156,7 @@ public static class GgufExporter
                     source.ReadRows(src, 1, row);
                     format.QuantizeRow(row, dst);
                 }
-            }
+            });
             writer.WriteTensorData(packed.AsSpan(0, n * rowBytes));
             onChunk((long)n * rowBytes);
         }
