@@ -55,7 +55,10 @@ public static class ThroughputCell
         }
         using var model = LlamaCppThroughputEngine.Open(ggufPath, options, threads);
         var r = ThroughputBenchmark.Run(new LlamaCppThroughputEngine(model), options, progress, cancellationToken);
-        return Record(info, format, EvaluatedModel.BaselinePolicy, size, r, DecodeTraffic.WeightBytesPerToken(ggufPath), options);
+        var record = Record(info, format, EvaluatedModel.BaselinePolicy, size, r, DecodeTraffic.WeightBytesPerToken(ggufPath), options);
+        if (LlamaCppRuntime.Build is not { } build) return record;
+        // Which of the native builds ran (avx512, avx2, ...): llama.cpp's speed depends on it.
+        return record with { Settings = record.Settings with { Extra = new Dictionary<string, string>(record.Settings.Extra!) { ["engine_build"] = build } } };
     }
 
     private static ResultRecord Record(ModelInfo info, string format, string policy, SizeInfo size, ThroughputResult r,

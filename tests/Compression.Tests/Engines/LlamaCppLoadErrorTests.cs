@@ -43,3 +43,15 @@ public class LlamaCppLoadErrorTests
         Assert.Throws<ArgumentException>(() => model.Logits([1, 512]));
     }
 }
+
+public class LlamaCppRuntimeTests
+{
+    [Fact]
+    public void NativeEnvironmentAsksOpenMpNotToSpin()
+    {
+        LlamaCppRuntime.EnsureLoaded();
+        // Set through libc so libgomp sees it (a value the user set beforehand is kept).
+        Assert.Equal(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "passive", LlamaCppRuntime.NativeEnvironmentVariable("OMP_WAIT_POLICY"));
+        if (OperatingSystem.IsLinux()) Assert.Contains(LlamaCppRuntime.Build, new[] { "avx512", "avx2", "avx", "noavx" });
+    }
+}

@@ -19,6 +19,19 @@ public static class LlamaCppRuntime
     [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi)]
     private static extern int SetEnv(string name, string value, int overwrite);
 
+    [DllImport("libc", EntryPoint = "getenv", CharSet = CharSet.Ansi)]
+    private static extern IntPtr GetEnv(string name);
+
+    /// <summary>A variable as native code sees it (libc's environ), or null; on Windows, the .NET view.</summary>
+    public static string? NativeEnvironmentVariable(string name) =>
+        OperatingSystem.IsWindows() ? Environment.GetEnvironmentVariable(name) : Marshal.PtrToStringAnsi(GetEnv(name));
+
+    /// <summary>
+    /// Which of LLamaSharp's CPU builds was loaded ("avx512", "avx2", "avx", "noavx"), read from the process's
+    /// mappings after loading; null before loading or where /proc is unavailable.
+    /// </summary>
+    public static string? Build { get; private set; }
+
     /// <summary>
     /// Makes sure the native library is loaded. First call: sets <c>OMP_WAIT_POLICY=passive</c> (unless the user set it)
     /// in the native environment — .NET's Environment.SetEnvironmentVariable does not reach libc's environ on Linux,
@@ -40,6 +53,7 @@ public static class LlamaCppRuntime
                 NativeLibraryConfig.All.WithLogCallback(Log);
                 NativeApi.llama_max_devices(); // any native call loads the library (LLamaSharp picks the AVX-512/AVX2/... build)
                 _loaded = true;
+                Build = LoadedBuild();
             }
             catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException
                                           or LLama.Exceptions.RuntimeError)
@@ -51,6 +65,18 @@ public static class LlamaCppRuntime
                 throw new NotSupportedException(_failure, e);
             }
         }
+    }
+
+    private static string? LoadedBuild()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/maps").FirstOrDefault(l => l.Contains("libllama.so", StringComparison.Ordinal));
+            if (line is null) return null;
+            string path = line[line.IndexOf('/')..];
+            return Path.GetFileName(Path.GetDirectoryName(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     /// <summary>The last lines llama.cpp logged (warnings and errors), oldest first; used to explain failures.</summary>
