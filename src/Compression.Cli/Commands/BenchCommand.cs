@@ -73,7 +73,23 @@ internal static class BenchCommand
         if (r.Model is null) return 0;
         var options = r.Options with { ReadBandwidthBytesPerSecond = bandwidth };
 
+        // llama.cpp first: it needs no TorchSharp state, and nothing the workbench leaves behind (its libtorch OpenMP
+        // threads, freed-but-kept heap) can then weigh on the other engine's numbers.
         var records = new List<ResultRecord>();
+        if (llama)
+        {
+            ResultRecord? record = null;
+            SweepConsole.Err.Progress().AutoClear(true).HideCompleted(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask($"llama.cpp {Path.GetFileName(r.Model)} ({r.Threads} threads)");
+                    record = ThroughputCell.RunLlamaCpp(r.Model, options, r.Threads,
+                        new SyncProgress(p => { task.MaxValue = p.Total; task.Value = p.Done; }), cancel);
+                });
+            new ResultsStore(root).Save(record!);
+            records.Add(record!);
+        }
         if (ours)
         {
             TorchSharp.torch.set_num_threads(r.Threads);
@@ -99,20 +115,6 @@ internal static class BenchCommand
             var outcome = SweepConsole.Run(spec, "compress bench", new SweepOptions { SkipCompleted = false, WriteReport = false }, cancel);
             if (outcome is null) return 130;
             records.AddRange(outcome.Records);
-        }
-        if (llama)
-        {
-            ResultRecord? record = null;
-            SweepConsole.Err.Progress().AutoClear(true).HideCompleted(true)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask($"llama.cpp {Path.GetFileName(r.Model)} ({r.Threads} threads)");
-                    record = ThroughputCell.RunLlamaCpp(r.Model, options, r.Threads,
-                        new SyncProgress(p => { task.MaxValue = p.Total; task.Value = p.Done; }), cancel);
-                });
-            new ResultsStore(root).Save(record!);
-            records.Add(record!);
         }
         PrintTable(records);
         SweepConsole.Err.MarkupLine($"[grey]{records.Count} record(s) written to {Markup.Escape(Path.Combine(root, "records"))}[/]");

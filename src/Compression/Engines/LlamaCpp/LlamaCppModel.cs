@@ -64,6 +64,7 @@ public sealed class LlamaCppModel : IDisposable
             Threads = options.Threads,
             BatchThreads = options.Threads,
             GpuLayerCount = 0,
+            LoadMode = LLamaLoadMode.MemoryMap, // llama.cpp's own default (use_mmap): weights stay file-backed unless repacked
         };
         if (options.ExactAttention)
         {
