@@ -104,9 +104,16 @@ internal static class QuantizeCommand
         using var input = CheckpointOpener.Open(r.Model);
         if (string.Equals(Path.GetFullPath(r.Out), Path.GetFullPath(input.Path), StringComparison.Ordinal))
             throw new ArgumentException($"--out {r.Out}: the output would replace the input checkpoint");
-        var tokenizer = input.LoadTokenizerData() ?? throw new InvalidDataException(
-            $"{r.Model}: the checkpoint has no tokenizer (tokenizer.json beside config.json, or tokenizer.ggml.* in a GGUF); " +
-            "a GGUF for llama.cpp must carry one");
+        // A GGUF without a vocabulary passes through as no_vocab (llama.cpp loads such files); a Hugging Face
+        // directory without tokenizer.json is more likely incomplete, so it is refused.
+        var tokenizer = input.LoadTokenizerData();
+        if (tokenizer is null && input is GgufCheckpoint g && g.File.TryGetString("tokenizer.ggml.model") is { } kind and not "no_vocab")
+            throw new NotSupportedException($"{r.Model}: tokenizer.ggml.model = {kind}: only byte-level BPE (gpt2) vocabularies can be written; " +
+                "the file would lose its vocabulary");
+        if (tokenizer is null && input is not GgufCheckpoint)
+            throw new InvalidDataException(
+                $"{r.Model}: the checkpoint has no tokenizer (tokenizer.json beside config.json); a GGUF for llama.cpp should carry one " +
+                "(a GGUF input without one is written through as no_vocab)");
         return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), r.Out, progress: progress, ct: ct);
     }
 

@@ -175,6 +175,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                 {
                     PrefillTokens = tasks.Throughput!.Prefill, DecodeTokens = tasks.Throughput.Decode,
                     Repetitions = tasks.Throughput.Repetitions, WarmupRuns = tasks.Throughput.Warmup, Seed = cell.Key.Seed,
+                    ReadBandwidthBytesPerSecond = tasks.Throughput.ReadBandwidth,
                 }, relay, cancellationToken),
                 _ => throw new InvalidOperationException($"unknown cell kind {cell.Kind}"),
             };

@@ -42,16 +42,17 @@ public static class GgufExporter
     /// 2-D tensor's spec and GGUF name (e.g. <c>QuantizationPolicy.Choose</c>); 1-D tensors (norms) are always F32.
     /// Rows are read as float32 a chunk at a time, Q/K rows permuted into llama.cpp's order, and quantized with
     /// the chosen format's <see cref="TensorFormat.QuantizeRow"/>; a tensor already stored in the chosen format
-    /// is copied as it is (no re-quantization). The file appears only when complete.
+    /// is copied as it is (no re-quantization). The file appears only when complete. A null <paramref name="tokenizer"/>
+    /// writes <c>tokenizer.ggml.model = no_vocab</c>, as llama.cpp does for models without a vocabulary.
     /// </summary>
     public static GgufExportResult Write(
-        Checkpoint input, TokenizerData tokenizer, Func<TensorSpec, string, TensorFormat> chooseFormat, string outPath,
+        Checkpoint input, TokenizerData? tokenizer, Func<TensorSpec, string, TensorFormat> chooseFormat, string outPath,
         GgufExportOptions? options = null, IProgress<GgufExportProgress>? progress = null, CancellationToken ct = default)
     {
         options ??= new GgufExportOptions();
         if (options.ChunkBytes < 4) throw new ArgumentException("ChunkBytes must be at least 4");
         var config = input.Config;
-        if (tokenizer.TokenTypes.Count != tokenizer.Tokens.Count)
+        if (tokenizer is not null && tokenizer.TokenTypes.Count != tokenizer.Tokens.Count)
             throw new ArgumentException($"tokenizer has {tokenizer.Tokens.Count} tokens but {tokenizer.TokenTypes.Count} token types");
         var gguf = input as GgufCheckpoint;
         var ropeFactors = options.RopeFrequencyFactors ?? gguf?.RopeFrequencyFactors ?? GgufRopeFactors.FromConfig(config);
@@ -81,7 +82,8 @@ public static class GgufExporter
         if (options.WriteAlignmentKey) writer.AddUInt32(GgufFile.AlignmentKey, writer.Alignment);
         AddModelKeys(writer, config);
         if (fileType is uint ft) writer.AddUInt32("general.file_type", ft);
-        AddTokenizerKeys(writer, tokenizer, config);
+        if (tokenizer is null) writer.AddString("tokenizer.ggml.model", "no_vocab");
+        else AddTokenizerKeys(writer, tokenizer, config);
         if (quantized) writer.AddUInt32("general.quantization_version", 2);
 
         foreach (var (spec, name, format) in plan)
