@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace Compression.Evaluation.Throughput;
 
-/// <summary>Times <see cref="LlamaModel.Forward(Tensor, KvCache?)"/>: one prefill batch, then one token at a time.</summary>
+/// <summary>
+/// Times the model through its KV cache: one prefill batch, then one token at a time. As in generation (and in
+/// llama-bench), the LM head runs on the last position only.
+/// </summary>
 public sealed class TorchSharpThroughputEngine(LlamaModel model) : IThroughputEngine
 {
     public const string EngineName = "torchsharp";
@@ -24,17 +27,22 @@ public sealed class TorchSharpThroughputEngine(LlamaModel model) : IThroughputEn
         long next;
         using (var scope = NewDisposeScope())
         {
-            var logits = model.Forward(tensor(ids, [1, ids.Length]), cache);
-            next = logits[0, -1].argmax().item<long>();
+            next = NextToken(tensor(ids, [1, ids.Length]), cache);
         }
         double prefill = prompt.Length / clock.Elapsed.TotalSeconds;
         clock.Restart();
         for (int i = 0; i < decodeTokens; i++)
         {
             using var scope = NewDisposeScope();
-            var logits = model.Forward(tensor(new[] { next }, [1, 1]), cache);
-            next = logits[0, -1].argmax().item<long>();
+            next = NextToken(tensor(new[] { next }, [1, 1]), cache);
         }
         return (prefill, decodeTokens / clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Greedy next token after <paramref name="ids"/> (1, T): the head on the last hidden state only.</summary>
+    private long NextToken(Tensor ids, KvCache cache)
+    {
+        var hidden = model.Hidden(ids, cache);                                    // (1, T, H)
+        return model.Head(hidden[0].narrow(0, ids.shape[1] - 1, 1)).argmax().item<long>();
     }
 }
