@@ -18,6 +18,8 @@ public sealed record ModelLoadOptions
     /// <summary>As <see cref="PackedLinear"/>, for the token embedding.</summary>
     public Func<StoredTensor, TokenEmbedding?>? PackedEmbedding { get; init; }
     public IProgress<(int Done, int Total, string Name)>? Progress { get; init; }
+    /// <summary>Load tensors holding NaN or ±Inf instead of refusing them (for studying broken models).</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 public static class ModelLoader
@@ -27,6 +29,7 @@ public static class ModelLoader
     {
         options ??= new ModelLoadOptions();
         var c = checkpoint.Config;
+        NonFinite.Check(checkpoint, options.AllowNonFinite);
         var specs = LlamaTensorLayout.Expected(c);
         int done = 0;
         void Report(string name) => options.Progress?.Report((++done, specs.Count, name));

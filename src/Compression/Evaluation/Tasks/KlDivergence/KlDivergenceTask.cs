@@ -53,7 +53,9 @@ public sealed class KlDivergenceTask(WindowOptions options)
             progress?.Report(new EvaluationProgress(compare.Kl.Count, total, "tokens"));
         }
 
-        double baseNll = compare.BaseNll.Sum(), candNll = compare.CandNll.Sum();
+        double baseNll = FiniteMetric.Require(compare.BaseNll.Sum(), "the baseline's summed negative log-likelihood", Name);
+        double candNll = FiniteMetric.Require(compare.CandNll.Sum(), "the candidate's summed negative log-likelihood", Name);
+        FiniteMetric.Require(compare.Kl.Sum(), "the KL divergence", Name);
         double basePpl = PerplexityMetrics.Perplexity(baseNll, total), candPpl = PerplexityMetrics.Perplexity(candNll, total);
         double rms = Math.Sqrt(compare.DeltaP.Sum(d => d * d) / total);
         return new KlDivergenceResult(Name, Version, Options, total,

@@ -42,6 +42,7 @@ public sealed class PerplexityTask(WindowOptions options)
         }
         if (sink.Nlls.Count != total) throw new InvalidOperationException($"The model scored {sink.Nlls.Count} tokens, expected {total}.");
 
+        FiniteMetric.Require(sink.Total, "the summed negative log-likelihood", Name);
         long bytes = plan.ScoredBytes;
         var nll = MeanEstimate.From(sink.Nlls);
         return new PerplexityResult(Name, Version, Options, total, bytes, sink.Total, nll,
