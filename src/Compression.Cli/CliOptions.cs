@@ -70,6 +70,9 @@ internal static class CliOptions
     /// <summary>Opens a model with a progress bar on standard error (standard output stays clean for data).</summary>
     public static ModelSession Load(string path, string device, string dtype, bool allowNonFinite = false)
     {
+        // Option errors before the progress display starts, so they are the only output.
+        ModelSession.ParseDevice(device);
+        ModelSession.ParseDType(dtype);
         var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         ModelSession? session = null;
         err.Progress().AutoClear(true).HideCompleted(true)

@@ -165,6 +165,9 @@ public sealed record LlamaConfig
 /// <summary>bos/eos token ids appear as a number, a list of numbers, or null.</summary>
 internal sealed class TokenIdListConverter : JsonConverter<int[]>
 {
+    /// <summary>Read JSON null through <see cref="Read"/> (as no ids), never as a null array.</summary>
+    public override bool HandleNull => true;
+
     public override int[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         switch (reader.TokenType)
@@ -186,6 +189,7 @@ internal sealed class TokenIdListConverter : JsonConverter<int[]>
 
     public override void Write(Utf8JsonWriter writer, int[] value, JsonSerializerOptions options)
     {
+        value ??= [];
         if (value.Length == 1) { writer.WriteNumberValue(value[0]); return; }
         writer.WriteStartArray();
         foreach (var id in value) writer.WriteNumberValue(id);

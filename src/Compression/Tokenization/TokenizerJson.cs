@@ -68,7 +68,7 @@ public static class TokenizerJson
     }
 
     private static InvalidDataException Bad(string path, string problem, Exception inner) =>
-        new($"{path}: {problem}", inner);
+        new($"{path}: {problem.ReplaceLineEndings(" ")}", inner); // JSON errors quote the text around them, newlines included
 
     private static void WriteAtomically(string path, Action<Stream> write)
     {
