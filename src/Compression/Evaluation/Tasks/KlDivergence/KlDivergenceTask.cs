@@ -19,7 +19,7 @@ public sealed class KlDivergenceTask(WindowOptions options)
     /// <summary>Reads <paramref name="path"/> as UTF-8 and compares the models on it.</summary>
     public KlDivergenceResult RunFile(ILanguageModel baseline, ILanguageModel candidate, string path, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        string text = File.ReadAllText(path, System.Text.Encoding.UTF8);
+        string text = File.ReadAllText(Compression.IO.InputFile.CheckReadable(path, int.MaxValue, "a text file").Resolved, System.Text.Encoding.UTF8);
         if (text.Length == 0) throw new InvalidDataException($"{path}: the file is empty.");
         return Run(baseline, candidate, text, progress, cancellationToken);
     }

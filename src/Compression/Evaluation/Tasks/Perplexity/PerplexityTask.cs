@@ -17,7 +17,7 @@ public sealed class PerplexityTask(WindowOptions options)
     /// <summary>Reads <paramref name="path"/> as UTF-8 (a leading byte-order mark is dropped) and evaluates it.</summary>
     public PerplexityResult RunFile(ILanguageModel model, string path, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        string text = File.ReadAllText(path, System.Text.Encoding.UTF8);
+        string text = File.ReadAllText(Compression.IO.InputFile.CheckReadable(path, int.MaxValue, "a text file").Resolved, System.Text.Encoding.UTF8);
         if (text.Length == 0) throw new InvalidDataException($"{path}: the file is empty.");
         return Run(model, text, progress, cancellationToken);
     }
