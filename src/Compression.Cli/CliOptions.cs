@@ -49,6 +49,13 @@ internal static class CliOptions
                 case Option<int?> n:
                     n.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 0 and var v) r.AddError($"{name} {v}: must be ≥ 0"); });
                     break;
+                case Option<string> or Option<string?> when name is not ("--prompt" or "--text"):
+                    // An empty path (a shell variable that was not set) is never meant; say which option it was.
+                    option.Validators.Add(r =>
+                    {
+                        if (r.Tokens.Count > 0 && r.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) r.AddError($"{name}: the value is empty");
+                    });
+                    break;
                 case Option<double> d:
                     d.Validators.Add(r => { if (!double.IsFinite(r.GetValueOrDefault<double>())) r.AddError($"{name} {r.GetValueOrDefault<double>()}: must be a finite number"); });
                     break;

@@ -104,16 +104,21 @@ public static class NonFinite
     public static long Count32(ReadOnlySpan<uint> bits)
     {
         long count = 0;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && bits.Length >= Vector<uint>.Count)
+        var vectors = Vector.IsHardwareAccelerated ? MemoryMarshal.Cast<uint, Vector<uint>>(bits) : default;
+        if (!vectors.IsEmpty)
         {
             var mask = new Vector<uint>(F32Mask);
-            var lanes = Vector<uint>.Zero; // each lane counts at most ChunkBytes/4/Count < 2^32
-            for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
-                lanes -= Vector.Equals(new Vector<uint>(bits[i..]) & mask, mask); // true lanes are all ones, i.e. -1
-            for (int l = 0; l < Vector<uint>.Count; l++) count += lanes[l];
+            // Lane counters of 32 bits are emptied every 2^31 vectors at the latest (never reached by a 4 MB chunk).
+            for (int start = 0; start < vectors.Length; start += int.MaxValue / 2)
+            {
+                var lanes = Vector<uint>.Zero;
+                int end = (int)Math.Min(vectors.Length, (long)start + int.MaxValue / 2);
+                for (int v = start; v < end; v++)
+                    lanes -= Vector.Equals(vectors[v] & mask, mask); // true lanes are all ones, i.e. -1
+                for (int l = 0; l < Vector<uint>.Count; l++) count += lanes[l];
+            }
         }
-        for (; i < bits.Length; i++) if ((bits[i] & F32Mask) == F32Mask) count++;
+        for (int i = vectors.Length * Vector<uint>.Count; i < bits.Length; i++) if ((bits[i] & F32Mask) == F32Mask) count++;
         return count;
     }
 
@@ -121,20 +126,20 @@ public static class NonFinite
     public static long Count16(ReadOnlySpan<ushort> bits, ushort mask)
     {
         long count = 0;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && bits.Length >= Vector<ushort>.Count)
+        var vectors = Vector.IsHardwareAccelerated ? MemoryMarshal.Cast<ushort, Vector<ushort>>(bits) : default;
+        if (!vectors.IsEmpty)
         {
             var m = new Vector<ushort>(mask);
             const int flushEvery = ushort.MaxValue; // a 16-bit lane counter must be emptied before it wraps
-            while (i <= bits.Length - Vector<ushort>.Count)
+            for (int start = 0; start < vectors.Length; start += flushEvery)
             {
                 var lanes = Vector<ushort>.Zero;
-                for (int k = 0; k < flushEvery && i <= bits.Length - Vector<ushort>.Count; k++, i += Vector<ushort>.Count)
-                    lanes -= Vector.Equals(new Vector<ushort>(bits[i..]) & m, m);
+                int end = Math.Min(vectors.Length, start + flushEvery);
+                for (int v = start; v < end; v++) lanes -= Vector.Equals(vectors[v] & m, m);
                 for (int l = 0; l < Vector<ushort>.Count; l++) count += lanes[l];
             }
         }
-        for (; i < bits.Length; i++) if ((bits[i] & mask) == mask) count++;
+        for (int i = vectors.Length * Vector<ushort>.Count; i < bits.Length; i++) if ((bits[i] & mask) == mask) count++;
         return count;
     }
 }

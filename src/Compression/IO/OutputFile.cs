@@ -48,9 +48,10 @@ public static partial class OutputFile
             if (Directory.Exists(a)) break;
         }
         try { Directory.CreateDirectory(dir); }
-        catch (Exception e) when (IsWriteFailure(e))
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) // ENOENT under /proc is a FileNotFoundException
         {
-            throw new IOException($"{userPath}: cannot create the folder {dir}: {Reason(e, dir)}", e);
+            string why = e is FileNotFoundException or DirectoryNotFoundException ? "that location cannot hold folders" : Reason(e, null);
+            throw new IOException($"{userPath}: cannot create the folder {dir}: {why}", e);
         }
     }
 
