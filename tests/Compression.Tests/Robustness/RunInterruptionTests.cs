@@ -55,4 +55,22 @@ public sealed class RunInterruptionTests
         Assert.Equal(7, all.Records.Count); // six formats and the baseline
         Assert.All(partial.Records, r => Assert.Contains(all.Records, a => a.Key == r.Key));
     }
+
+    [Fact]
+    public void An_interrupted_run_exits_130_with_only_complete_records()
+    {
+        var (spec, results) = Spec("run-int");
+        string records = Path.Combine(results, "records");
+        using var child = Process.Start(RobustnessFiles.Cli(["run", spec]))!;
+        var clock = Stopwatch.StartNew();
+        while (!(Directory.Exists(records) && Directory.EnumerateFiles(records, "*.json").Any()) && !child.HasExited && clock.Elapsed < TimeSpan.FromSeconds(120))
+            Thread.Sleep(5);
+        Assert.False(child.HasExited, "the run finished before it could be interrupted");
+        Assert.Equal(0, RobustnessFiles.Tool("kill", "-INT", child.Id.ToString()));
+        Assert.True(child.WaitForExit(60_000), "the run did not stop after SIGINT");
+        Assert.Equal(130, child.ExitCode);
+        var partial = new ResultsStore(results).LoadAll();
+        Assert.Empty(partial.Errors);
+        Assert.InRange(partial.Records.Count, 1, 6);
+    }
 }
