@@ -16,7 +16,12 @@ internal static class SynthCommand
         var config = new Option<string>("--config") { Description = "config.json or a preset name (llama-3.1-8b, llama-3.2-1b, ...)", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Output checkpoint directory", Required = true };
         var dtype = new Option<string>("--dtype") { Description = "Storage dtype: bf16 (default), f16 or f32", DefaultValueFactory = _ => "bf16" };
-        var shard = new Option<string>("--shard-size") { Description = "Largest shard, e.g. 5GB (HF's default), 500MB", DefaultValueFactory = _ => "5GB" };
+        var shard = new Option<string>("--shard-size") { Description = "Largest shard, e.g. 5GB (HF's default), 500MB", DefaultValueFactory = _ => "5GB" }
+            .Check(text =>
+            {
+                try { SyntheticCheckpoint.ParseSize(text); return null; }
+                catch (FormatException) { return "expected a positive size such as 5GB, 500MB, 2GiB or 123 (bytes)"; }
+            });
         var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 0 };
         var noTokenizer = new Option<bool>("--no-tokenizer") { Description = "Write no tokenizer.json (by default a byte-level BPE of exactly vocab_size tokens is written, Llama 3's special-token ids at 128,256)" };
         var command = new Command("synth", "Write a random-weight Hugging Face checkpoint of any config, with a tokenizer (for tests, speed and memory at real shapes)")
@@ -28,7 +33,9 @@ internal static class SynthCommand
             string c = parse.GetValue(config)!;
             var cfg = File.Exists(c) || Directory.Exists(c) ? LlamaConfig.Load(c) : LlamaConfig.Preset(c);
             var format = FormatRegistry.Get(parse.GetValue(dtype)!);
-            long shardBytes = SyntheticCheckpoint.ParseSize(parse.GetValue(shard)!);
+            long shardBytes;
+            try { shardBytes = SyntheticCheckpoint.ParseSize(parse.GetValue(shard)!); }
+            catch (FormatException e) { throw new ArgumentException($"--shard-size: {e.Message}", e); }
             string dir = parse.GetValue(output)!;
             TokenizerData? tokenizer = null;
             if (!parse.GetValue(noTokenizer))

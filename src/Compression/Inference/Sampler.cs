@@ -7,12 +7,32 @@ public sealed record SamplingOptions
     public double Temperature { get; init; }
     public double TopP { get; init; } = 1.0;
     public int Seed { get; init; }
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the option when a setting is out of range: temperature must be
+    /// finite and ≥ 0, top_p in (0, 1]. (NaN would otherwise pass every comparison and sample garbage.)
+    /// </summary>
+    public SamplingOptions Validate()
+    {
+        if (!double.IsFinite(Temperature) || Temperature < 0)
+            throw new ArgumentException($"--temperature {Temperature}: must be a finite number ≥ 0 (0 = greedy)");
+        if (!double.IsFinite(TopP) || TopP <= 0 || TopP > 1)
+            throw new ArgumentException($"--top-p {TopP}: must be in (0, 1]");
+        return this;
+    }
 }
 
 /// <summary>Draws tokens from logits; deterministic for a given seed.</summary>
-public sealed class Sampler(SamplingOptions options)
+public sealed class Sampler
 {
-    private readonly Random _random = new(options.Seed);
+    private readonly SamplingOptions options;
+    private readonly Random _random;
+
+    public Sampler(SamplingOptions options)
+    {
+        this.options = options.Validate();
+        _random = new Random(options.Seed);
+    }
     // Buffers reused across tokens (sized to the vocabulary on first use): no per-token managed allocation.
     private double[] _probs = [];
     private double[] _keys = [];

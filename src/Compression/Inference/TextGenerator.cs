@@ -24,7 +24,8 @@ public static class TextGenerator
         Func<int, bool> onToken, CancellationToken cancel = default)
     {
         if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens");
-        int capacity = Math.Min(model.Config.MaxPositionEmbeddings, prompt.Count + maxTokens);
+        if (maxTokens < 0) throw new ArgumentException($"--max-tokens {maxTokens}: must be ≥ 0");
+        int capacity = (int)Math.Min(model.Config.MaxPositionEmbeddings, (long)prompt.Count + maxTokens); // no int overflow for huge -n
         if (prompt.Count >= capacity && maxTokens > 0)
             throw new ArgumentException($"prompt of {prompt.Count} tokens leaves no room within max_position_embeddings {model.Config.MaxPositionEmbeddings}");
         using var noGrad = no_grad();

@@ -18,6 +18,8 @@ public sealed record ModelLoadOptions
     /// <summary>As <see cref="PackedLinear"/>, for the token embedding.</summary>
     public Func<StoredTensor, TokenEmbedding?>? PackedEmbedding { get; init; }
     public IProgress<(int Done, int Total, string Name)>? Progress { get; init; }
+    /// <summary>Load tensors holding NaN or ±Inf instead of refusing them (for studying broken models).</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 public static class ModelLoader
@@ -29,6 +31,7 @@ public static class ModelLoader
     public static LlamaModel Load(Checkpoint checkpoint, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
+        NonFinite.Check(checkpoint, options.AllowNonFinite);
         return LlamaModel.Assemble(checkpoint.Config, new CheckpointParts(checkpoint, options), options.DType, options.Device);
     }
 

@@ -23,6 +23,8 @@ public sealed record GgufExportOptions
     public bool WriteAlignmentKey { get; init; }
     /// <summary>Size of the float32 working buffer: the most of a tensor held in memory at once.</summary>
     public int ChunkBytes { get; init; } = 16 << 20;
+    /// <summary>Write tensors holding NaN or ±Inf instead of refusing them.</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 /// <summary>Progress of an export, reported after each chunk.</summary>
@@ -104,6 +106,7 @@ public static class GgufExporter
             {
                 var heads = GgufTensorNames.PermutedHeads(spec, config);
                 var source = input[spec.Name];
+                NonFinite.Check(source, options.AllowNonFinite);
                 WriteTensor(writer, source, format, heads, options.ChunkBytes, ct, bytes =>
                 {
                     written += bytes;

@@ -68,8 +68,7 @@ public static partial class SyntheticCheckpoint
         // config.json last: it is what marks the directory as a checkpoint.
         string configPath = Path.Combine(outDir, "config.json");
         var written = config with { TorchDtype = torchDtype, ModelType = config.ModelType ?? "llama" };
-        File.WriteAllText(configPath + ".tmp", written.ToJson());
-        File.Move(configPath + ".tmp", configPath, overwrite: true);
+        Compression.IO.AtomicFile.WriteAllText(configPath, written.ToJson());
     }
 
     private static void WriteTensor(ShardedSafetensorsWriter writer, TensorSpec spec, int seed)
