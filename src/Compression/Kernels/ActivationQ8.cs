@@ -31,11 +31,12 @@ public readonly unsafe struct ActivationQ8
         int nb = cols / Block;
         byte* mem = Scratch.Get(0, (nuint)(cols + 8 * nb + 64));
         var act = new ActivationQ8((sbyte*)mem, (float*)(mem + cols), (float*)(mem + cols) + nb, cols);
+        bool simd = KernelIsa.Current >= IsaLevel.Avx2; // the AVX2 block equals the scalar one exactly
         fixed (float* px = x)
         {
             for (int b = 0; b < nb; b++)
             {
-                if (Avx2.IsSupported) QuantizeBlockAvx2(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
+                if (simd) QuantizeBlockAvx2(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
                 else QuantizeBlockScalar(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
             }
         }

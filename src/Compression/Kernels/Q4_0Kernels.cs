@@ -11,7 +11,15 @@ public static unsafe class Q4_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
-            Avx2.IsSupported && Fma.IsSupported ? &DotAvx2 : &DotScalar);
+            Pick(KernelIsa.Current));
+
+    /// <summary>The row-dot kernel for <paramref name="level"/>.</summary>
+    internal static delegate*<byte*, GemvContext*, float> Pick(IsaLevel level) => level switch
+    {
+        IsaLevel.Avx512 => &DotAvx512,
+        IsaLevel.Avx2 => &DotAvx2,
+        _ => &DotScalar,
+    };
 
     internal static float DotAvx2(byte* row, GemvContext* c)
     {
@@ -39,6 +47,34 @@ public static unsafe class Q4_0Kernels
             acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
         }
         return IntDot.HSum(Avx.Add(acc0, acc1));
+    }
+
+    /// <summary>Two blocks per 512-bit step: the lower half accumulates exactly as DotAvx2's acc0, the upper as acc1.</summary>
+    internal static float DotAvx512(byte* row, GemvContext* c)
+    {
+        int nb = c->Cols / 32;
+        var eight = Vector512.Create((sbyte)8);
+        var acc = Vector512<float>.Zero;
+        int b = 0;
+        for (; b + 1 < nb; b += 2)
+        {
+            var b0 = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
+            var b1 = (BlockQ4_0*)(row + (b + 1) * BlockQ4_0.Size);
+            var w = IntDot.Nibbles64(b0->Qs, b1->Qs).AsSByte() - eight;
+            var p = IntDot.MulSumI8(w, Vector512.Load(c->Act.Q + b * 32));
+            var scale = Vector512.Create(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]),
+                                         Vector256.Create(HalfConvert.ToFloat(*(ushort*)b1) * c->Act.D[b + 1]));
+            acc = Avx512F.FusedMultiplyAdd(scale, p, acc);
+        }
+        var acc0 = acc.GetLower();
+        if (b < nb)
+        {
+            var b0 = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
+            var w0 = Avx2.Subtract(IntDot.Nibbles32(b0->Qs).AsSByte(), Vector256.Create((sbyte)8));
+            var p0 = IntDot.MulSumI8(w0, Avx.LoadVector256(c->Act.Q + b * 32));
+            acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
+        }
+        return IntDot.HSum(Avx.Add(acc0, acc.GetUpper()));
     }
 
     internal static float DotScalar(byte* row, GemvContext* c)
