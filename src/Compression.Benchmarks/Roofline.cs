@@ -44,8 +44,8 @@ public static class Roofline
         double bw = MemoryBandwidth.Measure();
         Emit($"read bandwidth: {bw:F1} GB/s ({RowParallel.Threads} threads, best of 5 passes over 1 GiB); CPU ISA {KernelIsa.Detected}; load {LoadAverage()}");
         Emit("");
-        Emit("| format | shape | isa | MB | ms | GB/s | % of bandwidth |");
-        Emit("|---|---|---|---:|---:|---:|---:|");
+        Emit("| format | shape | isa | MB | ms | GB/s | % of bandwidth | core GB/s (cached) |");
+        Emit("|---|---|---|---:|---:|---:|---:|---:|");
         foreach (string name in formats)
         {
             var f = FormatRegistry.Get(name);
@@ -62,7 +62,8 @@ public static class Roofline
                 {
                     double ms = TimeMedian(f, packed, rows, cols, x, y, level, seconds);
                     double gbs = packed.Length / (ms * 1e6);
-                    Emit($"| {name} | {shape} | {level.ToString().ToLowerInvariant()} | {packed.Length / 1e6:F1} | {ms:F3} | {gbs:F1} | {100 * gbs / bw:F0} % |");
+                    double core = CoreThroughput(f, packed, cols, x, y, level, seconds / 2);
+                    Emit($"| {name} | {shape} | {level.ToString().ToLowerInvariant()} | {packed.Length / 1e6:F1} | {ms:F3} | {gbs:F1} | {100 * gbs / bw:F0} % | {core:F1} |");
                 }
             }
         }
@@ -110,6 +111,44 @@ public static class Roofline
         }
         times.Sort();
         return times[times.Count / 2];
+    }
+
+    /// <summary>
+    /// Compute ceiling of one core, robust to a contended machine: GB of packed weights per second of
+    /// this thread's CPU time on a ~192 KiB slice of the matrix (below the parallel threshold, so it
+    /// runs on this thread, and cache-resident, so memory does not limit it). Two cores can reach the
+    /// roofline only if twice this figure is well above the read bandwidth.
+    /// </summary>
+    private static double CoreThroughput(TensorFormat f, byte[] packed, int cols, float[] x, float[] y, IsaLevel level, double seconds)
+    {
+        long rb = f.RowBytes(cols);
+        int rows = (int)Math.Max(1, (192 << 10) / rb);
+        var slice = packed.AsSpan(0, (int)(rows * rb));
+        using var _ = KernelIsa.Override(level);
+        for (int i = 0; i < 3; i++) f.Gemv(slice, rows, cols, x, y);
+        double best = 0;
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds)
+        {
+            double t0 = ThreadCpuSeconds();
+            for (int i = 0; i < 20; i++) f.Gemv(slice, rows, cols, x, y);
+            double dt = ThreadCpuSeconds() - t0;
+            if (dt > 0) best = Math.Max(best, 20.0 * slice.Length / dt / 1e9);
+        }
+        return best;
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec { public long Seconds, Nanoseconds; }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec ts);
+
+    private static double ThreadCpuSeconds()
+    {
+        const int ClockThreadCpuTimeId = 3;
+        ClockGetTime(ClockThreadCpuTimeId, out var ts);
+        return ts.Seconds + ts.Nanoseconds * 1e-9;
     }
 
     private static string LoadAverage()

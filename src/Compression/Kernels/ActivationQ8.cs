@@ -19,9 +19,17 @@ public readonly unsafe struct ActivationQ8
     public readonly float* D;
     /// <summary>cols/32 block sums d·Σq.</summary>
     public readonly float* S;
+    /// <summary>cols codes negated (−q; q is never −128), so kernels can pick ±q with one blend.</summary>
+    public readonly sbyte* NegQ;
+    /// <summary>Each block scale repeated 8 times (cols/4 floats): block b's is one 256-bit load at 8b,
+    /// blocks b and b+1 one 512-bit load — the per-lane scale vectors of the AVX-512 kernels.</summary>
+    public readonly float* DLanes;
     public readonly int Cols;
 
-    private ActivationQ8(sbyte* q, float* d, float* s, int cols) { Q = q; D = d; S = s; Cols = cols; }
+    private ActivationQ8(sbyte* q, float* d, float* s, sbyte* negQ, float* dLanes, int cols)
+    {
+        Q = q; D = d; S = s; NegQ = negQ; DLanes = dLanes; Cols = cols;
+    }
 
     /// <summary>Quantizes <paramref name="x"/> (length a multiple of 32) into this thread's scratch slot 0.</summary>
     public static ActivationQ8 Quantize(ReadOnlySpan<float> x)
@@ -29,8 +37,10 @@ public readonly unsafe struct ActivationQ8
         int cols = x.Length;
         if (cols % Block != 0) throw new ArgumentException($"activation length {cols} is not a multiple of {Block}");
         int nb = cols / Block;
-        byte* mem = Scratch.Get(0, (nuint)(cols + 8 * nb + 64));
-        var act = new ActivationQ8((sbyte*)mem, (float*)(mem + cols), (float*)(mem + cols) + nb, cols);
+        // Layout: DLanes (cols bytes, 64-byte aligned), Q, NegQ, D, S.
+        byte* mem = Scratch.Get(0, (nuint)(3 * cols + 8 * nb + 64));
+        var act = new ActivationQ8((sbyte*)(mem + cols), (float*)(mem + 3 * cols), (float*)(mem + 3 * cols) + nb,
+            (sbyte*)(mem + 2 * cols), (float*)mem, cols);
         bool simd = KernelIsa.Current >= IsaLevel.Avx2; // the AVX2 block equals the scalar one exactly
         fixed (float* px = x)
         {
@@ -38,6 +48,8 @@ public readonly unsafe struct ActivationQ8
             {
                 if (simd) QuantizeBlockAvx2(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
                 else QuantizeBlockScalar(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
+                (Vector256<sbyte>.Zero - Vector256.Load(act.Q + b * Block)).Store(act.NegQ + b * Block);
+                Vector256.Create(act.D[b]).Store(act.DLanes + b * 8);
             }
         }
         return act;

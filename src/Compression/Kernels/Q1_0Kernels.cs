@@ -25,7 +25,7 @@ public static unsafe class Q1_0Kernels
     /// <remarks>
     /// Accumulation order shared with <see cref="DotAvx512"/>: per Q1_0 block, the 8 int32 lane sums
     /// of its four 32-weight groups k are scaled by d_x into innerA (k = 0 then 2) and innerB (k = 1
-    /// then 3), then accA += d_w·innerA, accB += d_w·innerB; the result is HSum(accA + accB).
+    /// then 3; the first as a product, the second fused), then accA += d_w·innerA, accB += d_w·innerB; the result is HSum(accA + accB).
     /// </remarks>
     internal static float DotAvx2(byte* row, GemvContext* c)
     {
@@ -40,8 +40,8 @@ public static unsafe class Q1_0Kernels
             var s1 = SignedSum32(blk->Qs + 4, c->Act.Q + xb * 32 + 32);
             var s2 = SignedSum32(blk->Qs + 8, c->Act.Q + xb * 32 + 64);
             var s3 = SignedSum32(blk->Qs + 12, c->Act.Q + xb * 32 + 96);
-            var innerA = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb]), s0, Vector256<float>.Zero);
-            var innerB = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb + 1]), s1, Vector256<float>.Zero);
+            var innerA = Avx.Multiply(Vector256.Create(c->Act.D[xb]), s0);
+            var innerB = Avx.Multiply(Vector256.Create(c->Act.D[xb + 1]), s1);
             innerA = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb + 2]), s2, innerA);
             innerB = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb + 3]), s3, innerB);
             var dw = Vector256.Create(HalfConvert.ToFloat(*(ushort*)blk));
@@ -82,31 +82,28 @@ public static unsafe class Q1_0Kernels
                                       4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5,
                                       6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
         var bit = Vector512.Create(0x8040201008040201UL).AsByte();
+        sbyte* q = c->Act.Q, nq = c->Act.NegQ;
+        float* dl = c->Act.DLanes;
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
-            var blk = (BlockQ1_0*)(row + b * BlockQ1_0.Size);
-            int xb = b * 4;
-            var s01 = SignedSum64(*(ulong*)blk->Qs, c->Act.Q + xb * 32, spread, bit);
-            var s23 = SignedSum64(*(ulong*)(blk->Qs + 8), c->Act.Q + xb * 32 + 64, spread, bit);
-            var inner = Avx512F.FusedMultiplyAdd(Halves(c->Act.D[xb], c->Act.D[xb + 1]), s01, Vector512<float>.Zero);
-            inner = Avx512F.FusedMultiplyAdd(Halves(c->Act.D[xb + 2], c->Act.D[xb + 3]), s23, inner);
+            byte* blk = row + b * BlockQ1_0.Size;
+            var s01 = SignedSum64(*(ulong*)(blk + 2), q + b * 128, nq + b * 128, spread, bit);
+            var s23 = SignedSum64(*(ulong*)(blk + 10), q + b * 128 + 64, nq + b * 128 + 64, spread, bit);
+            var inner = Avx512F.Multiply(Vector512.Load(dl + b * 32), s01);
+            inner = Avx512F.FusedMultiplyAdd(Vector512.Load(dl + b * 32 + 16), s23, inner);
             acc = Avx512F.FusedMultiplyAdd(Vector512.Create(HalfConvert.ToFloat(*(ushort*)blk)), inner, acc);
         }
         return IntDot.HSum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> SignedSum64(ulong bits, sbyte* x, Vector512<byte> spread, Vector512<byte> bit)
+    private static Vector512<float> SignedSum64(ulong bits, sbyte* x, sbyte* negX, Vector512<byte> spread, Vector512<byte> bit)
     {
-        var set = Vector512.Equals(Avx512BW.Shuffle(Vector512.Create(bits).AsByte(), spread) & bit, bit);
-        var xv = Vector512.Load(x);
-        var sx = Vector512.ConditionalSelect(set.AsSByte(), xv, Vector512<sbyte>.Zero - xv);
+        var clear = Vector512.Equals(Avx512BW.Shuffle(Vector512.Create(bits).AsByte(), spread) & bit, Vector512<byte>.Zero);
+        var sx = Vector512.ConditionalSelect(clear.AsSByte(), Vector512.Load(negX), Vector512.Load(x));
         return Avx512F.ConvertToVector512Single(IntDot.MulSumU8I8(Vector512.Create((byte)1), sx));
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Halves(float lo, float hi) => Vector512.Create(Vector256.Create(lo), Vector256.Create(hi));
 
     internal static float DotScalar(byte* row, GemvContext* c)
     {
