@@ -49,7 +49,7 @@ public static unsafe class Int8Kernels
         int b = 0;
         for (; b + 1 < nb; b += 2)
         {
-            var p = IntDot.MulSumI8(Vector512.Load(w + b * 32), Vector512.Load(c->Act.Q + b * 32));
+            var p = IntDot.MulSumI8(Vector512.Load(w + b * 32), c->Act.Q + b * 32, c->Act.NegQ + b * 32);
             acc = Avx512F.FusedMultiplyAdd(Vector512.Create(Vector256.Create(c->Act.D[b]), Vector256.Create(c->Act.D[b + 1])), p, acc);
         }
         var acc0 = acc.GetLower();

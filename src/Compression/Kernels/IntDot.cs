@@ -68,6 +68,14 @@ internal static class IntDot
         return Avx512F.ConvertToVector512Single(MulSumU8I8(aw, sx));
     }
 
+    /// <summary><see cref="MulSumI8(Vector512{sbyte}, Vector512{sbyte})"/> with −x read from the precomputed negated codes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<float> MulSumI8(Vector512<sbyte> w, sbyte* x, sbyte* negX)
+    {
+        var sx = Vector512.ConditionalSelect(Vector512.LessThan(w, Vector512<sbyte>.Zero), Vector512.Load(negX), Vector512.Load(x));
+        return Avx512F.ConvertToVector512Single(MulSumU8I8(Avx512BW.Abs(w), sx));
+    }
+
     /// <summary>AVX-512 <see cref="MulSumU8I8(Vector256{byte}, Vector256{sbyte})"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> MulSumU8I8(Vector512<byte> w, Vector512<sbyte> x) =>

@@ -36,10 +36,10 @@ public static unsafe class Q1_0Kernels
         {
             var blk = (BlockQ1_0*)(row + b * BlockQ1_0.Size);
             int xb = b * 4;
-            var s0 = SignedSum32(blk->Qs, c->Act.Q + xb * 32);
-            var s1 = SignedSum32(blk->Qs + 4, c->Act.Q + xb * 32 + 32);
-            var s2 = SignedSum32(blk->Qs + 8, c->Act.Q + xb * 32 + 64);
-            var s3 = SignedSum32(blk->Qs + 12, c->Act.Q + xb * 32 + 96);
+            var s0 = SignedSum32(blk->Qs, c->Act.Q + xb * 32, c->Act.NegQ + xb * 32);
+            var s1 = SignedSum32(blk->Qs + 4, c->Act.Q + xb * 32 + 32, c->Act.NegQ + xb * 32 + 32);
+            var s2 = SignedSum32(blk->Qs + 8, c->Act.Q + xb * 32 + 64, c->Act.NegQ + xb * 32 + 64);
+            var s3 = SignedSum32(blk->Qs + 12, c->Act.Q + xb * 32 + 96, c->Act.NegQ + xb * 32 + 96);
             var innerA = Avx.Multiply(Vector256.Create(c->Act.D[xb]), s0);
             var innerB = Avx.Multiply(Vector256.Create(c->Act.D[xb + 1]), s1);
             innerA = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb + 2]), s2, innerA);
@@ -53,19 +53,17 @@ public static unsafe class Q1_0Kernels
 
     /// <summary>8 int32 sums (as floats) of ±x over 4 consecutive weights each, signs from 32 bits at <paramref name="bits"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> SignedSum32(byte* bits, sbyte* x)
+    private static Vector256<float> SignedSum32(byte* bits, sbyte* x, sbyte* negX)
     {
         // byte i of the group reads bit (i % 8) of byte (i / 8) of its 4 bytes of bits.
         var spread = Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                       2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
         var bit = Vector256.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128,
                                    1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-        var onesU8 = Vector256.Create((byte)1);
         var b = Vector256.Create(*(uint*)bits).AsByte();
         var set = Avx2.CompareEqual(Avx2.And(Avx2.Shuffle(b, spread), bit), bit);
-        var sign = Avx2.Or(Avx2.AndNot(set, Vector256<byte>.AllBitsSet), onesU8).AsSByte(); // +1 set, −1 clear
-        var sx = Avx2.Sign(Avx.LoadVector256(x), sign);
-        return Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(onesU8, sx), Vector256.Create((short)1)));
+        var sx = Avx2.BlendVariable(Avx.LoadVector256(negX), Avx.LoadVector256(x), set.AsSByte()); // x where set, −x where clear
+        return Avx.ConvertToVector256Single(IntDot.MulSumU8I8(Vector256.Create((byte)1), sx));
     }
 
     /// <summary>

@@ -56,7 +56,7 @@ public static unsafe class Q8_0Kernels
             var b0 = (BlockQ8_0*)(row + b * BlockQ8_0.Size);
             var b1 = b0 + 1;
             var w = Vector512.Create(Vector256.Load((sbyte*)b0->Qs), Vector256.Load((sbyte*)b1->Qs));
-            var p = IntDot.MulSumI8(w, Vector512.Load(c->Act.Q + b * 32));
+            var p = IntDot.MulSumI8(w, c->Act.Q + b * 32, c->Act.NegQ + b * 32);
             var scale = Vector512.Create(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]),
                                          Vector256.Create(HalfConvert.ToFloat(*(ushort*)b1) * c->Act.D[b + 1]));
             acc = Avx512F.FusedMultiplyAdd(scale, p, acc);
