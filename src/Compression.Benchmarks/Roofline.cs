@@ -62,7 +62,7 @@ public static class Roofline
                 {
                     double ms = TimeMedian(f, packed, rows, cols, x, y, level, seconds);
                     double gbs = packed.Length / (ms * 1e6);
-                    double core = CoreThroughput(f, packed, cols, x, y, level, seconds / 2);
+                    double core = CoreThroughput(f, cols, x, y, level, seconds / 2);
                     Emit($"| {name} | {shape} | {level.ToString().ToLowerInvariant()} | {packed.Length / 1e6:F1} | {ms:F3} | {gbs:F1} | {100 * gbs / bw:F0} % | {core:F1} |");
                 }
             }
@@ -115,15 +115,17 @@ public static class Roofline
 
     /// <summary>
     /// Compute ceiling of one core, robust to a contended machine: GB of packed weights per second of
-    /// this thread's CPU time on a ~192 KiB slice of the matrix (below the parallel threshold, so it
+    /// this thread's CPU time on a ~192 KiB slice of the matrix (rows of at most 4096 columns) (below the parallel threshold, so it
     /// runs on this thread, and cache-resident, so memory does not limit it). Two cores can reach the
     /// roofline only if twice this figure is well above the read bandwidth.
     /// </summary>
-    private static double CoreThroughput(TensorFormat f, byte[] packed, int cols, float[] x, float[] y, IsaLevel level, double seconds)
+    private static double CoreThroughput(TensorFormat f, int cols, float[] x, float[] y, IsaLevel level, double seconds)
     {
+        // At most 4096 columns, so a cached slice still has enough rows (≥ 50) to amortise quantizing x.
+        cols = f.Supports(4096) ? Math.Min(cols, 4096) : cols;
         long rb = f.RowBytes(cols);
         int rows = (int)Math.Max(1, (192 << 10) / rb);
-        var slice = packed.AsSpan(0, (int)(rows * rb));
+        var slice = BuildMatrix(f, rows, cols).AsSpan();
         using var _ = KernelIsa.Override(level);
         for (int i = 0; i < 3; i++) f.Gemv(slice, rows, cols, x, y);
         double best = 0;

@@ -53,11 +53,13 @@ public readonly unsafe struct ActivationQ8
                 else QuantizeBlockScalar(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
                 (Vector256<sbyte>.Zero - Vector256.Load(act.Q + b * Block)).Store(act.NegQ + b * Block);
                 Vector256.Create(act.D[b]).Store(act.DLanes + b * 8);
-                for (int j = 0; j < 8; j++)
-                {
-                    sbyte* q4 = act.Q + b * Block + 4 * j;
-                    act.Sum4x8[b * 8 + j] = 8 * (q4[0] + q4[1] + q4[2] + q4[3]);
-                }
+                if (simd) (IntDot.MulSumU8I8(Vector256.Create((byte)8), Vector256.Load(act.Q + b * Block))).Store(act.Sum4x8 + b * 8);
+                else
+                    for (int j = 0; j < 8; j++)
+                    {
+                        sbyte* q4 = act.Q + b * Block + 4 * j;
+                        act.Sum4x8[b * 8 + j] = 8 * (q4[0] + q4[1] + q4[2] + q4[3]);
+                    }
             }
         }
         return act;

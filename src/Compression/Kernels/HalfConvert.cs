@@ -7,10 +7,9 @@ namespace Compression.Kernels;
 
 /// <summary>
 /// .NET exposes no F16C intrinsics, so half→float is done the way ggml does without F16C: a 65536-entry
-/// table for scalar block scales (256 KiB, stays in L2), and an exact integer recipe for vectors
-/// (shift the exponent/mantissa into place, multiply by 2^112 to rebias — exact for normals and
-/// subnormals — then patch Inf/NaN and the sign), used by the loads only when a vector holds a
-/// zero, subnormal, Inf or NaN (otherwise an integer add rebiases). All equal <c>(float)(Half)bits</c> bit for bit.
+/// table for scalar block scales (256 KiB, stays in L2), and an exact bit recipe for vectors (see
+/// <see cref="ToFloat(Vector256{uint})"/>) that the loads use only when a vector holds a zero,
+/// subnormal, Inf or NaN (otherwise one integer add rebiases). All equal <c>(float)(Half)bits</c> bit for bit.
 /// </summary>
 public static unsafe class HalfConvert
 {
@@ -36,15 +35,19 @@ public static unsafe class HalfConvert
     public static float RoundToHalf(float f) => ToFloat(FromFloat(f));
 
     /// <summary>Eight fp16 values (as 32-bit lanes holding the 16 bits) to floats, exactly.</summary>
+    /// <remarks>Normals rebias the exponent with an integer add; zeros and subnormals (m·2^-24) are
+    /// (0.5 + m·2^-24) − 0.5 built from bits, as ggml does — no float op ever sees a denormal, which
+    /// would cost a ~100-cycle microcode assist; Inf/NaN keep an all-ones exponent.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ToFloat(Vector256<uint> h)
     {
-        var em = (h & Vector256.Create(0x7fffu)) << 13;
-        var f = Vector256.AsSingle(em) * Vector256.Create(5.192296858534828e+33f); // 2^112
-        var isInfNan = Vector256.Equals(h & Vector256.Create(0x7c00u), Vector256.Create(0x7c00u));
-        var special = Vector256.AsSingle(em | Vector256.Create(0x7f800000u));
-        f = Vector256.ConditionalSelect(isInfNan.AsSingle(), special, f);
-        return Vector256.AsSingle(Vector256.AsUInt32(f) | ((h & Vector256.Create(0x8000u)) << 16));
+        var em = h & Vector256.Create(0x7fffu);
+        var normal = (em << 13) + Vector256.Create(112u << 23);
+        var sub = (Vector256.AsSingle(em | Vector256.Create(0x3f000000u)) - Vector256.Create(0.5f)).AsUInt32();
+        var special = (em << 13) | Vector256.Create(0x7f800000u);
+        var r = Vector256.ConditionalSelect(Vector256.LessThan(em, Vector256.Create(0x400u)), sub, normal);
+        r = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7c00u)), special, r);
+        return Vector256.AsSingle(r | ((h & Vector256.Create(0x8000u)) << 16));
     }
 
     /// <summary>Eight consecutive fp16 values at <paramref name="p"/> to floats.</summary>
@@ -54,9 +57,8 @@ public static unsafe class HalfConvert
         if (Avx2.IsSupported)
         {
             // Fast path for normal values: sign-extend, move exponent+mantissa into place (the sign
-            // lands on bit 31) and rebias the exponent by 112 with an integer add. Zero, subnormal,
-            // Inf and NaN lanes take the exact recipe, so no float op ever sees a denormal input
-            // (those cost a microcode assist of ~100 cycles each).
+            // lands on bit 31) and rebias the exponent by 112 with an integer add. A vector with a
+            // zero, subnormal, Inf or NaN lane takes the full recipe.
             var hs = Avx2.ConvertToVector256Int32((short*)p);
             var e = hs & Vector256.Create(0x7c00);
             if (Vector256.EqualsAny(e, Vector256<int>.Zero) || Vector256.EqualsAny(e, Vector256.Create(0x7c00)))
@@ -82,12 +84,13 @@ public static unsafe class HalfConvert
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ToFloat(Vector512<uint> h)
     {
-        var em = (h & Vector512.Create(0x7fffu)) << 13;
-        var f = Vector512.AsSingle(em) * Vector512.Create(5.192296858534828e+33f); // 2^112
-        var isInfNan = Vector512.Equals(h & Vector512.Create(0x7c00u), Vector512.Create(0x7c00u));
-        var special = Vector512.AsSingle(em | Vector512.Create(0x7f800000u));
-        f = Vector512.ConditionalSelect(isInfNan.AsSingle(), special, f);
-        return Vector512.AsSingle(Vector512.AsUInt32(f) | ((h & Vector512.Create(0x8000u)) << 16));
+        var em = h & Vector512.Create(0x7fffu);
+        var normal = (em << 13) + Vector512.Create(112u << 23);
+        var sub = (Vector512.AsSingle(em | Vector512.Create(0x3f000000u)) - Vector512.Create(0.5f)).AsUInt32();
+        var special = (em << 13) | Vector512.Create(0x7f800000u);
+        var r = Vector512.ConditionalSelect(Vector512.LessThan(em, Vector512.Create(0x400u)), sub, normal);
+        r = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(em, Vector512.Create(0x7c00u)), special, r);
+        return Vector512.AsSingle(r | ((h & Vector512.Create(0x8000u)) << 16));
     }
 
     /// <summary>Sixteen consecutive fp16 values at <paramref name="p"/> to floats (AVX-512F).</summary>
