@@ -117,9 +117,8 @@ public static unsafe class Int4Kernels
         return IntDot.HSum(acc) + zacc;
     }
 
-    /// <summary>d_x of activation blocks xb and xb+1, each broadcast over its half.</summary>
-    private static Vector512<float> Scales(GemvContext* c, int xb) =>
-        Vector512.Create(Vector256.Create(c->Act.D[xb]), Vector256.Create(c->Act.D[xb + 1]));
+    /// <summary>d_x of activation blocks xb and xb+1 (xb even), each over its half: one load of the lane-expanded scales.</summary>
+    private static Vector512<float> Scales(GemvContext* c, int xb) => Vector512.Load(c->Act.DLanes + xb * 8);
 
     /// <summary>Σ x̂ over a group, block sums added in order.</summary>
     private static float GroupSum(GemvContext* c, int xb0, int count)

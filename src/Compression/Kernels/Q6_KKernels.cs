@@ -95,6 +95,7 @@ public static unsafe class Q6_KKernels
         {
             var blk = (BlockQ6_K*)(row + b * BlockQ6_K.Size);
             float d = HalfConvert.ToFloat(*(ushort*)&blk->D);
+            var vd = Vector512.Create(d); // d·d_x lane by lane: the same products DotAvx2 forms as scalars
             var sc16 = Avx2.ConvertToVector256Int16(Vector128.Load(blk->Scales));
             var sc = Vector512.Create(sc16, sc16);
             for (int h = 0; h < 2; h++)
@@ -106,9 +107,9 @@ public static unsafe class Q6_KKernels
                 var q34 = (Avx512BW.ShiftRightLogical(l.AsUInt16(), 4).AsByte() & m4) | (Avx512BW.ShiftRightLogicalVariable(qh, shr34).AsByte() & m30);
                 int xb = b * 8 + 4 * h;
                 sbyte* xq = c->Act.Q + xb * 32;
-                acc = Avx512F.FusedMultiplyAdd(Vector512.Create(Vector256.Create(d * c->Act.D[xb]), Vector256.Create(d * c->Act.D[xb + 1])),
+                acc = Avx512F.FusedMultiplyAdd(vd * Vector512.Load(c->Act.DLanes + xb * 8),
                     ScaledSum(q12.AsSByte() - bias, xq, Avx512BW.PermuteVar32x16(sc, idx[2 * h])), acc);
-                acc = Avx512F.FusedMultiplyAdd(Vector512.Create(Vector256.Create(d * c->Act.D[xb + 2]), Vector256.Create(d * c->Act.D[xb + 3])),
+                acc = Avx512F.FusedMultiplyAdd(vd * Vector512.Load(c->Act.DLanes + xb * 8 + 16),
                     ScaledSum(q34.AsSByte() - bias, xq + 64, Avx512BW.PermuteVar32x16(sc, idx[2 * h + 1])), acc);
             }
         }
