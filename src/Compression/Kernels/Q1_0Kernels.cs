@@ -71,18 +71,14 @@ public static unsafe class Q1_0Kernels
     /// compared into a mask that picks x or −x. The lower half holds groups 0 and 2 of a block, the
     /// upper half groups 1 and 3, replaying DotAvx2's innerA/innerB exactly.
     /// </summary>
-    internal static float DotAvx512(byte* row, GemvContext* c) =>
-        Avx512Vbmi.IsSupported ? DotAvx512Core(row, c, vbmi: true) : DotAvx512Core(row, c, vbmi: false);
-
-    /// <summary>The AVX-512 kernel without VBMI (what DotAvx512 runs on AVX-512 CPUs that lack it), for tests.</summary>
-    internal static float DotAvx512NoVbmi(byte* row, GemvContext* c) => DotAvx512Core(row, c, vbmi: false);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float DotAvx512Core(byte* row, GemvContext* c, bool vbmi)
+    internal static float DotAvx512(byte* row, GemvContext* c)
     {
         int nb = c->Cols / 128;
-        // Without VBMI: within each 128-bit lane L (weights 16L..16L+15), byte j reads byte 2L + j/8 of the broadcast qword.
-        var spread = SpreadControl(vbmi);
+        // Within each 128-bit lane L (weights 16L..16L+15), byte j reads byte 2L + j/8 of the broadcast qword.
+        var spread = Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                      2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+                                      4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5,
+                                      6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
         var bit = Vector512.Create(0x8040201008040201UL).AsByte();
         sbyte* q = c->Act.Q, nq = c->Act.NegQ;
         float* dl = c->Act.DLanes;
@@ -90,8 +86,8 @@ public static unsafe class Q1_0Kernels
         for (int b = 0; b < nb; b++)
         {
             byte* blk = row + b * BlockQ1_0.Size;
-            var s01 = SignedSum64(*(ulong*)(blk + 2), q + b * 128, nq + b * 128, spread, bit, vbmi);
-            var s23 = SignedSum64(*(ulong*)(blk + 10), q + b * 128 + 64, nq + b * 128 + 64, spread, bit, vbmi);
+            var s01 = SignedSum64(*(ulong*)(blk + 2), q + b * 128, nq + b * 128, spread, bit);
+            var s23 = SignedSum64(*(ulong*)(blk + 10), q + b * 128 + 64, nq + b * 128 + 64, spread, bit);
             var inner = Avx512F.Multiply(Vector512.Load(dl + b * 32), s01);
             inner = Avx512F.FusedMultiplyAdd(Vector512.Load(dl + b * 32 + 16), s23, inner);
             acc = Avx512F.FusedMultiplyAdd(Vector512.Create(HalfConvert.ToFloat(*(ushort*)blk)), inner, acc);
@@ -100,35 +96,11 @@ public static unsafe class Q1_0Kernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> SignedSum64(ulong bits, sbyte* x, sbyte* negX, Vector512<byte> spread, Vector512<byte> bit, bool vbmi)
+    private static Vector512<float> SignedSum64(ulong bits, sbyte* x, sbyte* negX, Vector512<byte> spread, Vector512<byte> bit)
     {
-        Vector512<sbyte> sx;
-        if (vbmi && Avx512Vbmi.IsSupported)
-        {
-            // vpmultishiftqb puts bit j of the qword into bit 7 of byte j (control byte j = j − 7 mod 64),
-            // and the blend reads the byte's top bit: two instructions instead of shuffle, and, test.
-            var top = Avx512Vbmi.MultiShift(spread, Vector512.Create(bits));
-            sx = Avx512BW.BlendVariable(Vector512.Load(negX), Vector512.Load(x), top.AsSByte());
-        }
-        else
-        {
-            var clear = Vector512.Equals(Avx512BW.Shuffle(Vector512.Create(bits).AsByte(), spread) & bit, Vector512<byte>.Zero);
-            sx = Vector512.ConditionalSelect(clear.AsSByte(), Vector512.Load(negX), Vector512.Load(x));
-        }
+        var clear = Vector512.Equals(Avx512BW.Shuffle(Vector512.Create(bits).AsByte(), spread) & bit, Vector512<byte>.Zero);
+        var sx = Vector512.ConditionalSelect(clear.AsSByte(), Vector512.Load(negX), Vector512.Load(x));
         return Avx512F.ConvertToVector512Single(IntDot.MulSumU8I8(Vector512.Create((byte)1), sx));
-    }
-
-    /// <summary>Control bytes for <see cref="SignedSum64"/>: the multishift offsets (j − 7) mod 64 with VBMI, else the shuffle spread.</summary>
-    private static Vector512<byte> SpreadControl(bool vbmi)
-    {
-        if (!vbmi)
-            return Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                    2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
-                                    4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5,
-                                    6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
-        var c = stackalloc byte[64];
-        for (int j = 0; j < 64; j++) c[j] = (byte)((j - 7) & 63);
-        return Vector512.Load(c);
     }
 
     internal static float DotScalar(byte* row, GemvContext* c)

@@ -84,25 +84,6 @@ public class IsaDispatchTests
     }
 
     [Fact]
-    public unsafe void Q1_0Avx512WithoutVbmiEqualsWithVbmi()
-    {
-        // This machine may have VBMI; the shuffle-based sign expansion other AVX-512 CPUs run must agree bit for bit.
-        if (!KernelIsa.IsSupported(IsaLevel.Avx512)) return;
-        var f = FormatRegistry.Get("q1_0");
-        foreach (int cols in TestData.RowLengths(f))
-        {
-            const int rows = 9;
-            var packed = TestData.Quantize(f, TestData.Gaussian(rows * cols, cols), rows, cols);
-            var x = TestData.Gaussian(cols, cols + 1);
-            var a = new float[rows];
-            var b = new float[rows];
-            GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, a, true, 0, &Q1_0Kernels.DotAvx512);
-            GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, b, true, 0, &Q1_0Kernels.DotAvx512NoVbmi);
-            for (int r = 0; r < rows; r++) Assert.Equal(BitConverter.SingleToInt32Bits(a[r]), BitConverter.SingleToInt32Bits(b[r]));
-        }
-    }
-
-    [Fact]
     public void EnvironmentValuesParseAndBadOnesAreNamed()
     {
         Assert.Equal(KernelIsa.Detected, KernelIsa.FromEnvironment(null));
