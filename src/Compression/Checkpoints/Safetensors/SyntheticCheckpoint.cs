@@ -38,7 +38,6 @@ public static partial class SyntheticCheckpoint
     public static void Write(LlamaConfig config, string outDir, TensorFormat dtype, long maxShardBytes, int seed = 0,
                              IProgress<(int done, int total, string name)>? progress = null, Tokenization.TokenizerData? tokenizer = null)
     {
-        config.Validate("synthetic config");
         if (tokenizer is not null)
         {
             if (tokenizer.Tokens.Count != config.VocabSize)
@@ -49,6 +48,7 @@ public static partial class SyntheticCheckpoint
                 EosTokenIds = tokenizer.EosId is int e ? [e] : config.EosTokenIds,
             };
         }
+        config.Validate("synthetic config"); // after taking the tokenizer's BOS/EOS ids, which must fit the vocabulary
         string torchDtype = SafetensorsDtype.TorchDtype(dtype); // throws for formats safetensors cannot hold
         var specs = LlamaTensorLayout.Expected(config);
         var declared = specs.Select(s => new TensorDeclaration(s.Name, dtype, s.Shape)).ToList();
