@@ -67,6 +67,12 @@ public static class ReportCharts
                 Try(title, () => [Charts.ThroughputVsBits(points, stem, roofline, title)]);
             }
         }
+        var throughput = ThroughputSummary.Rows(records);
+        if (throughput.Select(r => r.Model).Distinct().Count() > 1 || throughput.Select(r => r.Engine).Distinct().Count() > 1)
+        {
+            const string title = "Decode throughput vs bits per weight, by engine";
+            Try(title, () => [Charts.DecodeByEngine(throughput, Path.Combine(directory, "throughput-by-engine"), title)]);
+        }
         if (options.SizeTable is { Count: > 0 } sizes)
         {
             Try(options.SizeTableTitle, () => [Charts.ModelSizes(sizes, Path.Combine(directory, "model-sizes"),

@@ -54,6 +54,7 @@ public static class ReportWriter
             AppendSizes(md, table);
         }
         if (options.SizeTable is { Count: > 0 } sizes) AppendSizeTable(md, sizes, options);
+        AppendThroughput(md, ThroughputSummary.Rows(records));
         if (charts.Count > 0)
         {
             md.AppendLine("## Charts").AppendLine();
@@ -92,6 +93,35 @@ public static class ReportWriter
         }
         foreach (var machine in records.GroupBy(r => r.Machine.Summary).OrderByDescending(g => g.Count()))
             md.Append("- Machine: ").Append(Escape(machine.Key)).Append(" (").Append(machine.Count()).AppendLine(machine.Count() == 1 ? " record)" : " records)");
+        md.AppendLine();
+    }
+
+    /// <summary>
+    /// Every throughput measurement in one table, across models (files) and engines, with the workbench ÷ llama.cpp ratio
+    /// on the same file — written when the records span more than one model or engine (a side-by-side benchmark).
+    /// </summary>
+    static void AppendThroughput(StringBuilder md, IReadOnlyList<ThroughputRow> rows)
+    {
+        if (rows.Select(r => r.Model).Distinct().Count() < 2 && rows.Select(r => r.Engine).Distinct().Count() < 2) return;
+        md.AppendLine("## Throughput, side by side").AppendLine();
+        md.AppendLine("Decode: median tokens/s over the repetitions [slowest, fastest]; roofline: the machine's measured read bandwidth ÷ "
+            + "the weight bytes one decode step reads; peak memory of the measured run (anonymous: allocated by the process; "
+            + "RSS also counts mapped file pages).").AppendLine();
+        md.AppendLine("| model | format | engine | bits/weight | prefill tok/s | decode tok/s | ms/token | % of roofline | ÷ llama.cpp | peak RSS | peak anon |");
+        md.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows)
+        {
+            string F(double? v, string f) => v is double x && double.IsFinite(x) ? x.ToString(f, s_inv) : "—";
+            md.Append("| ").Append(Escape(r.Model)).Append(" | ").Append(Escape(r.Label)).Append(" | ").Append(Escape(r.Engine))
+                .Append(" | ").Append(F(r.Size?.BitsPerWeight, "0.00"))
+                .Append(" | ").Append(F(r.Prefill?.Value, "0.00"))
+                .Append(" | ").Append(F(r.Decode.Value, "0.00")).Append(r.Decode.Lower is double l && r.Decode.Upper is double u ? $" [{F(l, "0.00")}, {F(u, "0.00")}]" : "")
+                .Append(" | ").Append(F(r.MsPerToken?.Value, "0"))
+                .Append(" | ").Append(r.RooflineFraction is double f ? (100 * f).ToString("0", s_inv) + " %" : "—")
+                .Append(" | ").Append(ThroughputSummary.RatioTo(r, rows, "llama.cpp") is double ratio ? ratio.ToString("0.00", s_inv) + "×" : "—")
+                .Append(" | ").Append(r.PeakRss is long rss ? FormatBytes(rss) : "—")
+                .Append(" | ").Append(r.PeakAnonymous is long anon ? FormatBytes(anon) : "—").AppendLine(" |");
+        }
         md.AppendLine();
     }
 
