@@ -17,7 +17,7 @@ DATA=${DATA:-/tmp/compression-8b}
 OUT=${OUT:-results/bench-8b}
 PREFILL=${PREFILL:-64}
 DECODE=${DECODE:-16}
-REPS=${REPS:-3}
+REPS=${REPS:-2}
 mkdir -p "$DATA" "$OUT"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -61,8 +61,8 @@ printf '{"id": "q1", "context": "The capital of France is", "choices": [" Paris"
 measure "$compress" inspect "$DATA/8b-q4_0.gguf" > "$OUT/inspect-8b-q4_0.txt"
 measure "$compress" generate --model "$DATA/8b-q4_0.gguf" --prompt "The capital of France is" -n 8 > "$OUT/generate-8b-q4_0.txt"
 measure "$compress" logits --model "$DATA/8b-q1_0.gguf" --tokens 128000,791,6864,315,9822,374 > "$DATA/logits.json"
-measure "$compress" eval --model "$DATA/synth-8b" --perplexity "$text" --context 256 --max-tokens 512 --results "$OUT/eval"
-measure "$compress" eval --model "$DATA/synth-8b" --quantize q4_0 --policy pure --kl "$text" --context 256 --max-tokens 512 --results "$OUT/eval"
+measure "$compress" eval --model "$DATA/synth-8b" --perplexity "$text" --context 256 --max-tokens 256 --results "$OUT/eval"
+measure "$compress" eval --model "$DATA/synth-8b" --quantize q4_0 --policy pure --kl "$text" --context 256 --max-tokens 256 --results "$OUT/eval"
 measure "$compress" eval --model "$DATA/8b-q8_0.gguf" --tasks "$DATA/mc.jsonl" --results "$OUT/eval"
 sed "s|@MODEL@|$DATA/synth-8b|; s|@TEXT@|$text|" experiments/bench-8b/spec.json > "$DATA/spec.json"
 measure "$compress" run "$DATA/spec.json"
