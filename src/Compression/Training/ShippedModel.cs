@@ -107,7 +107,11 @@ public static class ShippedModel
             ["path"] = f.Path, ["bytes"] = f.Bytes, ["sha256"] = f.Sha256,
         }).ToArray());
         AtomicFile.WriteAllBytes(Path.Combine(staging, ManifestFileName),
-            System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
+            System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString(new JsonSerializerOptions
+            {
+                WriteIndented = true,
+                Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a file, not HTML: keep ' and ` readable
+            }) + "\n"));
         if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
         Directory.Move(staging, full);
         return listed;
