@@ -13,7 +13,9 @@ namespace Compression.Benchmarks;
 /// <summary>
 /// y = W·x with W packed (the decode inner loop). "torch_f32" is libtorch's <c>torch.mv</c> on an fp32
 /// tensor — the baseline. The GB/s column is packed weight bytes / mean time: decode is memory-bound,
-/// so compare it with the machine's read bandwidth (≈26 GB/s one core, ≈49 GB/s two).
+/// so compare it with the machine's read bandwidth (<see cref="Compression.Kernels.MemoryBandwidth"/>;
+/// the roofline harness, <c>-- roofline</c>, measures both in one run and every ISA level). Kernels run
+/// at <see cref="Compression.Kernels.KernelIsa.Current"/>: set COMPRESS_ISA=avx2 to time the AVX2 path.
 /// Run: <c>dotnet run -c Release --project src/Compression.Benchmarks -- --filter '*Gemv*' --job short</c>.
 /// </summary>
 [Config(typeof(GbPerSecondConfig))]
@@ -24,7 +26,7 @@ public unsafe class GemvBenchmarks
     public static IEnumerable<string> Formats => [TorchBaseline, .. FormatRegistry.All.Select(f => f.Name)];
 
     [ParamsSource(nameof(Formats))] public string Format { get; set; } = "";
-    [Params("4096x4096", "14336x4096")] public string Shape { get; set; } = "";
+    [Params("4096x4096", "14336x4096", "4096x14336")] public string Shape { get; set; } = "";
 
     private PackedLinear? _layer;
     private Tensor? _w, _xt;

@@ -26,9 +26,60 @@ internal static class CliOptions
         DefaultValueFactory = _ => "f32",
     };
 
-    /// <summary>Opens a model with a progress bar on standard error (standard output stays clean for data).</summary>
-    public static ModelSession Load(string path, string device, string dtype)
+    public static Option<bool> AllowNonFinite() => new("--allow-nonfinite")
     {
+        Description = "Load (or write) weights that hold NaN or ±Inf instead of refusing them — for studying broken models",
+    };
+
+    /// <summary>
+    /// The range rules every numeric option shares, added to <paramref name="command"/> and its subcommands: counts
+    /// (every integer option but --seed) must be ≥ 0 and real-valued options finite. A violation is a usage error
+    /// naming the option and the value. Options with narrower ranges add their own validator beside these.
+    /// </summary>
+    public static void AddRangeChecks(Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            string name = option.Name;
+            switch (option)
+            {
+                case Option<int> i when name != "--seed":
+                    i.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 and var v) r.AddError($"{name} {v}: must be ≥ 0"); });
+                    break;
+                case Option<int?> n:
+                    n.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 0 and var v) r.AddError($"{name} {v}: must be ≥ 0"); });
+                    break;
+                case Option<string> or Option<string?> when name is not ("--prompt" or "--text"):
+                    // An empty path (a shell variable that was not set) is never meant; say which option it was.
+                    option.Validators.Add(r =>
+                    {
+                        if (r.Tokens.Count > 0 && r.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) r.AddError($"{name}: the value is empty");
+                    });
+                    break;
+                case Option<double> d:
+                    d.Validators.Add(r => { if (!double.IsFinite(r.GetValueOrDefault<double>())) r.AddError($"{name} {r.GetValueOrDefault<double>()}: must be a finite number"); });
+                    break;
+            }
+        }
+        foreach (var sub in command.Subcommands) AddRangeChecks(sub);
+    }
+
+    /// <summary>Adds a validator to <paramref name="option"/>: <paramref name="problem"/> returns an error message, or null when the value is fine.</summary>
+    public static Option<T> Check<T>(this Option<T> option, Func<T, string?> problem)
+    {
+        option.Validators.Add(r =>
+        {
+            if (problem(r.GetValueOrDefault<T>()!) is { } message) r.AddError($"{option.Name} {r.GetValueOrDefault<T>()}: {message}");
+        });
+        return option;
+    }
+
+    /// <summary>Opens a model with a progress bar on standard error (standard output stays clean for data).</summary>
+    public static ModelSession Load(string path, string device, string dtype, bool allowNonFinite = false)
+    {
+        // Option errors before the progress display starts, so they are the only output.
+        ModelSession.ParseDevice(device);
+        ModelSession.ParseDType(dtype);
         var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         ModelSession? session = null;
         err.Progress().AutoClear(true).HideCompleted(true)
@@ -38,7 +89,7 @@ internal static class CliOptions
                 var task = ctx.AddTask($"loading {Path.GetFileName(path.TrimEnd('/'))}");
                 session = ModelSession.Open(path, new ModelSessionOptions
                 {
-                    Device = device, DType = dtype, PackedLayers = PackedLoading.Hooks,
+                    Device = device, DType = dtype, PackedLayers = PackedLoading.Hooks, AllowNonFinite = allowNonFinite,
                     Progress = new Progress<(int Done, int Total, string Name)>(p => { task.MaxValue = p.Total; task.Value = p.Done; }),
                 });
             });

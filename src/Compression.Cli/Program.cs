@@ -1,6 +1,7 @@
 // compress: the workbench's command line. Each command lives in Commands/<Name>Command.cs.
 using System.CommandLine;
 using Compression.Cli.Commands;
+using Compression.Cli;
 using Spectre.Console;
 
 // libtorch's CPU code paths pinned before its first operation, so results are the same bits on every machine.
@@ -32,16 +33,22 @@ foreach (var command in new[]
     TrainCommand.Create(),
 })
     root.Subcommands.Add(command);
+CliOptions.AddRangeChecks(root);
+
+// --verbose is accepted by every command; it only changes how errors are printed.
+root.Options.Add(new Option<bool>(CliErrors.VerboseOption) { Description = "Print the stack trace of an error (also COMPRESS_VERBOSE=1)", Recursive = true });
+bool verbose = CliErrors.Verbose(args);
 
 try
 {
-    // Our handler below prints bad input as one line; unexpected errors still surface with their stack trace.
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    var parsed = root.Parse(args);
+    if (parsed.Errors.Count > 0)
+        return CliErrors.ReportUsage(parsed.Errors.Select(e => e.Message), string.Join(' ', new[] { "compress" }.Concat(
+            parsed.CommandResult.Command == root ? [] : [parsed.CommandResult.Command.Name])));
+    // Errors are ours to print (one line, exit code by kind), not the library's default stack-trace handler.
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException)
+catch (Exception e)
 {
-    // Bad input: one clear line naming the file and the problem, no stack trace.
-    var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-    err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-    return 1;
+    return CliErrors.Report(e, verbose);
 }

@@ -14,22 +14,26 @@ internal static class GenerateCommand
         var dtype = CliOptions.DType();
         var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt text", Required = true };
         var maxTokens = new Option<int>("--max-tokens", "-n") { Description = "Tokens to generate", DefaultValueFactory = _ => 64 };
-        var temperature = new Option<double>("--temperature") { Description = "0 = greedy (default); > 0 samples", DefaultValueFactory = _ => 0 };
-        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass (with --temperature > 0)", DefaultValueFactory = _ => 1.0 };
+        var temperature = new Option<double>("--temperature") { Description = "0 = greedy (default); > 0 samples", DefaultValueFactory = _ => 0 }
+            .Check(t => t >= 0 || !double.IsFinite(t) ? null : "must be ≥ 0 (0 = greedy)"); // non-finite: the shared range check says so
+        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass (with --temperature > 0)", DefaultValueFactory = _ => 1.0 }
+            .Check(p => p is > 0 and <= 1 || !double.IsFinite(p) ? null : "must be in (0, 1]");
+        var allowNonFinite = CliOptions.AllowNonFinite();
         var seed = new Option<int>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0 };
         var command = new Command("generate", "Generate text from a prompt (greedy by default), streaming it, then print prefill and decode tokens/s")
         {
-            model, device, dtype, prompt, maxTokens, temperature, topP, seed,
+            model, device, dtype, prompt, maxTokens, temperature, topP, seed, allowNonFinite,
         };
         command.SetAction((parse, cancel) =>
         {
-            using var session = CliOptions.Load(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!);
+            var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) }.Validate();
+            using var session = CliOptions.Load(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(allowNonFinite));
             var tokenizer = session.RequireTokenizer();
             var ids = tokenizer.Encode(parse.GetValue(prompt)!);
             var decoder = tokenizer.CreateStreamingDecoder(skipSpecial: true);
             Console.Write(parse.GetValue(prompt));
             var stats = TextGenerator.Generate(session.Model, ids, parse.GetValue(maxTokens),
-                new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
+                sampling,
                 id =>
                 {
                     if (tokenizer.IsEndOfGeneration(id)) return false;

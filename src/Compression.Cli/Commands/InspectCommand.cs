@@ -14,8 +14,11 @@ internal static class InspectCommand
     {
         var config = new Option<string?>("--config") { Description = "config.json, a checkpoint directory, or a preset name (llama-3.1-8b, llama-3.1-70b, llama-3.2-1b, llama-3.2-3b)" };
         var path = new Argument<string?>("PATH") { Description = "A checkpoint directory or .gguf file to inspect on disk", Arity = ArgumentArity.ZeroOrOne };
+        var allowNonFinite = CliOptions.AllowNonFinite();
+        allowNonFinite.Description = "Report tensors holding NaN or ±Inf without failing";
         var command = new Command("inspect", "Parameters and sizes of a config (default Llama 3.1 8B), a checkpoint directory or a GGUF file");
         command.Options.Add(config);
+        command.Options.Add(allowNonFinite);
         command.Arguments.Add(path);
         command.SetAction(parse =>
         {
@@ -25,6 +28,7 @@ internal static class InspectCommand
                 using var checkpoint = CheckpointOpener.Open(file);
                 PrintConfig(checkpoint.Config, file);
                 PrintOnDisk(checkpoint);
+                ReportNonFinite(checkpoint, parse.GetValue(allowNonFinite));
                 return 0;
             }
             string? c = parse.GetValue(config);
@@ -68,6 +72,21 @@ internal static class InspectCommand
         AnsiConsole.MarkupLine("[grey]Tensor bytes only. A GGUF file adds its header — metadata, the tokenizer (for Llama 3: 128,256 token strings and " +
             "280,147 merges, roughly 8–10 MB) and alignment padding — which is why llama.cpp's scoreboard lists Llama 3 8B files of 7.96 GiB (q8_0) " +
             "and 4.34 GiB (q4_0) where the tensor data here is 7.95 and 4.33 GiB. `compress inspect FILE.gguf` measures a real file.[/]");
+    }
+
+    /// <summary>Scans every tensor for NaN/±Inf (part of reading the file); any found is an error unless allowed.</summary>
+    private static void ReportNonFinite(Checkpoint checkpoint, bool allow)
+    {
+        var bad = checkpoint.Tensors.Values.Select(t => (t.Name, Count: NonFinite.Count(t))).Where(x => x.Count > 0).ToList();
+        if (bad.Count == 0)
+        {
+            AnsiConsole.MarkupLine("non-finite values: none (every tensor checked)");
+            return;
+        }
+        string list = string.Join(", ", bad.Take(8).Select(b => $"{b.Name} ({b.Count:N0})")) + (bad.Count > 8 ? ", ..." : "");
+        string message = $"{checkpoint.Path}: {bad.Count} tensor(s) hold non-finite values (NaN or ±Inf): {list}";
+        if (!allow) throw new InvalidDataException(message);
+        AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
     }
 
     private static void PrintOnDisk(Checkpoint checkpoint)

@@ -1,6 +1,9 @@
 // compress logits: the logits of every position as JSON (row i = logits after token i), for cross-checking implementations.
 using System.CommandLine;
 using System.Text.Json;
+using Compression.Checkpoints;
+using Compression.Engines.LlamaCpp;
+using Compression.Tokenization;
 
 namespace Compression.Cli.Commands;
 
@@ -13,17 +16,19 @@ internal static class LogitsCommand
         var dtype = CliOptions.DType();
         var tokens = new Option<string?>("--tokens", "-t") { Description = "Comma-separated token ids, e.g. 1,2,3" };
         var text = new Option<string?>("--text") { Description = "Text to tokenize (with BOS) instead of --tokens" };
+        var engine = new Option<string>("--engine") { Description = "torchsharp (the workbench's forward) or llama.cpp (a GGUF file; F32 KV cache, no flash attention)", DefaultValueFactory = _ => "torchsharp" };
         var command = new Command("logits", "Print the logits of every position as a JSON array of arrays (standard output holds only the JSON)")
         {
-            model, device, dtype, tokens, text,
+            model, device, dtype, tokens, text, engine,
         };
         command.SetAction(parse =>
         {
-            using var session = CliOptions.Load(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!);
-            int[] ids = parse.GetValue(tokens) is { } list ? ParseIds(list, session.Config.VocabSize)
-                : parse.GetValue(text) is { } t ? session.RequireTokenizer().Encode(t)
-                : throw new ArgumentException("give --tokens 1,2,3 or --text TEXT");
-            var logits = session.Model.Logits(ids);
+            var logits = parse.GetValue(engine) switch
+            {
+                "torchsharp" => Ours(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(tokens), parse.GetValue(text)),
+                LlamaCppRuntime.EngineName => LlamaCpp(parse.GetValue(model)!, parse.GetValue(tokens), parse.GetValue(text)),
+                var other => throw new ArgumentException($"--engine {other}: expected torchsharp or llama.cpp"),
+            };
             using var stdout = Console.OpenStandardOutput();
             using var json = new Utf8JsonWriter(stdout);
             json.WriteStartArray();
@@ -39,6 +44,33 @@ internal static class LogitsCommand
             return 0;
         });
         return command;
+    }
+
+    private static float[,] Ours(string path, string device, string dtype, string? tokens, string? text)
+    {
+        using var session = CliOptions.Load(path, device, dtype);
+        int[] ids = tokens is { } list ? ParseIds(list, session.Config.VocabSize)
+            : text is { } t ? session.RequireTokenizer().Encode(t)
+            : throw new ArgumentException("give --tokens 1,2,3 or --text TEXT");
+        return session.Model.Logits(ids);
+    }
+
+    /// <summary>llama.cpp on the GGUF file, text tokenized by the workbench's tokenizer from the same file.</summary>
+    private static float[,] LlamaCpp(string path, string? tokens, string? text)
+    {
+        int vocab;
+        TokenizerData? tokenizer;
+        using (var checkpoint = CheckpointOpener.Open(path))
+        {
+            if (checkpoint.Kind != "gguf") throw new ArgumentException($"--model {path}: llama.cpp needs a .gguf file (compress quantize writes one)");
+            vocab = checkpoint.Config.VocabSize;
+            tokenizer = checkpoint.LoadTokenizerData();
+        }
+        int[] ids = tokens is { } list ? ParseIds(list, vocab)
+            : text is { } t ? new LlamaTokenizer(tokenizer ?? throw new InvalidDataException($"{path}: the checkpoint has no tokenizer; pass --tokens")).Encode(t)
+            : throw new ArgumentException("give --tokens 1,2,3 or --text TEXT");
+        using var model = LlamaCppModel.Load(path, new LlamaCppOptions { ContextSize = ids.Length, BatchSize = ids.Length, ExactAttention = true });
+        return model.Logits(ids);
     }
 
     internal static int[] ParseIds(string list, int vocab)

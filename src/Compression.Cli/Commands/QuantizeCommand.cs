@@ -17,6 +17,7 @@ internal static class QuantizeCommand
         public string? KeepEmbeddingsFormat { get; init; }
         public bool QuantizeEmbeddings { get; init; }
         public bool QuantizeLmHead { get; init; }
+        public bool AllowNonFinite { get; init; }
     }
 
     public static Command Create()
@@ -33,9 +34,10 @@ internal static class QuantizeCommand
         var keep = new Option<string?>("--keep-embeddings-format") { Description = "Format of the embeddings and LM head when they are not quantized (default f16)" };
         var quantizeEmbeddings = new Option<bool>("--quantize-embeddings") { Description = "Quantize the token embedding too" };
         var quantizeHead = new Option<bool>("--quantize-lm-head") { Description = "Quantize the LM head too" };
+        var allowNonFinite = CliOptions.AllowNonFinite();
         var command = new Command("quantize", "Write a quantized GGUF (llama.cpp layout, tokenizer included), streaming tensor by tensor")
         {
-            model, format, output, pure, tensorType, keep, quantizeEmbeddings, quantizeHead,
+            model, format, output, pure, tensorType, keep, quantizeEmbeddings, quantizeHead, allowNonFinite,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -46,6 +48,7 @@ internal static class QuantizeCommand
                 KeepEmbeddingsFormat = parse.GetValue(keep),
                 QuantizeEmbeddings = parse.GetValue(quantizeEmbeddings),
                 QuantizeLmHead = parse.GetValue(quantizeHead),
+                AllowNonFinite = parse.GetValue(allowNonFinite),
             };
             var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             try
@@ -71,11 +74,6 @@ internal static class QuantizeCommand
             {
                 err.MarkupLine($"[yellow]cancelled:[/] no file written ({Markup.Escape(request.Out)})");
                 return Task.FromResult(130);
-            }
-            catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException)
-            {
-                err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-                return Task.FromResult(1);
             }
         });
         return command;
@@ -104,10 +102,18 @@ internal static class QuantizeCommand
         using var input = CheckpointOpener.Open(r.Model);
         if (string.Equals(Path.GetFullPath(r.Out), Path.GetFullPath(input.Path), StringComparison.Ordinal))
             throw new ArgumentException($"--out {r.Out}: the output would replace the input checkpoint");
-        var tokenizer = input.LoadTokenizerData() ?? throw new InvalidDataException(
-            $"{r.Model}: the checkpoint has no tokenizer (tokenizer.json beside config.json, or tokenizer.ggml.* in a GGUF); " +
-            "a GGUF for llama.cpp must carry one");
-        return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), r.Out, progress: progress, ct: ct);
+        // A GGUF without a vocabulary passes through as no_vocab (llama.cpp loads such files); a Hugging Face
+        // directory without tokenizer.json is more likely incomplete, so it is refused.
+        var tokenizer = input.LoadTokenizerData();
+        if (tokenizer is null && input is GgufCheckpoint g && g.File.TryGetString("tokenizer.ggml.model") is { } kind and not "no_vocab")
+            throw new NotSupportedException($"{r.Model}: tokenizer.ggml.model = {kind}: only byte-level BPE (gpt2) vocabularies can be written; " +
+                "the file would lose its vocabulary");
+        if (tokenizer is null && input is not GgufCheckpoint)
+            throw new InvalidDataException(
+                $"{r.Model}: the checkpoint has no tokenizer (tokenizer.json beside config.json); a GGUF for llama.cpp should carry one " +
+                "(a GGUF input without one is written through as no_vocab)");
+        return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), r.Out,
+            new GgufExportOptions { AllowNonFinite = r.AllowNonFinite }, progress, ct);
     }
 
     private static TensorFormat Writable(TensorFormat f, string option)

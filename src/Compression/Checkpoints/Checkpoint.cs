@@ -20,6 +20,20 @@ public abstract class Checkpoint : IDisposable
     public virtual IReadOnlyList<float>? RopeFrequencyFactors => null;
     /// <summary>The vocabulary stored with the checkpoint (tokenizer.json or GGUF <c>tokenizer.ggml.*</c>), or null when there is none.</summary>
     public abstract Tokenization.TokenizerData? LoadTokenizerData();
+    /// <summary>
+    /// The checkpoint's tokenizer, or null when it has none; a vocabulary the tokenizer cannot be built from is an
+    /// <see cref="InvalidDataException"/> naming the checkpoint.
+    /// </summary>
+    public Tokenization.LlamaTokenizer? CreateTokenizer()
+    {
+        if (LoadTokenizerData() is not { } data) return null;
+        try { return new Tokenization.LlamaTokenizer(data); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            throw new InvalidDataException($"{Path}: the tokenizer cannot be built from its vocabulary ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+    }
+
     /// <summary>Bytes of tensor data on disk.</summary>
     public long TensorBytes => Tensors.Values.Sum(t => t.ByteLength);
 
@@ -43,6 +57,8 @@ public abstract class Checkpoint : IDisposable
                 throw new InvalidDataException(
                     $"{path}: tensor '{spec.Name}' has shape [{string.Join(", ", t.Shape)}] but the config implies [{string.Join(", ", spec.Shape)}]");
         }
+        if (config.TieWordEmbeddings && tensors.TryGetValue("lm_head.weight", out var head))
+            CheckTiedHead(path, head, tensors["model.embed_tokens.weight"]);
         var known = expected.Select(s => s.Name).ToHashSet();
         // A tied checkpoint may still carry lm_head.weight; anything else unexpected is a mismatch.
         var extra = tensors.Keys.Where(k => !known.Contains(k) && !(config.TieWordEmbeddings && k == "lm_head.weight")
@@ -50,5 +66,19 @@ public abstract class Checkpoint : IDisposable
         if (extra.Count > 0)
             throw new InvalidDataException(
                 $"{path}: unexpected tensor(s) for this config: {string.Join(", ", extra.Take(5))}{(extra.Count > 5 ? ", ..." : "")}");
+    }
+
+    /// <summary>
+    /// A tied config uses the embedding as the LM head, so a stored lm_head.weight is dropped. That is only right
+    /// when it is a copy of the embedding (some exporters save both); a different head would be silently lost.
+    /// </summary>
+    private static void CheckTiedHead(string path, StoredTensor head, StoredTensor embed)
+    {
+        bool same = head.Format == embed.Format && head.Shape.SequenceEqual(embed.Shape);
+        for (long r = 0; same && r < head.Rows; r++) same = head.Row(r).SequenceEqual(embed.Row(r));
+        if (!same)
+            throw new InvalidDataException(
+                $"{path}: the config sets tie_word_embeddings, but the checkpoint has an lm_head.weight that differs from model.embed_tokens.weight " +
+                "(set tie_word_embeddings to false to use the stored head)");
     }
 }

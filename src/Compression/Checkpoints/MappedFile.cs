@@ -1,5 +1,6 @@
 // MappedFile: a read-only memory map of a whole file, so tensors are read in place, never copied whole.
 using System.IO.MemoryMappedFiles;
+using Compression.IO;
 
 namespace Compression.Checkpoints;
 
@@ -9,17 +10,24 @@ public sealed unsafe class MappedFile : IDisposable
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _base;
+    private int _refs = 1;
 
     public string Path { get; }
     public long Length { get; }
 
+    /// <summary>The file actually mapped: <see cref="Path"/> with symlinks followed (Hugging Face cache blobs).</summary>
+    public string ResolvedPath { get; }
+
+    /// <param name="path">The file to map; a symlink is followed and sized by its target. Messages name this path.</param>
     public MappedFile(string path)
     {
         Path = path;
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
-        Length = new FileInfo(path).Length;
+        ResolvedPath = InputFile.Resolve(path);
+        Length = new FileInfo(ResolvedPath).Length;
+        // Special files (pipes, /dev/null) report 0 bytes; never open them (a pipe would block): a 0-byte map is empty.
         if (Length == 0) return;
-        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        try { _map = MemoryMappedFile.CreateFromFile(ResolvedPath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read); }
+        catch (UnauthorizedAccessException e) { throw new FileNotFoundException($"{path}: cannot be read (permission denied)", path, e); }
         _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _base);
         _base += _view.PointerOffset;
@@ -43,8 +51,19 @@ public sealed unsafe class MappedFile : IDisposable
         return length == 0 ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>(_base + offset, length);
     }
 
+    /// <summary>
+    /// Keeps the mapping alive for one more owner (a weight read in place from the file); each owner
+    /// disposes once, and the file is unmapped with the last one.
+    /// </summary>
+    public MappedFile Retain()
+    {
+        if (Interlocked.Increment(ref _refs) <= 1) throw new ObjectDisposedException(Path);
+        return this;
+    }
+
     public void Dispose()
     {
+        if (Interlocked.Decrement(ref _refs) != 0) return;
         if (_view is not null && _base != null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();

@@ -8,9 +8,10 @@ namespace Compression.Evaluation;
 /// <summary>
 /// Answers log-likelihood requests with a <see cref="LlamaModel"/> (baseline or quantized). Requests that
 /// share a context prefill it once; each continuation then runs from the cached prefix (the cache is
-/// truncated back to the context between choices). Tokenization is supplied by the caller.
+/// truncated back to the context between choices). Only the LM-head rows a request scores are computed, and only their
+/// log-probabilities of the targets leave libtorch. Tokenization is supplied by the caller. Dispose to free the KV cache.
 /// </summary>
-public sealed class LlamaLanguageModel : ILanguageModel
+public sealed class LlamaLanguageModel : ILanguageModel, IDisposable
 {
     private readonly LlamaModel _model;
     private readonly Func<string, bool, int[]> _encode;
@@ -46,8 +47,6 @@ public sealed class LlamaLanguageModel : ILanguageModel
     {
         var results = new LogLikelihood[requests.Count];
         using var noGrad = no_grad();
-        using var cache = _model.NewCache(MaxContext);
-        var row = new float[VocabSize];
         foreach (int[] group in LogLikelihoodRequest.GroupByContext(requests))
         {
             int longest = group.Max(i => requests[i].Continuation.Length);
@@ -57,30 +56,48 @@ public sealed class LlamaLanguageModel : ILanguageModel
             int[] context = requests[group[0]].Context;
             int keep = Math.Min(context.Length, MaxContext - longest + 1);
             var prefix = context.AsSpan(context.Length - keep);
+            var cache = Cache(keep + longest - 1);
             cache.Truncate(0);
-            var last = LastLogits(prefix, cache);                          // predicts Continuation[0]
+            using var scope = NewDisposeScope();
+            var last = _model.Head(_model.Hidden(LlamaModel.TokenIds(prefix), cache)[0].narrow(0, keep - 1, 1)); // (1, V): predicts Continuation[0]
             int prefixLength = cache.Length;
             foreach (int index in group)
             {
                 var continuation = requests[index].Continuation;
-                LogSoftmax.Compute(last, row);
-                double sum = row[continuation[0]];
-                bool greedy = LogSoftmax.ArgMax(row) == continuation[0];
+                var logits = last;
                 if (continuation.Length > 1)
                 {
                     cache.Truncate(prefixLength);
-                    var logits = Logits(continuation.AsSpan(0, continuation.Length - 1), cache); // row k predicts continuation[k+1]
-                    for (int k = 1; k < continuation.Length; k++)
-                    {
-                        LogSoftmax.Compute(logits.AsSpan((k - 1) * VocabSize, VocabSize), row);
-                        sum += row[continuation[k]];
-                        greedy &= LogSoftmax.ArgMax(row) == continuation[k];
-                    }
+                    var rest = _model.Head(_model.Hidden(LlamaModel.TokenIds(continuation.AsSpan(0, continuation.Length - 1)), cache)[0]);
+                    logits = cat([last, rest], 0);                                    // (n, V): row k predicts continuation[k]
                 }
-                results[index] = new LogLikelihood(sum, greedy, continuation.Length);
+                results[index] = Score(logits, continuation);
             }
         }
         return results;
+    }
+
+    /// <summary>
+    /// Sum of log P(targets[k]) over rows k of (n, V) logits, and whether every target is the row's argmax — read
+    /// from libtorch as 2n numbers, never as an (n × V) managed copy. The log-softmax is taken as
+    /// <see cref="LogSoftmax.Compute"/> does (max subtracted, partition in double, rounded to float).
+    /// </summary>
+    private static LogLikelihood Score(Tensor logits, int[] targets)
+    {
+        using var scope = NewDisposeScope();
+        var wide = logits.to(ScalarType.Float64);
+        var logProbs = (wide - wide.logsumexp(1, keepdim: true)).to(ScalarType.Float32); // (n, V)
+        var ids = LlamaModel.TokenIds(targets).view(-1, 1);                                 // (n, 1)
+        var picked = logProbs.gather(1, ids).view(-1).to(ScalarType.Float64).cpu().data<double>().ToArray();
+        var best = logProbs.argmax(1).cpu().data<long>().ToArray();
+        double sum = 0;
+        bool greedy = true;
+        for (int k = 0; k < targets.Length; k++)
+        {
+            sum += picked[k];
+            greedy &= best[k] == targets[k];
+        }
+        return new LogLikelihood(sum, greedy, targets.Length);
     }
 
     public void ScoreTokens(ReadOnlySpan<int> tokens, int firstScored, ITokenScoreSink sink)
@@ -90,24 +107,45 @@ public sealed class LlamaLanguageModel : ILanguageModel
         if (firstScored == tokens.Length) return;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var logProbs = nn.functional.log_softmax(_model.Forward(LlamaModel.TokenIds(tokens[..^1]), null)[0], 1).cpu(); // (T-1, V)
-        // Rows are read in place (no copy, no TensorAccessor left for the finalizer): less GC pressure on long evaluations.
-        var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logProbs.contiguous().bytes);
-        for (int p = firstScored; p < tokens.Length; p++)
-            sink.Accept(p, tokens[p], all.Slice((p - 1) * VocabSize, VocabSize));
+        var hidden = _model.Hidden(LlamaModel.TokenIds(tokens[..^1]), null)[0];            // (T-1, H)
+        // The head and log-softmax run a chunk of rows at a time (native memory: chunk × V floats, not T × V), and the
+        // rows are read in place (no managed copy, no TensorAccessor left for the finalizer).
+        for (int from = firstScored - 1; from < tokens.Length - 1; from += ScoreChunkRows)
+        {
+            using var chunkScope = NewDisposeScope();
+            int rows = Math.Min(ScoreChunkRows, tokens.Length - 1 - from);
+            var logProbs = nn.functional.log_softmax(_model.Head(hidden.narrow(0, from, rows)), 1).cpu().contiguous(); // (rows, V)
+            var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logProbs.bytes);
+            for (int r = 0; r < rows; r++)
+                sink.Accept(from + r + 1, tokens[from + r + 1], all.Slice(r * VocabSize, VocabSize));
+        }
     }
 
-    private float[] LastLogits(ReadOnlySpan<int> tokens, KvCache cache)
+    /// <summary>Rows of log-probabilities <see cref="ScoreTokens"/> computes at once.</summary>
+    private const int ScoreChunkRows = 128;
+
+    /// <summary>
+    /// The one KV cache this adapter reuses across requests, grown (doubling, up to <see cref="MaxContext"/>) when a
+    /// request needs more positions: a cache of the full context is not allocated for every question.
+    /// </summary>
+    private KvCache Cache(int positions)
     {
-        var logits = Logits(tokens, cache);
-        return logits.AsSpan(logits.Length - VocabSize).ToArray();
+        if (_cache is null || _cache.Capacity < positions)
+        {
+            int capacity = Math.Min(MaxContext, Math.Max(positions, Math.Max(256, 2 * (_cache?.Capacity ?? 0))));
+            _cache?.Dispose();
+            _cache = null;
+            _cache = _model.NewCache(capacity);
+        }
+        return _cache;
     }
 
-    /// <summary>Runs tokens through the model at the cache's position; (T × V) logits row-major.</summary>
-    private float[] Logits(ReadOnlySpan<int> tokens, KvCache cache)
+    private KvCache? _cache;
+
+    /// <summary>Frees the KV cache (the model is not owned).</summary>
+    public void Dispose()
     {
-        using var scope = NewDisposeScope();
-        var logits = _model.Forward(LlamaModel.TokenIds(tokens), cache)[0].cpu().contiguous(); // (T, V)
-        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.bytes).ToArray();
+        _cache?.Dispose();
+        _cache = null;
     }
 }

@@ -99,4 +99,6 @@ public sealed record ThroughputSpec
     public int Decode { get; set; } = 128;
     public int Repetitions { get; set; } = 3;
     public int Warmup { get; set; } = 1;
+    /// <summary>Read bandwidth of the machine (bytes/s); when set, records carry the decode roofline.</summary>
+    public double? ReadBandwidth { get; set; }
 }

@@ -18,7 +18,7 @@ public static class ExperimentSpecLoader
     public static ExperimentSpec Load(string path, string? baseDirectory = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Experiment spec not found: {path}", path);
-        return Parse(File.ReadAllText(path), path, baseDirectory);
+        return Parse(Compression.IO.InputFile.ReadAllText(path, 16 << 20, "an experiment spec (JSON)"), path, baseDirectory);
     }
 
     /// <summary>Parses spec text; <paramref name="source"/> names it in errors.</summary>

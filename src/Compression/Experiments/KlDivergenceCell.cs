@@ -19,8 +19,9 @@ public static class KlDivergenceCell
     public static ResultRecord Run(EvaluatedModel baseline, EvaluatedModel candidate, string file, WindowOptions options, int seed = 0,
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var result = new KlDivergenceTask(options).RunFile(baseline.AsLanguageModel(options.ContextLength),
-            candidate.AsLanguageModel(options.ContextLength), file, progress, cancellationToken);
+        using var baselineModel = baseline.AsLanguageModel(options.ContextLength);
+        using var candidateModel = candidate.AsLanguageModel(options.ContextLength);
+        var result = new KlDivergenceTask(options).RunFile(baselineModel, candidateModel, file, progress, cancellationToken);
         var metrics = new Dictionary<string, MetricValue>
         {
             [MetricNames.KlMean] = CellRecords.Of(result.Kl.Mean),

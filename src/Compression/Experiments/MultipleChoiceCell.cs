@@ -19,7 +19,8 @@ public static class MultipleChoiceCell
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var set = MultipleChoiceSet.Read(file);
-        var result = new MultipleChoiceTask(options).Run(model.AsLanguageModel(), set, progress, cancellationToken);
+        using var languageModel = model.AsLanguageModel();
+        var result = new MultipleChoiceTask(options).Run(languageModel, set, progress, cancellationToken);
         var metrics = new Dictionary<string, MetricValue>
         {
             [MetricNames.Accuracy] = CellRecords.Of(result.Acc),

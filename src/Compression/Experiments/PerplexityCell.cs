@@ -19,7 +19,8 @@ public static class PerplexityCell
     public static ResultRecord Run(EvaluatedModel model, string file, WindowOptions options, int seed = 0,
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var result = new PerplexityTask(options).RunFile(model.AsLanguageModel(options.ContextLength), file, progress, cancellationToken);
+        using var languageModel = model.AsLanguageModel(options.ContextLength);
+        var result = new PerplexityTask(options).RunFile(languageModel, file, progress, cancellationToken);
         var metrics = new Dictionary<string, MetricValue>
         {
             [MetricNames.Perplexity] = new(result.Perplexity, result.PerplexityLower, result.PerplexityUpper),

@@ -50,7 +50,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
         }
         string output = spec.Output ?? Path.GetFullPath("results");
         var store = new ResultsStore(output);
-        Directory.CreateDirectory(store.Root);
+        Compression.IO.OutputFile.EnsureFolder(output, store.Root); // a file in the way is one line naming the results path
         // Only a sweep that writes the report sets its title; a one-off eval into the same folder leaves it alone.
         if (_options.WriteReport) ReportInputs.SaveTitle(store.Root, spec.Name is { Length: > 0 } n ? n : "Compression results");
         if (spec.SizeTable is { Count: > 0 } presets) ReportInputs.SaveSizeTable(store.Root, ReportInputs.BuildSizeTable(presets));
@@ -175,6 +175,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                 {
                     PrefillTokens = tasks.Throughput!.Prefill, DecodeTokens = tasks.Throughput.Decode,
                     Repetitions = tasks.Throughput.Repetitions, WarmupRuns = tasks.Throughput.Warmup, Seed = cell.Key.Seed,
+                    ReadBandwidthBytesPerSecond = tasks.Throughput.ReadBandwidth,
                 }, relay, cancellationToken),
                 _ => throw new InvalidOperationException($"unknown cell kind {cell.Kind}"),
             };

@@ -1,44 +1,100 @@
-// ThroughputCell: prefill and decode speed and peak memory of a model, as a result record.
+// ThroughputCell: prefill and decode speed, memory and roofline of a model on one engine, as a result record.
+using Compression.Checkpoints.Gguf;
+using Compression.Engines.LlamaCpp;
 using Compression.Evaluation;
 using Compression.Evaluation.Throughput;
+using Compression.Model;
 using Compression.Reporting;
 
 namespace Compression.Experiments;
 
-/// <summary>Runs <see cref="ThroughputBenchmark"/> and files the result (the record describes the machine).</summary>
+/// <summary>
+/// Runs <see cref="ThroughputBenchmark"/> on an engine and files the result (the record describes the machine).
+/// The workbench's own forward files under task <see cref="TaskName"/>; another engine under
+/// <c>throughput.ENGINE</c>, so both land in the same row of a results table, side by side.
+/// </summary>
 public static class ThroughputCell
 {
-    /// <summary>Task name the records carry.</summary>
+    /// <summary>Task name the workbench engine's records carry.</summary>
     public const string TaskName = "throughput";
 
+    /// <summary>Engines <c>compress bench --engine</c> knows.</summary>
+    public static IReadOnlyList<string> Engines { get; } = [TorchSharpThroughputEngine.EngineName, LlamaCppRuntime.EngineName];
+
+    /// <summary>Task name of an engine's records.</summary>
+    public static string TaskNameOf(string engine) => engine == TorchSharpThroughputEngine.EngineName ? TaskName : $"{TaskName}.{engine}";
+
     /// <summary>
-    /// Median prefill and decode tokens/s over the repetitions, with the slowest and fastest run as bounds;
-    /// decode ms/token; peak resident memory of the process.
+    /// The workbench's forward on <paramref name="model"/>: median prefill and decode tokens/s over the repetitions,
+    /// with the slowest and fastest run as bounds; decode ms/token; memory; roofline when the bandwidth is known.
     /// </summary>
     public static ResultRecord Run(EvaluatedModel model, ThroughputOptions options,
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var r = ThroughputBenchmark.Run(model.Model, options, progress, cancellationToken);
+        return Record(model.Info, model.Format, model.Policy, model.Size, r, DecodeTraffic.WeightBytesPerToken(model.Model), options);
+    }
+
+    /// <summary>
+    /// llama.cpp on the GGUF file itself, with the same prompt lengths, seed and repetitions, and
+    /// <paramref name="threads"/> threads. Filed under the same model name, stored format and policy as the
+    /// workbench's baseline run on that file.
+    /// </summary>
+    public static ResultRecord RunLlamaCpp(string ggufPath, ThroughputOptions options, int threads,
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ModelInfo info;
+        string format;
+        SizeInfo size;
+        using (var checkpoint = GgufCheckpoint.Open(ggufPath))
+        {
+            long parameters = LlamaTensorLayout.ParameterCount(checkpoint.Config);
+            info = new ModelInfo(EvaluatedModel.NameOf(ggufPath), Path.GetFullPath(ggufPath), parameters);
+            format = EvaluatedModel.StoredFormat(checkpoint.Tensors.Values.GroupBy(t => t.Format.Name).ToDictionary(g => g.Key, g => g.Count()));
+            size = new SizeInfo(checkpoint.TensorBytes, 8.0 * checkpoint.TensorBytes / Math.Max(1, parameters));
+        }
+        using var model = LlamaCppThroughputEngine.Open(ggufPath, options, threads);
+        var r = ThroughputBenchmark.Run(new LlamaCppThroughputEngine(model), options, progress, cancellationToken);
+        var record = Record(info, format, EvaluatedModel.BaselinePolicy, size, r, DecodeTraffic.WeightBytesPerToken(ggufPath), options);
+        if (LlamaCppRuntime.Build is not { } build) return record;
+        // Which of the native builds ran (avx512, avx2, ...): llama.cpp's speed depends on it.
+        return record with { Settings = record.Settings with { Extra = new Dictionary<string, string>(record.Settings.Extra!) { ["engine_build"] = build } } };
+    }
+
+    private static ResultRecord Record(ModelInfo info, string format, string policy, SizeInfo size, ThroughputResult r,
+        long bytesPerToken, ThroughputOptions options)
+    {
         var metrics = new Dictionary<string, MetricValue>
         {
             [MetricNames.PrefillTokensPerSecond] = new(r.PrefillTokensPerSecond, r.PrefillMin, r.PrefillMax),
             [MetricNames.DecodeTokensPerSecond] = new(r.DecodeTokensPerSecond, r.DecodeMin, r.DecodeMax),
             [MetricNames.DecodeMsPerToken] = new(r.DecodeMsPerToken, 1000.0 / r.DecodeMax, 1000.0 / r.DecodeMin),
             [MetricNames.PeakResidentBytes] = new(r.PeakResidentBytes),
+            [MetricNames.RunPeakResidentBytes] = new(r.RunPeakResidentBytes),
+            [MetricNames.PeakAnonymousBytes] = new(r.RunPeakAnonymousBytes),
+            [MetricNames.WeightBytesPerToken] = new(bytesPerToken),
         };
+        if (options.ReadBandwidthBytesPerSecond is double bandwidth)
+        {
+            double roof = DecodeTraffic.RooflineTokensPerSecond(bandwidth, bytesPerToken);
+            metrics[MetricNames.ReadBandwidth] = new(bandwidth);
+            metrics[MetricNames.RooflineTokensPerSecond] = new(roof);
+            metrics[MetricNames.RooflineFraction] = new(r.DecodeTokensPerSecond / roof, r.DecodeMin / roof, r.DecodeMax / roof);
+        }
         var settings = new RunSettings
         {
             Seed = options.Seed,
             ContextLength = options.PrefillTokens,
             Extra = new Dictionary<string, string>
             {
+                ["engine"] = r.Engine,
                 ["prefill_tokens"] = CellRecords.Text(options.PrefillTokens),
                 ["decode_tokens"] = CellRecords.Text(options.DecodeTokens),
                 ["repetitions"] = CellRecords.Text(options.Repetitions),
                 ["warmup"] = CellRecords.Text(options.WarmupRuns),
-                ["threads"] = CellRecords.Text(TorchSharp.torch.get_num_threads()),
+                ["threads"] = CellRecords.Text(r.Threads),
             },
         };
-        return CellRecords.Create(model, new TaskInfo(TaskName, ThroughputResult.Version), metrics, settings);
+        return ResultRecord.Create(info, format, policy, new TaskInfo(TaskNameOf(r.Engine), ThroughputResult.Version), metrics, settings, size);
     }
 }

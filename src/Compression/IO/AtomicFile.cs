@@ -6,6 +6,8 @@ namespace Compression.IO;
 /// <summary>
 /// Whole-file writes that either complete or leave the previous file untouched: the bytes go to
 /// "name.RANDOM.tmp" in the same folder (same file system, so the rename is atomic), are flushed to disk, then renamed.
+/// The path is checked first (<see cref="OutputFile.Prepare"/>); a failed write removes the temporary and throws an
+/// <see cref="IOException"/> naming <c>path</c>.
 /// </summary>
 public static class AtomicFile
 {
@@ -15,10 +17,8 @@ public static class AtomicFile
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically, creating the folder if needed.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $"{Path.GetFileName(full)}.{Guid.NewGuid():N}{TempSuffix}");
+        string full = OutputFile.Prepare(path);
+        string tmp = TempFor(full);
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -28,9 +28,10 @@ public static class AtomicFile
             }
             File.Move(tmp, full, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
-            TryDelete(tmp);
+            OutputFile.TryDelete(tmp);
+            if (OutputFile.IsWriteFailure(e)) throw OutputFile.Failure(path, e, tmp);
             throw;
         }
     }
@@ -38,10 +39,8 @@ public static class AtomicFile
     /// <summary>Runs <paramref name="write"/> on a temporary file beside <paramref name="path"/>, then renames it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
     {
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $"{Path.GetFileName(full)}.{Guid.NewGuid():N}{TempSuffix}");
+        string full = OutputFile.Prepare(path);
+        string tmp = TempFor(full);
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
@@ -51,9 +50,10 @@ public static class AtomicFile
             }
             File.Move(tmp, full, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
-            TryDelete(tmp);
+            OutputFile.TryDelete(tmp);
+            if (OutputFile.IsWriteFailure(e)) throw OutputFile.Failure(path, e, tmp);
             throw;
         }
     }
@@ -62,9 +62,5 @@ public static class AtomicFile
     public static void WriteAllText(string path, string text) =>
         WriteAllBytes(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text));
 
-    static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-    }
+    private static string TempFor(string full) => $"{full}.{Guid.NewGuid():N}{TempSuffix}";
 }

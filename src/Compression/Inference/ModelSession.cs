@@ -21,6 +21,8 @@ public sealed record ModelSessionOptions
     /// </summary>
     public Func<Device, ScalarType, (Func<StoredTensor, LinearLayer?>? Linear, Func<StoredTensor, TokenEmbedding?>? Embedding)>? PackedLayers { get; init; }
     public IProgress<(int Done, int Total, string Name)>? Progress { get; init; }
+    /// <summary>Load weights holding NaN or ±Inf instead of refusing them.</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 /// <summary>A loaded model with its tokenizer; dispose to free the weights.</summary>
@@ -74,14 +76,14 @@ public sealed class ModelSession : IDisposable
         var device = ParseDevice(options.Device);
         var dtype = ParseDType(options.DType);
         using var checkpoint = CheckpointOpener.Open(path);
-        var tokenizerData = checkpoint.LoadTokenizerData();
-        var tokenizer = tokenizerData is null ? null : new LlamaTokenizer(tokenizerData);
+        var tokenizer = checkpoint.CreateTokenizer();
         if (tokenizer is not null && tokenizer.VocabSize > checkpoint.Config.VocabSize)
             throw new InvalidDataException($"{path}: the tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {checkpoint.Config.VocabSize}");
         var hooks = options.PackedLayers?.Invoke(device, dtype);
         var model = ModelLoader.Load(checkpoint, new ModelLoadOptions
         {
             Device = device, DType = dtype, PackedLinear = hooks?.Linear, PackedEmbedding = hooks?.Embedding, Progress = options.Progress,
+            AllowNonFinite = options.AllowNonFinite,
         });
         var formats = checkpoint.Tensors.Values.GroupBy(t => t.Format.Name).ToDictionary(g => g.Key, g => g.Count());
         return new ModelSession(checkpoint.Path, model, tokenizer, checkpoint.Kind, CheckpointOpener.FileBytes(path), formats);
@@ -89,11 +91,25 @@ public sealed class ModelSession : IDisposable
 
     public static Device ParseDevice(string text)
     {
-        try { return new Device(text); }
+        Device device;
+        try { device = new Device(text); }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
         {
             throw new ArgumentException($"--device '{text}': expected cpu, cuda or cuda:N ({e.Message})", e);
         }
+        if (device.type == TorchSharp.DeviceType.CUDA)
+        {
+            bool available;
+            try { available = cuda.is_available(); }
+            catch (Exception e) when (e is not OutOfMemoryException) { available = false; }
+            if (!available)
+                throw new NotSupportedException($"--device {text}: CUDA is not available (this build has the CPU backend, or no GPU/driver is present); use --device cpu");
+            if (device.index >= cuda.device_count())
+                throw new NotSupportedException($"--device {text}: there are only {cuda.device_count()} CUDA devices");
+        }
+        else if (device.type != TorchSharp.DeviceType.CPU)
+            throw new NotSupportedException($"--device {text}: only cpu and cuda are supported");
+        return device;
     }
 
     public static ScalarType ParseDType(string text) => text.ToLowerInvariant() switch

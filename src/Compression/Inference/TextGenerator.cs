@@ -24,7 +24,8 @@ public static class TextGenerator
         Func<int, bool> onToken, CancellationToken cancel = default)
     {
         if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens");
-        int capacity = Math.Min(model.Config.MaxPositionEmbeddings, prompt.Count + maxTokens);
+        if (maxTokens < 0) throw new ArgumentException($"--max-tokens {maxTokens}: must be ≥ 0");
+        int capacity = (int)Math.Min(model.Config.MaxPositionEmbeddings, (long)prompt.Count + maxTokens); // no int overflow for huge -n
         if (prompt.Count >= capacity && maxTokens > 0)
             throw new ArgumentException($"prompt of {prompt.Count} tokens leaves no room within max_position_embeddings {model.Config.MaxPositionEmbeddings}");
         using var noGrad = no_grad();
@@ -48,11 +49,15 @@ public static class TextGenerator
         return new GenerationStats(prompt.Count, prefill, generated, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Runs tokens through the model and copies the last position's logits into <paramref name="last"/>.</summary>
+    /// <summary>
+    /// Runs tokens through the model and copies the last position's logits into <paramref name="last"/> — the LM head
+    /// runs on that position only.
+    /// </summary>
     private static void Step(LlamaModel model, KvCache cache, int[] tokens, float[] last)
     {
         using var scope = NewDisposeScope();
-        var logits = model.Forward(LlamaModel.TokenIds(tokens), cache)[0, -1].cpu();              // (V)
+        var hidden = model.Hidden(LlamaModel.TokenIds(tokens), cache)[0];                          // (T, H)
+        var logits = model.Head(hidden.narrow(0, tokens.Length - 1, 1))[0].cpu();                 // (V)
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.contiguous().bytes).CopyTo(last);
     }
 }

@@ -19,9 +19,20 @@ public readonly unsafe struct ActivationQ8
     public readonly float* D;
     /// <summary>cols/32 block sums d·Σq.</summary>
     public readonly float* S;
+    /// <summary>cols codes negated (−q; q is never −128), so kernels can pick ±q with one blend.</summary>
+    public readonly sbyte* NegQ;
+    /// <summary>Each block scale repeated 8 times (cols/4 floats): block b's is one 256-bit load at 8b,
+    /// blocks b and b+1 one 512-bit load — the per-lane scale vectors of the AVX-512 kernels.</summary>
+    public readonly float* DLanes;
+    /// <summary>8·(sum of each 4 consecutive codes) (cols/4 ints): the bias term of offset-binary
+    /// formats, so q4_0 can multiply its unsigned codes directly, Σ(q−8)·x = Σq·x − 8·Σx, lane by lane.</summary>
+    public readonly int* Sum4x8;
     public readonly int Cols;
 
-    private ActivationQ8(sbyte* q, float* d, float* s, int cols) { Q = q; D = d; S = s; Cols = cols; }
+    private ActivationQ8(sbyte* q, float* d, float* s, sbyte* negQ, float* dLanes, int* sum4x8, int cols)
+    {
+        Q = q; D = d; S = s; NegQ = negQ; DLanes = dLanes; Sum4x8 = sum4x8; Cols = cols;
+    }
 
     /// <summary>Quantizes <paramref name="x"/> (length a multiple of 32) into this thread's scratch slot 0.</summary>
     public static ActivationQ8 Quantize(ReadOnlySpan<float> x)
@@ -29,14 +40,26 @@ public readonly unsafe struct ActivationQ8
         int cols = x.Length;
         if (cols % Block != 0) throw new ArgumentException($"activation length {cols} is not a multiple of {Block}");
         int nb = cols / Block;
-        byte* mem = Scratch.Get(0, (nuint)(cols + 8 * nb + 64));
-        var act = new ActivationQ8((sbyte*)mem, (float*)(mem + cols), (float*)(mem + cols) + nb, cols);
+        // Layout: DLanes (cols bytes, 64-byte aligned), Sum4x8 (cols bytes), Q, NegQ, D, S.
+        byte* mem = Scratch.Get(0, (nuint)(4 * cols + 8 * nb + 64));
+        var act = new ActivationQ8((sbyte*)(mem + 2 * cols), (float*)(mem + 4 * cols), (float*)(mem + 4 * cols) + nb,
+            (sbyte*)(mem + 3 * cols), (float*)mem, (int*)(mem + cols), cols);
+        bool simd = KernelIsa.Current >= IsaLevel.Avx2; // the AVX2 block equals the scalar one exactly
         fixed (float* px = x)
         {
             for (int b = 0; b < nb; b++)
             {
-                if (Avx2.IsSupported) QuantizeBlockAvx2(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
+                if (simd) QuantizeBlockAvx2(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
                 else QuantizeBlockScalar(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
+                (Vector256<sbyte>.Zero - Vector256.Load(act.Q + b * Block)).Store(act.NegQ + b * Block);
+                Vector256.Create(act.D[b]).Store(act.DLanes + b * 8);
+                if (simd) (IntDot.MulSumU8I8(Vector256.Create((byte)8), Vector256.Load(act.Q + b * Block))).Store(act.Sum4x8 + b * 8);
+                else
+                    for (int j = 0; j < 8; j++)
+                    {
+                        sbyte* q4 = act.Q + b * Block + 4 * j;
+                        act.Sum4x8[b * 8 + j] = 8 * (q4[0] + q4[1] + q4[2] + q4[3]);
+                    }
             }
         }
         return act;

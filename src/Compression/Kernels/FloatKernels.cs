@@ -1,55 +1,112 @@
 // FloatKernels: decode GEMV row dots for f32, f16 and bf16 weights (float activations, FMA).
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Compression.Quantization;
 
 namespace Compression.Kernels;
 
-/// <summary>Row dots for the plain float formats; 16-bit values are widened in registers, never copied out.</summary>
+/// <summary>
+/// Row dots for the plain float formats; 16-bit values are widened in registers, never copied out.
+/// The SIMD paths share one accumulation order: 32-element stripes, element k of a stripe into
+/// partial sum s[k / 8] (8 lanes each), then HSum((s0 + s2) + (s1 + s3)), then the tail of fewer
+/// than 32 elements added one by one — so AVX2 (four 256-bit sums) and AVX-512 (two 512-bit sums
+/// holding (s0, s1) and (s2, s3)) give bit-identical results.
+/// </summary>
 public static unsafe class FloatKernels
 {
+    private enum Kind { F32, F16, BF16 }
+
     public static void GemvF32(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
-        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, &DotF32);
+        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, PickF32(KernelIsa.Current));
 
     public static void GemvF16(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
-        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, &DotF16);
+        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, PickF16(KernelIsa.Current));
 
     public static void GemvBF16(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
-        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, &DotBF16);
+        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, PickBF16(KernelIsa.Current));
 
-    internal static float DotF32(byte* row, GemvContext* c) => TiledGemm.Dot((float*)row, c->X, c->Cols);
+    internal static delegate*<byte*, GemvContext*, float> PickF32(IsaLevel level) =>
+        level == IsaLevel.Avx512 ? &DotF32Avx512 : level == IsaLevel.Avx2 ? &DotF32Avx2 : &DotF32Scalar;
 
-    internal static float DotF16(byte* row, GemvContext* c) => DotHalfLike(row, c, bf16: false);
+    internal static delegate*<byte*, GemvContext*, float> PickF16(IsaLevel level) =>
+        level == IsaLevel.Avx512 ? &DotF16Avx512 : level == IsaLevel.Avx2 ? &DotF16Avx2 : &DotF16Scalar;
 
-    internal static float DotBF16(byte* row, GemvContext* c) => DotHalfLike(row, c, bf16: true);
+    internal static delegate*<byte*, GemvContext*, float> PickBF16(IsaLevel level) =>
+        level == IsaLevel.Avx512 ? &DotBF16Avx512 : level == IsaLevel.Avx2 ? &DotBF16Avx2 : &DotBF16Scalar;
 
-    private static float DotHalfLike(byte* row, GemvContext* c, bool bf16)
+    internal static float DotF32Avx2(byte* row, GemvContext* c) => DotAvx2(row, c, Kind.F32);
+    internal static float DotF16Avx2(byte* row, GemvContext* c) => DotAvx2(row, c, Kind.F16);
+    internal static float DotBF16Avx2(byte* row, GemvContext* c) => DotAvx2(row, c, Kind.BF16);
+    internal static float DotF32Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F32);
+    internal static float DotF16Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F16);
+    internal static float DotBF16Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.BF16);
+    internal static float DotF32Scalar(byte* row, GemvContext* c) => DotScalar(row, c, Kind.F32);
+    internal static float DotF16Scalar(byte* row, GemvContext* c) => DotScalar(row, c, Kind.F16);
+    internal static float DotBF16Scalar(byte* row, GemvContext* c) => DotScalar(row, c, Kind.BF16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Load8(byte* row, int k, Kind kind) => kind switch
     {
-        var w = (ushort*)row;
+        Kind.F32 => Avx.LoadVector256((float*)row + k),
+        Kind.F16 => HalfConvert.Load8((ushort*)row + k),
+        _ => HalfConvert.LoadBf16x8((ushort*)row + k),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Load16(byte* row, int k, Kind kind) => kind switch
+    {
+        Kind.F32 => Vector512.Load((float*)row + k),
+        Kind.F16 => HalfConvert.Load16((ushort*)row + k),
+        _ => HalfConvert.LoadBf16x16((ushort*)row + k),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Scalar(byte* row, int k, Kind kind) => kind switch
+    {
+        Kind.F32 => ((float*)row)[k],
+        Kind.F16 => HalfConvert.ToFloat(((ushort*)row)[k]),
+        _ => HalfConvert.Bf16ToFloat(((ushort*)row)[k]),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float DotAvx2(byte* row, GemvContext* c, Kind kind)
+    {
         float* x = c->X;
         int n = c->Cols, k = 0;
-        float s = 0;
-        if (Vector256.IsHardwareAccelerated)
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; k + 32 <= n; k += 32)
         {
-            Vector256<float> s0 = default, s1 = default;
-            for (; k + 16 <= n; k += 16)
-            {
-                var w0 = bf16 ? HalfConvert.LoadBf16x8(w + k) : HalfConvert.Load8(w + k);
-                var w1 = bf16 ? HalfConvert.LoadBf16x8(w + k + 8) : HalfConvert.Load8(w + k + 8);
-                if (Fma.IsSupported)
-                {
-                    s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + k), s0);
-                    s1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + k + 8), s1);
-                }
-                else
-                {
-                    s0 += w0 * Vector256.Load(x + k);
-                    s1 += w1 * Vector256.Load(x + k + 8);
-                }
-            }
-            s = Vector256.Sum(s0 + s1);
+            s0 = Fma.MultiplyAdd(Load8(row, k, kind), Avx.LoadVector256(x + k), s0);
+            s1 = Fma.MultiplyAdd(Load8(row, k + 8, kind), Avx.LoadVector256(x + k + 8), s1);
+            s2 = Fma.MultiplyAdd(Load8(row, k + 16, kind), Avx.LoadVector256(x + k + 16), s2);
+            s3 = Fma.MultiplyAdd(Load8(row, k + 24, kind), Avx.LoadVector256(x + k + 24), s3);
         }
-        for (; k < n; k++) s += (bf16 ? HalfConvert.Bf16ToFloat(w[k]) : HalfConvert.ToFloat(w[k])) * x[k];
+        float s = IntDot.HSum(Avx.Add(Avx.Add(s0, s2), Avx.Add(s1, s3)));
+        for (; k < n; k++) s += Scalar(row, k, kind) * x[k];
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float DotAvx512(byte* row, GemvContext* c, Kind kind)
+    {
+        float* x = c->X;
+        int n = c->Cols, k = 0;
+        Vector512<float> a = default, b = default;
+        for (; k + 32 <= n; k += 32)
+        {
+            a = Avx512F.FusedMultiplyAdd(Load16(row, k, kind), Vector512.Load(x + k), a);
+            b = Avx512F.FusedMultiplyAdd(Load16(row, k + 16, kind), Vector512.Load(x + k + 16), b);
+        }
+        float s = IntDot.HSum(Avx512F.Add(a, b));
+        for (; k < n; k++) s += Scalar(row, k, kind) * x[k];
+        return s;
+    }
+
+    private static float DotScalar(byte* row, GemvContext* c, Kind kind)
+    {
+        float s = 0;
+        for (int k = 0; k < c->Cols; k++) s += Scalar(row, k, kind) * c->X[k];
         return s;
     }
 }

@@ -7,9 +7,9 @@ namespace Compression.Kernels;
 
 /// <summary>
 /// .NET exposes no F16C intrinsics, so half→float is done the way ggml does without F16C: a 65536-entry
-/// table for scalar block scales (256 KiB, stays in L2), and an exact integer recipe for vectors
-/// (shift the exponent/mantissa into place, multiply by 2^112 to rebias — exact for normals and
-/// subnormals — then patch Inf/NaN and the sign). Both equal <c>(float)(Half)bits</c> bit for bit.
+/// table for scalar block scales (256 KiB, stays in L2), and an exact bit recipe for vectors (see
+/// <see cref="ToFloat(Vector256{uint})"/>) that the loads use only when a vector holds a zero,
+/// subnormal, Inf or NaN (otherwise one integer add rebiases). All equal <c>(float)(Half)bits</c> bit for bit.
 /// </summary>
 public static unsafe class HalfConvert
 {
@@ -35,22 +35,36 @@ public static unsafe class HalfConvert
     public static float RoundToHalf(float f) => ToFloat(FromFloat(f));
 
     /// <summary>Eight fp16 values (as 32-bit lanes holding the 16 bits) to floats, exactly.</summary>
+    /// <remarks>Normals rebias the exponent with an integer add; zeros and subnormals (m·2^-24) are
+    /// (0.5 + m·2^-24) − 0.5 built from bits, as ggml does — no float op ever sees a denormal, which
+    /// would cost a ~100-cycle microcode assist; Inf/NaN keep an all-ones exponent.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ToFloat(Vector256<uint> h)
     {
-        var em = (h & Vector256.Create(0x7fffu)) << 13;
-        var f = Vector256.AsSingle(em) * Vector256.Create(5.192296858534828e+33f); // 2^112
-        var isInfNan = Vector256.Equals(h & Vector256.Create(0x7c00u), Vector256.Create(0x7c00u));
-        var special = Vector256.AsSingle(em | Vector256.Create(0x7f800000u));
-        f = Vector256.ConditionalSelect(isInfNan.AsSingle(), special, f);
-        return Vector256.AsSingle(Vector256.AsUInt32(f) | ((h & Vector256.Create(0x8000u)) << 16));
+        var em = h & Vector256.Create(0x7fffu);
+        var normal = (em << 13) + Vector256.Create(112u << 23);
+        var sub = (Vector256.AsSingle(em | Vector256.Create(0x3f000000u)) - Vector256.Create(0.5f)).AsUInt32();
+        var special = (em << 13) | Vector256.Create(0x7f800000u);
+        var r = Vector256.ConditionalSelect(Vector256.LessThan(em, Vector256.Create(0x400u)), sub, normal);
+        r = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7c00u)), special, r);
+        return Vector256.AsSingle(r | ((h & Vector256.Create(0x8000u)) << 16));
     }
 
     /// <summary>Eight consecutive fp16 values at <paramref name="p"/> to floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(ushort* p)
     {
-        if (Avx2.IsSupported) return ToFloat(Avx2.ConvertToVector256Int32(p).AsUInt32());
+        if (Avx2.IsSupported)
+        {
+            // Fast path for normal values: sign-extend, move exponent+mantissa into place (the sign
+            // lands on bit 31) and rebias the exponent by 112 with an integer add. A vector with a
+            // zero, subnormal, Inf or NaN lane takes the full recipe.
+            var hs = Avx2.ConvertToVector256Int32((short*)p);
+            var e = hs & Vector256.Create(0x7c00);
+            if (Vector256.EqualsAny(e, Vector256<int>.Zero) || Vector256.EqualsAny(e, Vector256.Create(0x7c00)))
+                return ToFloat((hs & Vector256.Create(0xffff)).AsUInt32());
+            return (((hs << 13) & Vector256.Create(unchecked((int)0x8fffe000))) + Vector256.Create(112 << 23)).AsSingle();
+        }
         return ToFloat(Vector256.WidenLower(Vector256.Create(Vector128.Load(p), Vector128<ushort>.Zero)));
     }
 
@@ -65,4 +79,32 @@ public static unsafe class HalfConvert
     /// <summary>bf16 bits to float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Bf16ToFloat(ushort b) => BitConverter.UInt32BitsToSingle((uint)b << 16);
+
+    /// <summary>Sixteen fp16 values (as 32-bit lanes holding the 16 bits) to floats, exactly (the 8-lane recipe).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ToFloat(Vector512<uint> h)
+    {
+        var em = h & Vector512.Create(0x7fffu);
+        var normal = (em << 13) + Vector512.Create(112u << 23);
+        var sub = (Vector512.AsSingle(em | Vector512.Create(0x3f000000u)) - Vector512.Create(0.5f)).AsUInt32();
+        var special = (em << 13) | Vector512.Create(0x7f800000u);
+        var r = Vector512.ConditionalSelect(Vector512.LessThan(em, Vector512.Create(0x400u)), sub, normal);
+        r = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(em, Vector512.Create(0x7c00u)), special, r);
+        return Vector512.AsSingle(r | ((h & Vector512.Create(0x8000u)) << 16));
+    }
+
+    /// <summary>Sixteen consecutive fp16 values at <paramref name="p"/> to floats (AVX-512F).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load16(ushort* p)
+    {
+        var hs = Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)); // the same two paths as Load8
+        var e = hs & Vector512.Create(0x7c00);
+        if (Vector512.EqualsAny(e, Vector512<int>.Zero) || Vector512.EqualsAny(e, Vector512.Create(0x7c00)))
+            return ToFloat((hs & Vector512.Create(0xffff)).AsUInt32());
+        return (((hs << 13) & Vector512.Create(unchecked((int)0x8fffe000))) + Vector512.Create(112 << 23)).AsSingle();
+    }
+
+    /// <summary>Sixteen consecutive bf16 values at <paramref name="p"/> to floats (AVX-512F).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadBf16x16(ushort* p) => (Avx512F.ConvertToVector512UInt32(Vector256.Load(p)) << 16).AsSingle();
 }

@@ -1,4 +1,5 @@
 // Q1_0Kernels: decode GEMV for q1_0 — sign bits expanded to ±1 bytes in registers, times Q8 activations.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Compression.Quantization;
@@ -11,36 +12,95 @@ public static unsafe class Q1_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
-            Avx2.IsSupported && Fma.IsSupported ? &DotAvx2 : &DotScalar);
+            Pick(KernelIsa.Current));
 
+    /// <summary>The row-dot kernel for <paramref name="level"/>.</summary>
+    internal static delegate*<byte*, GemvContext*, float> Pick(IsaLevel level) => level switch
+    {
+        IsaLevel.Avx512 => &DotAvx512,
+        IsaLevel.Avx2 => &DotAvx2,
+        _ => &DotScalar,
+    };
+
+    /// <remarks>
+    /// Accumulation order shared with <see cref="DotAvx512"/>: per Q1_0 block, the 8 int32 lane sums
+    /// of its four 32-weight groups k are scaled by d_x into innerA (k = 0 then 2) and innerB (k = 1
+    /// then 3; the first as a product, the second fused), then accA += d_w·innerA, accB += d_w·innerB; the result is HSum(accA + accB).
+    /// </remarks>
     internal static float DotAvx2(byte* row, GemvContext* c)
     {
         int nb = c->Cols / 128;
-        // byte i of a 32-weight group reads bit (i % 8) of byte (i / 8) of its 4 bytes of bits.
+        var accA = Vector256<float>.Zero;
+        var accB = Vector256<float>.Zero;
+        for (int b = 0; b < nb; b++)
+        {
+            var blk = (BlockQ1_0*)(row + b * BlockQ1_0.Size);
+            int xb = b * 4;
+            var s0 = SignedSum32(blk->Qs, c->Act.Q + xb * 32, c->Act.NegQ + xb * 32);
+            var s1 = SignedSum32(blk->Qs + 4, c->Act.Q + xb * 32 + 32, c->Act.NegQ + xb * 32 + 32);
+            var s2 = SignedSum32(blk->Qs + 8, c->Act.Q + xb * 32 + 64, c->Act.NegQ + xb * 32 + 64);
+            var s3 = SignedSum32(blk->Qs + 12, c->Act.Q + xb * 32 + 96, c->Act.NegQ + xb * 32 + 96);
+            var innerA = Avx.Multiply(Vector256.Create(c->Act.D[xb]), s0);
+            var innerB = Avx.Multiply(Vector256.Create(c->Act.D[xb + 1]), s1);
+            innerA = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb + 2]), s2, innerA);
+            innerB = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb + 3]), s3, innerB);
+            var dw = Vector256.Create(HalfConvert.ToFloat(*(ushort*)blk));
+            accA = Fma.MultiplyAdd(dw, innerA, accA);
+            accB = Fma.MultiplyAdd(dw, innerB, accB);
+        }
+        return IntDot.HSum(Avx.Add(accA, accB));
+    }
+
+    /// <summary>8 int32 sums (as floats) of ±x over 4 consecutive weights each, signs from 32 bits at <paramref name="bits"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> SignedSum32(byte* bits, sbyte* x, sbyte* negX)
+    {
+        // byte i of the group reads bit (i % 8) of byte (i / 8) of its 4 bytes of bits.
         var spread = Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                       2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
         var bit = Vector256.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128,
                                    1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-        var onesU8 = Vector256.Create((byte)1);
-        var ones16 = Vector256.Create((short)1);
-        var acc = Vector256<float>.Zero;
+        var b = Vector256.Create(*(uint*)bits).AsByte();
+        var set = Avx2.CompareEqual(Avx2.And(Avx2.Shuffle(b, spread), bit), bit);
+        var sx = Avx2.BlendVariable(Avx.LoadVector256(negX), Avx.LoadVector256(x), set.AsSByte()); // x where set, −x where clear
+        return Avx.ConvertToVector256Single(IntDot.MulSumU8I8(Vector256.Create((byte)1), sx));
+    }
+
+    /// <summary>
+    /// 64 weights per 512-bit step: the 64 sign bits are broadcast, spread to one byte per weight and
+    /// compared into a mask that picks x or −x. The lower half holds groups 0 and 2 of a block, the
+    /// upper half groups 1 and 3, replaying DotAvx2's innerA/innerB exactly.
+    /// </summary>
+    internal static float DotAvx512(byte* row, GemvContext* c)
+    {
+        int nb = c->Cols / 128;
+        // Within each 128-bit lane L (weights 16L..16L+15), byte j reads byte 2L + j/8 of the broadcast qword.
+        var spread = Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                      2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+                                      4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5,
+                                      6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+        var bit = Vector512.Create(0x8040201008040201UL).AsByte();
+        sbyte* q = c->Act.Q, nq = c->Act.NegQ;
+        float* dl = c->Act.DLanes;
+        var acc = Vector512<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
-            var blk = (BlockQ1_0*)(row + b * BlockQ1_0.Size);
-            var inner = Vector256<float>.Zero;
-            for (int k = 0; k < 4; k++)
-            {
-                var bits = Vector256.Create(*(uint*)(blk->Qs + 4 * k)).AsByte();
-                var set = Avx2.CompareEqual(Avx2.And(Avx2.Shuffle(bits, spread), bit), bit);
-                var sign = Avx2.Or(Avx2.AndNot(set, Vector256<byte>.AllBitsSet), onesU8).AsSByte(); // +1 set, −1 clear
-                int xb = b * 4 + k;
-                var sx = Avx2.Sign(Avx.LoadVector256(c->Act.Q + xb * 32), sign);
-                var s32 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(onesU8, sx), ones16);
-                inner = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb]), Avx.ConvertToVector256Single(s32), inner);
-            }
-            acc = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)blk)), inner, acc);
+            byte* blk = row + b * BlockQ1_0.Size;
+            var s01 = SignedSum64(*(ulong*)(blk + 2), q + b * 128, nq + b * 128, spread, bit);
+            var s23 = SignedSum64(*(ulong*)(blk + 10), q + b * 128 + 64, nq + b * 128 + 64, spread, bit);
+            var inner = Avx512F.Multiply(Vector512.Load(dl + b * 32), s01);
+            inner = Avx512F.FusedMultiplyAdd(Vector512.Load(dl + b * 32 + 16), s23, inner);
+            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(HalfConvert.ToFloat(*(ushort*)blk)), inner, acc);
         }
         return IntDot.HSum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> SignedSum64(ulong bits, sbyte* x, sbyte* negX, Vector512<byte> spread, Vector512<byte> bit)
+    {
+        var clear = Vector512.Equals(Avx512BW.Shuffle(Vector512.Create(bits).AsByte(), spread) & bit, Vector512<byte>.Zero);
+        var sx = Vector512.ConditionalSelect(clear.AsSByte(), Vector512.Load(negX), Vector512.Load(x));
+        return Avx512F.ConvertToVector512Single(IntDot.MulSumU8I8(Vector512.Create((byte)1), sx));
     }
 
     internal static float DotScalar(byte* row, GemvContext* c)

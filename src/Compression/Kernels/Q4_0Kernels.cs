@@ -1,4 +1,5 @@
 // Q4_0Kernels: decode GEMV for q4_0 — nibbles unpacked in registers, times Q8 activations, integer multiply-add.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Compression.Quantization;
@@ -11,12 +12,24 @@ public static unsafe class Q4_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
-            Avx2.IsSupported && Fma.IsSupported ? &DotAvx2 : &DotScalar);
+            Pick(KernelIsa.Current));
 
+    /// <summary>The row-dot kernel for <paramref name="level"/>.</summary>
+    internal static delegate*<byte*, GemvContext*, float> Pick(IsaLevel level) => level switch
+    {
+        IsaLevel.Avx512 => &DotAvx512,
+        IsaLevel.Avx2 => &DotAvx2,
+        _ => &DotScalar,
+    };
+
+    /// <remarks>
+    /// The codes 0..15 are the unsigned operand of maddubs as they are, and the −8 comes back as the
+    /// precomputed 8·Σ4 x̂ per lane: the same int32 lanes as Σ4 (q−8)·x̂, with fewer instructions.
+    /// Accumulation order (shared with DotAvx512): even blocks into acc0, odd into acc1, HSum(acc0 + acc1).
+    /// </remarks>
     internal static float DotAvx2(byte* row, GemvContext* c)
     {
         int nb = c->Cols / 32;
-        var eight = Vector256.Create((sbyte)8);
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         int b = 0;
@@ -24,21 +37,49 @@ public static unsafe class Q4_0Kernels
         {
             var b0 = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
             var b1 = (BlockQ4_0*)(row + (b + 1) * BlockQ4_0.Size);
-            var w0 = Avx2.Subtract(IntDot.Nibbles32(b0->Qs).AsSByte(), eight);
-            var w1 = Avx2.Subtract(IntDot.Nibbles32(b1->Qs).AsSByte(), eight);
-            var p0 = IntDot.MulSumI8(w0, Avx.LoadVector256(c->Act.Q + b * 32));
-            var p1 = IntDot.MulSumI8(w1, Avx.LoadVector256(c->Act.Q + b * 32 + 32));
+            var p0 = Lanes(IntDot.Nibbles32(b0->Qs), c->Act.Q + b * 32, c->Act.Sum4x8 + b * 8);
+            var p1 = Lanes(IntDot.Nibbles32(b1->Qs), c->Act.Q + b * 32 + 32, c->Act.Sum4x8 + b * 8 + 8);
             acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
             acc1 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b1) * c->Act.D[b + 1]), p1, acc1);
         }
         if (b < nb)
         {
             var b0 = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
-            var w0 = Avx2.Subtract(IntDot.Nibbles32(b0->Qs).AsSByte(), eight);
-            var p0 = IntDot.MulSumI8(w0, Avx.LoadVector256(c->Act.Q + b * 32));
+            var p0 = Lanes(IntDot.Nibbles32(b0->Qs), c->Act.Q + b * 32, c->Act.Sum4x8 + b * 8);
             acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
         }
         return IntDot.HSum(Avx.Add(acc0, acc1));
+    }
+
+    /// <summary>8 lanes of Σ4 (q−8)·x̂ = Σ4 q·x̂ − 8·Σ4 x̂, as floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Lanes(Vector256<byte> q, sbyte* x, int* sum4x8) =>
+        Avx.ConvertToVector256Single(Avx2.Subtract(IntDot.MulSumU8I8(q, Avx.LoadVector256(x)), Avx.LoadVector256(sum4x8)));
+
+    /// <summary>Two blocks per 512-bit step: the lower half accumulates exactly as DotAvx2's acc0, the upper as acc1.</summary>
+    internal static float DotAvx512(byte* row, GemvContext* c)
+    {
+        int nb = c->Cols / 32;
+        var acc = Vector512<float>.Zero;
+        int b = 0;
+        for (; b + 1 < nb; b += 2)
+        {
+            var b0 = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
+            var b1 = (BlockQ4_0*)(row + (b + 1) * BlockQ4_0.Size);
+            var p = Avx512F.ConvertToVector512Single(
+                IntDot.MulSumU8I8(IntDot.Nibbles64(b0->Qs, b1->Qs), Vector512.Load(c->Act.Q + b * 32)) - Vector512.Load(c->Act.Sum4x8 + b * 8));
+            var scale = Vector512.Create(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]),
+                                         Vector256.Create(HalfConvert.ToFloat(*(ushort*)b1) * c->Act.D[b + 1]));
+            acc = Avx512F.FusedMultiplyAdd(scale, p, acc);
+        }
+        var acc0 = acc.GetLower();
+        if (b < nb)
+        {
+            var b0 = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
+            var p0 = Lanes(IntDot.Nibbles32(b0->Qs), c->Act.Q + b * 32, c->Act.Sum4x8 + b * 8);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
+        }
+        return IntDot.HSum(Avx.Add(acc0, acc.GetUpper()));
     }
 
     internal static float DotScalar(byte* row, GemvContext* c)

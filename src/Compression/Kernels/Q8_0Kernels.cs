@@ -11,7 +11,15 @@ public static unsafe class Q8_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
-            Avx2.IsSupported && Fma.IsSupported ? &DotAvx2 : &DotScalar);
+            Pick(KernelIsa.Current));
+
+    /// <summary>The row-dot kernel for <paramref name="level"/>.</summary>
+    internal static delegate*<byte*, GemvContext*, float> Pick(IsaLevel level) => level switch
+    {
+        IsaLevel.Avx512 => &DotAvx512,
+        IsaLevel.Avx2 => &DotAvx2,
+        _ => &DotScalar,
+    };
 
     internal static float DotAvx2(byte* row, GemvContext* c)
     {
@@ -35,6 +43,32 @@ public static unsafe class Q8_0Kernels
             acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
         }
         return IntDot.HSum(Avx.Add(acc0, acc1));
+    }
+
+    /// <summary>Two blocks per 512-bit step: the lower half accumulates exactly as DotAvx2's acc0, the upper as acc1.</summary>
+    internal static float DotAvx512(byte* row, GemvContext* c)
+    {
+        int nb = c->Cols / 32;
+        var acc = Vector512<float>.Zero;
+        int b = 0;
+        for (; b + 1 < nb; b += 2)
+        {
+            var b0 = (BlockQ8_0*)(row + b * BlockQ8_0.Size);
+            var b1 = b0 + 1;
+            var w = Vector512.Create(Vector256.Load((sbyte*)b0->Qs), Vector256.Load((sbyte*)b1->Qs));
+            var p = IntDot.MulSumI8(w, c->Act.Q + b * 32, c->Act.NegQ + b * 32);
+            var scale = Vector512.Create(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]),
+                                         Vector256.Create(HalfConvert.ToFloat(*(ushort*)b1) * c->Act.D[b + 1]));
+            acc = Avx512F.FusedMultiplyAdd(scale, p, acc);
+        }
+        var acc0 = acc.GetLower();
+        if (b < nb)
+        {
+            var b0 = (BlockQ8_0*)(row + b * BlockQ8_0.Size);
+            var p0 = IntDot.MulSumI8(Avx.LoadVector256(b0->Qs), Avx.LoadVector256(c->Act.Q + b * 32));
+            acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
+        }
+        return IntDot.HSum(Avx.Add(acc0, acc.GetUpper()));
     }
 
     internal static float DotScalar(byte* row, GemvContext* c)

@@ -42,23 +42,33 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Update(layer, start, k, v);          // (B, nKv, S, hd), S = start+T
         int groups = _heads / _kvHeads;
-        if (groups > 1)
-        {
-            k = k.repeat_interleave(groups, dim: 1);                               // (B, nh, S, hd)
-            v = v.repeat_interleave(groups, dim: 1);
-        }
         Tensor y;
-        if (start == 0 || t == 1)
+        if (t == 1 && groups > 1)
         {
-            // A fresh prompt is plain causal; a single decoded token sees everything before it.
-            y = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: start == 0 && t > 1);
+            // One decoded token sees every cached position. The query heads sharing a KV head become rows of one
+            // query block against that head's keys, so the cache is read as it is, not copied ×groups per layer.
+            var qg = q.reshape(b, _kvHeads, groups, _headDim);                     // (B, nKv, groups, hd)
+            y = nn.functional.scaled_dot_product_attention(qg, k, v).reshape(b, _heads, 1, _headDim); // (B, nh, 1, hd)
         }
         else
         {
-            // Prefill continuing a cached prefix: query i (position start+i) sees keys 0..start+i.
-            long s = k.shape[2];
-            var allowed = ones(t, s, ScalarType.Bool, x.device).tril(diagonal: start);  // (T, S)
-            y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: allowed);
+            if (groups > 1)
+            {
+                k = k.repeat_interleave(groups, dim: 1);                           // (B, nh, S, hd)
+                v = v.repeat_interleave(groups, dim: 1);
+            }
+            if (start == 0 || t == 1)
+            {
+                // A fresh prompt is plain causal; a single decoded token sees everything before it.
+                y = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: start == 0 && t > 1);
+            }
+            else
+            {
+                // Prefill continuing a cached prefix: query i (position start+i) sees keys 0..start+i.
+                long s = k.shape[2];
+                var allowed = ones(t, s, ScalarType.Bool, x.device).tril(diagonal: start);  // (T, S)
+                y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: allowed);
+            }
         }
         y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);          // (B, T, nh·hd)
         return _oProj.forward(y).MoveToOuterDisposeScope();

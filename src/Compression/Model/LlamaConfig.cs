@@ -50,6 +50,20 @@ public sealed record LlamaConfig
     [JsonIgnore] public int KeyValueDim => NumKeyValueHeads * HeadDim;
     [JsonIgnore] public int? BosTokenId => BosTokenIds.Length > 0 ? BosTokenIds[0] : null;
 
+    /// <summary>Largest config.json read (real ones are about 1 KB).</summary>
+    public const long MaxFileBytes = 16 << 20;
+
+    // Plausibility bounds, far above any real Llama (405B: 126 layers, hidden 16384, 128 heads, vocab 128,256,
+    // context 131,072), checked before anything is sized or allocated from the config: a corrupt count must
+    // fail here, not after gigabytes of per-layer bookkeeping.
+    public const int MaxLayers = 1024;
+    public const int MaxHiddenSize = 1 << 17;
+    public const int MaxIntermediateSize = 1 << 20;
+    public const int MaxHeads = 1024;
+    public const int MaxHeadDim = 1024;
+    public const int MaxVocabSize = 1 << 22;
+    public const int MaxContext = 1 << 24;
+
     private static readonly JsonSerializerOptions Options = new()
     {
         ReadCommentHandling = JsonCommentHandling.Skip,
@@ -64,7 +78,7 @@ public sealed record LlamaConfig
     {
         LlamaConfig? config;
         try { config = JsonSerializer.Deserialize<LlamaConfig>(json, Options); }
-        catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid config.json ({e.Message})", e); }
+        catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid config.json ({e.Message.ReplaceLineEndings(" ")})", e); }
         if (config is null) throw new InvalidDataException($"{source}: empty config");
         config.Validate(source);
         return config;
@@ -75,7 +89,7 @@ public sealed record LlamaConfig
     {
         if (Directory.Exists(path)) path = System.IO.Path.Combine(path, "config.json");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found", path);
-        return Parse(File.ReadAllText(path), path);
+        return Parse(Compression.IO.InputFile.ReadAllText(path, MaxFileBytes, "a config.json"), path);
     }
 
     /// <summary>Serialises back to HF config.json layout.</summary>
@@ -90,21 +104,39 @@ public sealed record LlamaConfig
         Require(NumLayers > 0, "missing or invalid required field 'num_hidden_layers'");
         Require(NumHeads > 0, "missing or invalid required field 'num_attention_heads'");
         Require(VocabSize > 0, "missing or invalid required field 'vocab_size'");
+        void Bound(long value, long limit, string field) =>
+            Require(value <= limit, $"{field} = {value:N0} exceeds the plausibility limit of {limit:N0} (corrupt config?)");
+        Bound(NumLayers, MaxLayers, "num_hidden_layers");
+        Bound(HiddenSize, MaxHiddenSize, "hidden_size");
+        Bound(IntermediateSize, MaxIntermediateSize, "intermediate_size");
+        Bound(NumHeads, MaxHeads, "num_attention_heads");
+        Bound(VocabSize, MaxVocabSize, "vocab_size");
+        Require(MaxPositionEmbeddings > 0, $"max_position_embeddings ({MaxPositionEmbeddings}) must be positive");
+        Bound(MaxPositionEmbeddings, MaxContext, "max_position_embeddings");
+        if (HeadDimRaw is int hd)
+        {
+            Require(hd > 0, $"head_dim ({hd}) must be positive");
+            Bound(hd, MaxHeadDim, "head_dim");
+        }
         Require(NumKeyValueHeads > 0 && NumHeads % NumKeyValueHeads == 0,
             $"num_attention_heads ({NumHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})");
         Require(HeadDimRaw is not null || HiddenSize % NumHeads == 0,
             $"hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumHeads}) and no head_dim is given");
         Require(HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be even for rotary embeddings");
-        Require(RmsNormEps > 0, "rms_norm_eps must be positive");
-        Require(RopeTheta > 0, "rope_theta must be positive");
+        Require(HeadDim > 0 && HeadDim <= MaxHeadDim, $"head_dim ({HeadDim}) must be in [1, {MaxHeadDim}]");
+        Require(double.IsFinite(RmsNormEps) && RmsNormEps > 0 && RmsNormEps < 1, $"rms_norm_eps ({RmsNormEps}) must be a finite number in (0, 1)");
+        Require(double.IsFinite(RopeTheta) && RopeTheta > 0, $"rope_theta ({RopeTheta}) must be a finite positive number");
+        foreach (int id in BosTokenIds.Concat(EosTokenIds))
+            Require(id >= 0 && id < VocabSize, $"bos/eos token id {id} is outside the vocabulary of {VocabSize} tokens");
         Require(HiddenAct == "silu", $"hidden_act '{HiddenAct}' is not supported (Llama uses silu)");
         Require(!AttentionBias && !MlpBias, "attention_bias / mlp_bias are not supported by the Llama architecture here");
         if (RopeScaling is { } rs)
         {
             Require(rs.Kind is "llama3" or "default", $"rope_scaling type '{rs.Kind}' is not supported (only 'llama3')");
             if (rs.Kind == "llama3")
-                Require(rs.Factor > 0 && rs.HighFreqFactor > rs.LowFreqFactor && rs.OriginalMaxPositionEmbeddings > 0,
-                    "rope_scaling needs factor > 0, high_freq_factor > low_freq_factor, original_max_position_embeddings > 0");
+                Require(double.IsFinite(rs.Factor) && double.IsFinite(rs.LowFreqFactor) && double.IsFinite(rs.HighFreqFactor) && rs.LowFreqFactor > 0
+                        && rs.Factor > 0 && rs.HighFreqFactor > rs.LowFreqFactor && rs.OriginalMaxPositionEmbeddings > 0,
+                    "rope_scaling needs finite factor > 0, high_freq_factor > low_freq_factor > 0, original_max_position_embeddings > 0");
         }
     }
 
@@ -133,18 +165,22 @@ public sealed record LlamaConfig
 /// <summary>bos/eos token ids appear as a number, a list of numbers, or null.</summary>
 internal sealed class TokenIdListConverter : JsonConverter<int[]>
 {
+    /// <summary>Read JSON null through <see cref="Read"/> (as no ids), never as a null array.</summary>
+    public override bool HandleNull => true;
+
     public override int[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.Null: return [];
-            case JsonTokenType.Number: return [reader.GetInt32()];
+            case JsonTokenType.Number: return [reader.TryGetInt32(out int single) ? single : throw new JsonException("token ids must be 32-bit integers")];
             case JsonTokenType.StartArray:
                 var ids = new List<int>();
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
                     if (reader.TokenType != JsonTokenType.Number) throw new JsonException("token id lists must hold numbers");
-                    ids.Add(reader.GetInt32());
+                    ids.Add(reader.TryGetInt32(out int id) ? id : throw new JsonException("token ids must be 32-bit integers"));
+                    if (ids.Count > 1024) throw new JsonException("more than 1024 bos/eos token ids");
                 }
                 return ids.ToArray();
             default: throw new JsonException("expected a token id or a list of token ids");
@@ -153,6 +189,7 @@ internal sealed class TokenIdListConverter : JsonConverter<int[]>
 
     public override void Write(Utf8JsonWriter writer, int[] value, JsonSerializerOptions options)
     {
+        value ??= [];
         if (value.Length == 1) { writer.WriteNumberValue(value[0]); return; }
         writer.WriteStartArray();
         foreach (var id in value) writer.WriteNumberValue(id);

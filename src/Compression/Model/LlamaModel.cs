@@ -8,7 +8,8 @@ namespace Compression.Model;
 /// <summary>
 /// The Llama 3.x causal language model. Activations run in <see cref="DType"/> (float32 by default);
 /// the logits returned are always float32. Build it with <see cref="ModelLoader"/> (from a checkpoint),
-/// <see cref="CreateRandom"/> (for training) or <see cref="CreateOnMeta"/> (for size accounting).
+/// <see cref="CreateRandom"/> (for training) or <see cref="CreateOnMeta"/> (for size accounting); all of them, and
+/// in-memory quantization, go through <see cref="Assemble"/>.
 /// </summary>
 public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 {
@@ -72,6 +73,17 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor ids, KvCache? cache)
     {
         using var scope = NewDisposeScope();
+        return Head(Hidden(ids, cache)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The final-norm hidden states (B, T, H) in <see cref="DType"/> — <see cref="Forward"/> without the LM head, so
+    /// callers that need the logits of a few positions only (the last one while generating, the scored ones while
+    /// evaluating) run the (V × H) head on just those rows: <c>Head(Hidden(ids, cache)[.., ^1..])</c>.
+    /// </summary>
+    public Tensor Hidden(Tensor ids, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
         int start = cache?.Length ?? 0;
         long t = ids.shape[1];
         if (start + t > Config.MaxPositionEmbeddings)
@@ -79,10 +91,22 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         ids = ids.to(ScalarType.Int64, Device);
         var (cos, sin) = _rotary.Tables(start, t, DType, Device);      // (T, hd)
         var h = _embedTokens.forward(ids).to(DType);                    // (B, T, H)
-        foreach (var layer in _layers) h = layer.Forward(h, cos, sin, cache, start);
-        var logits = _lmHead.forward(_norm.forward(h)).to(ScalarType.Float32); // (B, T, V)
+        foreach (var layer in _layerArray) h = layer.Forward(h, cos, sin, cache, start);
         cache?.SetLength(start + (int)t);
-        return logits.MoveToOuterDisposeScope();
+        return _norm.forward(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits (…, V) float32 from final-norm hidden states (…, H).</summary>
+    public Tensor Head(Tensor hidden)
+    {
+        using var scope = NewDisposeScope();
+        return _lmHead.forward(hidden).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rotary.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <summary>Logits of one sequence as a (T, V) float32 array, row i = logits after token i.</summary>
@@ -110,9 +134,9 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         device ??= CPU;
         var generator = new Generator((ulong)seed);
-        Tensor Weight(long rows, long cols) => normal(0, std, [rows, cols], generator: generator).to(dtype, device);
-        return Build(c, dtype, device, (name, shape) => shape.Length == 1 ? ones(shape, dtype, device) : Weight(shape[0], shape[1]),
-            requiresGrad: true);
+        return Build(c, dtype, device, (name, shape) => shape.Length == 1
+            ? ones(shape, dtype, device)
+            : normal(0, std, shape, generator: generator).to(dtype, device), requiresGrad: true);
     }
 
     /// <summary>The model's structure with no weight data, on the <c>meta</c> device (for size accounting).</summary>
@@ -124,27 +148,52 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 
     /// <summary>Assembles a model with dense layers from a weight source keyed by Hugging Face name.</summary>
     public static LlamaModel Build(LlamaConfig c, ScalarType dtype, Device device, Func<string, long[], Tensor> weight,
-        bool requiresGrad = false, IReadOnlyList<float>? ropeFactors = null)
+        bool requiresGrad = false, IReadOnlyList<float>? ropeFactors = null) =>
+        Assemble(c, new DenseParts(weight, requiresGrad, ropeFactors), dtype, device);
+
+    /// <summary>
+    /// The one place a model is put together: every tensor <see cref="LlamaTensorLayout.Expected"/> names for
+    /// <paramref name="c"/> is asked of <paramref name="parts"/> in checkpoint order (embedding, blocks, final norm,
+    /// head). If a part fails, the parts already made are disposed.
+    /// </summary>
+    public static LlamaModel Assemble(LlamaConfig c, IModelParts parts, ScalarType dtype, Device device)
     {
-        LinearLayer Linear(string name, long rows, long cols) => new DenseLinear(weight(name, [rows, cols]), requiresGrad);
-        RmsNorm Norm(string name) => new(weight(name, [c.HiddenSize]), c.RmsNormEps, requiresGrad);
-        var embed = new DenseEmbedding(weight("model.embed_tokens.weight", [c.VocabSize, c.HiddenSize]), requiresGrad);
-        var layers = new List<LlamaDecoderLayer>();
-        for (int i = 0; i < c.NumLayers; i++)
+        var specs = LlamaTensorLayout.Expected(c).ToDictionary(s => s.Name);
+        var made = new List<IDisposable>();
+        T Make<T>(T part) where T : IDisposable { made.Add(part); return part; }
+        LinearLayer Linear(string name) => Make(parts.Linear(specs[name]));
+        RmsNorm Norm(string name) => Make(parts.Norm(specs[name], c.RmsNormEps));
+        try
         {
-            string p = $"model.layers.{i}.";
-            var attention = new LlamaAttention(c,
-                Linear(p + "self_attn.q_proj.weight", c.QueryDim, c.HiddenSize),
-                Linear(p + "self_attn.k_proj.weight", c.KeyValueDim, c.HiddenSize),
-                Linear(p + "self_attn.v_proj.weight", c.KeyValueDim, c.HiddenSize),
-                Linear(p + "self_attn.o_proj.weight", c.HiddenSize, c.QueryDim));
-            var mlp = new LlamaMlp(
-                Linear(p + "mlp.gate_proj.weight", c.IntermediateSize, c.HiddenSize),
-                Linear(p + "mlp.up_proj.weight", c.IntermediateSize, c.HiddenSize),
-                Linear(p + "mlp.down_proj.weight", c.HiddenSize, c.IntermediateSize));
-            layers.Add(new LlamaDecoderLayer(i, Norm(p + "input_layernorm.weight"), attention, Norm(p + "post_attention_layernorm.weight"), mlp));
+            var embed = Make(parts.Embedding(specs["model.embed_tokens.weight"]));
+            var layers = new List<LlamaDecoderLayer>();
+            for (int i = 0; i < c.NumLayers; i++)
+            {
+                string p = $"model.layers.{i}.";
+                var inputNorm = Norm(p + "input_layernorm.weight");
+                var attention = new LlamaAttention(c, Linear(p + "self_attn.q_proj.weight"), Linear(p + "self_attn.k_proj.weight"),
+                    Linear(p + "self_attn.v_proj.weight"), Linear(p + "self_attn.o_proj.weight"));
+                var postNorm = Norm(p + "post_attention_layernorm.weight");
+                var mlp = new LlamaMlp(Linear(p + "mlp.gate_proj.weight"), Linear(p + "mlp.up_proj.weight"), Linear(p + "mlp.down_proj.weight"));
+                layers.Add(new LlamaDecoderLayer(i, inputNorm, attention, postNorm, mlp));
+            }
+            var norm = Norm("model.norm.weight");
+            var head = c.TieWordEmbeddings ? null : Linear("lm_head.weight");
+            return new LlamaModel(c, embed, layers, norm, head, new RotaryEmbedding(c, parts.RopeFactors), dtype, device);
         }
-        var head = c.TieWordEmbeddings ? null : Linear("lm_head.weight", c.VocabSize, c.HiddenSize);
-        return new LlamaModel(c, embed, layers, Norm("model.norm.weight"), head, new RotaryEmbedding(c, ropeFactors), dtype, device);
+        catch
+        {
+            foreach (var part in made) part.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Dense float layers from a (name, shape) → tensor function.</summary>
+    private sealed class DenseParts(Func<string, long[], Tensor> weight, bool requiresGrad, IReadOnlyList<float>? ropeFactors) : IModelParts
+    {
+        public TokenEmbedding Embedding(TensorSpec spec) => new DenseEmbedding(weight(spec.Name, spec.Shape), requiresGrad);
+        public LinearLayer Linear(TensorSpec spec) => new DenseLinear(weight(spec.Name, spec.Shape), requiresGrad);
+        public RmsNorm Norm(TensorSpec spec, double eps) => new(weight(spec.Name, spec.Shape), eps, requiresGrad);
+        public IReadOnlyList<float>? RopeFactors => ropeFactors;
     }
 }

@@ -18,81 +18,46 @@ public sealed record ModelLoadOptions
     /// <summary>As <see cref="PackedLinear"/>, for the token embedding.</summary>
     public Func<StoredTensor, TokenEmbedding?>? PackedEmbedding { get; init; }
     public IProgress<(int Done, int Total, string Name)>? Progress { get; init; }
+    /// <summary>Load tensors holding NaN or ±Inf instead of refusing them (for studying broken models).</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 public static class ModelLoader
 {
-    /// <summary>Loads every tensor of <paramref name="checkpoint"/> into a model (checkpoint may be disposed afterwards).</summary>
+    /// <summary>
+    /// Loads every tensor of <paramref name="checkpoint"/> into a model. Packed layers may read their bytes in place
+    /// from the checkpoint's mapped files: those keep the mapping alive, so the checkpoint may be disposed afterwards.
+    /// </summary>
     public static LlamaModel Load(Checkpoint checkpoint, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
-        var c = checkpoint.Config;
-        var specs = LlamaTensorLayout.Expected(c);
-        int done = 0;
-        void Report(string name) => options.Progress?.Report((++done, specs.Count, name));
-
-        var packedLinears = new Dictionary<string, LinearLayer>();
-        if (options.PackedLinear is { } packed)
-            foreach (var spec in specs.Where(s => s.IsLinear || s.Role == TensorRole.LmHead))
-                if (packed(checkpoint[spec.Name]) is { } layer) packedLinears[spec.Name] = layer;
-
-        var packedEmbedding = options.PackedEmbedding?.Invoke(checkpoint["model.embed_tokens.weight"]);
-
-        var model = LlamaModel.Build(c, options.DType, options.Device, (name, shape) =>
-        {
-            // Packed layers are swapped in below; give Build a placeholder that allocates nothing.
-            if (packedLinears.ContainsKey(name) || (packedEmbedding is not null && name == "model.embed_tokens.weight"))
-                return empty(shape, options.DType, new Device(TorchSharp.DeviceType.META));
-            var t = ToTensor(checkpoint[name], shape.Length == 1 ? ScalarType.Float32 : options.DType, options.Device);
-            Report(name);
-            return t;
-        }, ropeFactors: checkpoint.RopeFrequencyFactors);
-
-        if (packedLinears.Count == 0 && packedEmbedding is null) return model;
-        return Rebuild(model, packedEmbedding, packedLinears, Report);
+        NonFinite.Check(checkpoint, options.AllowNonFinite);
+        return LlamaModel.Assemble(checkpoint.Config, new CheckpointParts(checkpoint, options), options.DType, options.Device);
     }
 
-    /// <summary>Replaces meta placeholders by the packed layers (and the embedding, when packed).</summary>
-    private static LlamaModel Rebuild(LlamaModel model, TokenEmbedding? packedEmbedding,
-        Dictionary<string, LinearLayer> packed, Action<string> report)
+    /// <summary>Parts read from a checkpoint: packed where the options' hooks keep them packed, dense otherwise.</summary>
+    private sealed class CheckpointParts(Checkpoint checkpoint, ModelLoadOptions options) : IModelParts
     {
-        var c = model.Config;
-        LinearLayer Pick(string name, LinearLayer dense)
+        private readonly int _total = LlamaTensorLayout.Expected(checkpoint.Config).Count;
+        private int _done;
+
+        public TokenEmbedding Embedding(TensorSpec spec) =>
+            Report(spec, options.PackedEmbedding?.Invoke(checkpoint[spec.Name]) ?? new DenseEmbedding(Dense(spec, options.DType)));
+
+        public LinearLayer Linear(TensorSpec spec) =>
+            Report(spec, options.PackedLinear?.Invoke(checkpoint[spec.Name]) ?? new DenseLinear(Dense(spec, options.DType)));
+
+        public RmsNorm Norm(TensorSpec spec, double eps) => Report(spec, new RmsNorm(Dense(spec, ScalarType.Float32), eps));
+
+        public IReadOnlyList<float>? RopeFactors => checkpoint.RopeFrequencyFactors;
+
+        private Tensor Dense(TensorSpec spec, ScalarType dtype) => ToTensor(checkpoint[spec.Name], dtype, options.Device);
+
+        private T Report<T>(TensorSpec spec, T part)
         {
-            if (!packed.TryGetValue(name, out var p)) return dense;
-            dense.Dispose();
-            report(name);
-            return p;
+            options.Progress?.Report((++_done, _total, spec.Name));
+            return part;
         }
-        var layers = new List<LlamaDecoderLayer>();
-        for (int i = 0; i < c.NumLayers; i++)
-        {
-            var old = model.Layers[i];
-            var projections = old.NamedProjections().ToDictionary(p => p.Name, p => p.Layer);
-            string pre = $"model.layers.{i}.";
-            LinearLayer P(string n) => Pick(pre + n + ".weight", projections[n]);
-            var attention = new LlamaAttention(c, P("self_attn.q_proj"), P("self_attn.k_proj"), P("self_attn.v_proj"), P("self_attn.o_proj"));
-            var mlp = new LlamaMlp(P("mlp.gate_proj"), P("mlp.up_proj"), P("mlp.down_proj"));
-            layers.Add(new LlamaDecoderLayer(i, old.InputNorm, attention, old.PostAttentionNorm, mlp));
-        }
-        TokenEmbedding embed = model.EmbedTokens;
-        if (packedEmbedding is not null)
-        {
-            embed.Dispose();
-            embed = packedEmbedding;
-        }
-        LinearLayer? head = c.TieWordEmbeddings ? null : Pick("lm_head.weight", model.LmHead);
-        var rebuilt = new LlamaModel(c, embed, layers, model.Norm, head, model.Rotary, model.DType, model.Device);
-        // The old wrappers share their norms and dense layers with the new model: keep their finalizers from
-        // releasing native module state while the new model runs (they are dropped, never disposed).
-        GC.SuppressFinalize(model);
-        foreach (var old in model.Layers)
-        {
-            GC.SuppressFinalize(old);
-            GC.SuppressFinalize(old.Attention);
-            GC.SuppressFinalize(old.Mlp);
-        }
-        return rebuilt;
     }
 
     /// <summary>A stored float or quantized tensor as a dense tensor of <paramref name="dtype"/> on <paramref name="device"/>.</summary>

@@ -9,14 +9,18 @@ namespace Compression.Model;
 /// when the config has llama3 rope scaling, or are divided by explicit per-pair factors (GGUF's
 /// <c>rope_freqs.weight</c>) when those are given.
 /// </summary>
-public sealed class RotaryEmbedding
+public sealed class RotaryEmbedding : IDisposable
 {
     private readonly double[] _invFreq; // (hd/2)
 
     public RotaryEmbedding(LlamaConfig config, IReadOnlyList<float>? frequencyFactors = null)
     {
         _invFreq = InverseFrequencies(config, frequencyFactors);
+        FrequencyFactors = frequencyFactors;
     }
+
+    /// <summary>The explicit per-pair divisors this embedding was made with (GGUF <c>rope_freqs</c>), or null.</summary>
+    public IReadOnlyList<float>? FrequencyFactors { get; }
 
     public IReadOnlyList<double> InverseFrequency => _invFreq;
 
@@ -49,8 +53,35 @@ public sealed class RotaryEmbedding
         return inv;
     }
 
-    /// <summary>cos and sin tables for positions [start, start+length), each (length, hd) in <paramref name="dtype"/>.</summary>
+    /// <summary>
+    /// cos and sin tables for positions [start, start+length), each (length, hd) in <paramref name="dtype"/>: views of
+    /// tables built once per dtype and device and grown (doubling) when a longer sequence asks, so decoding a token
+    /// computes no trigonometry and allocates no table.
+    /// </summary>
     public (Tensor Cos, Tensor Sin) Tables(long start, long length, ScalarType dtype, Device device)
+    {
+        long needed = start + length;
+        var key = (dtype, device.type, device.index);
+        lock (_tables)
+        {
+            if (!_tables.TryGetValue(key, out var table) || table.Positions < needed)
+            {
+                long positions = Math.Max(needed, Math.Max(64, 2 * (table.Positions)));
+                table.Cos?.Dispose();
+                table.Sin?.Dispose();
+                var (cos, sin) = Build(0, positions);
+                table = (tensor(cos, [positions, _invFreq.Length * 2]).to(dtype, device).DetachFromDisposeScope(),
+                         tensor(sin, [positions, _invFreq.Length * 2]).to(dtype, device).DetachFromDisposeScope(), positions);
+                _tables[key] = table;
+            }
+            return (table.Cos!.narrow(0, start, length), table.Sin!.narrow(0, start, length));
+        }
+    }
+
+    private readonly Dictionary<(ScalarType, TorchSharp.DeviceType, int), (Tensor? Cos, Tensor? Sin, long Positions)> _tables = [];
+
+    /// <summary>cos and sin of every (position, pair) angle, row-major (length, hd), in rotate-half layout.</summary>
+    private (float[] Cos, float[] Sin) Build(long start, long length)
     {
         int half = _invFreq.Length;
         var cos = new float[length * half * 2];
@@ -64,7 +95,17 @@ public sealed class RotaryEmbedding
                 cos[row + i] = cos[row + i + half] = c;
                 sin[row + i] = sin[row + i + half] = s;
             }
-        return (tensor(cos, [length, half * 2]).to(dtype, device), tensor(sin, [length, half * 2]).to(dtype, device));
+        return (cos, sin);
+    }
+
+    /// <summary>Frees the cached tables.</summary>
+    public void Dispose()
+    {
+        lock (_tables)
+        {
+            foreach (var (cos, sin, _) in _tables.Values) { cos?.Dispose(); sin?.Dispose(); }
+            _tables.Clear();
+        }
     }
 
     /// <summary>Applies the rotation to x of shape (B, heads, T, hd).</summary>

@@ -41,80 +41,70 @@ public static class ModelQuantizer
                 throw new ArgumentException($"{spec.Name}: the workbench cannot quantize to {f.Name}");
         }
 
-        int total = linears.Count + 1, done = 0;
-        var replaced = new Dictionary<string, LinearLayer>();
-        var created = new List<IDisposable>();
-        try
-        {
-            foreach (var (name, layer) in linears)
-            {
-                var converted = Convert(layer, Choice(specs[name]));
-                created.Add(converted);
-                replaced[name] = converted;
-                progress?.Report((++done, total, name));
-            }
-            var embed = Convert(model.EmbedTokens, Choice(embedSpec));
-            created.Add(embed);
-            progress?.Report((++done, total, embedSpec.Name));
+        return LlamaModel.Assemble(c, new QuantizedParts(model, Choice, progress, linears.Count + 1), model.DType, model.Device);
+    }
 
-            var layers = new List<LlamaDecoderLayer>();
-            for (int i = 0; i < c.NumLayers; i++)
-            {
-                var old = model.Layers[i];
-                string p = $"model.layers.{i}.";
-                LinearLayer L(string n) => replaced[p + n + ".weight"];
-                var attention = new LlamaAttention(c, L("self_attn.q_proj"), L("self_attn.k_proj"), L("self_attn.v_proj"), L("self_attn.o_proj"));
-                var mlp = new LlamaMlp(L("mlp.gate_proj"), L("mlp.up_proj"), L("mlp.down_proj"));
-                layers.Add(new LlamaDecoderLayer(i, ShareNorm(old.InputNorm, c), attention, ShareNorm(old.PostAttentionNorm, c), mlp));
-            }
-            LinearLayer? head = c.TieWordEmbeddings ? null : replaced["lm_head.weight"];
-            return new LlamaModel(c, embed, layers, ShareNorm(model.Norm, c), head, model.Rotary, model.DType, model.Device);
-        }
-        catch
+    /// <summary>The parts of <paramref name="model"/> converted to the policy's formats, one tensor at a time.</summary>
+    private sealed class QuantizedParts(LlamaModel model, Func<TensorSpec, TensorFormat> choice,
+        IProgress<(int Done, int Total, string Name)>? progress, int total) : IModelParts
+    {
+        private readonly Dictionary<string, LinearLayer> _linears = model.LinearLayers().ToDictionary(l => l.Name, l => l.Layer);
+        private readonly Dictionary<string, RmsNorm> _norms = model.Layers
+            .SelectMany((l, i) => new[] { ($"model.layers.{i}.input_layernorm.weight", l.InputNorm), ($"model.layers.{i}.post_attention_layernorm.weight", l.PostAttentionNorm) })
+            .Append(("model.norm.weight", model.Norm)).ToDictionary(p => p.Item1, p => p.Item2);
+        private int _done;
+
+        public TokenEmbedding Embedding(TensorSpec spec) => Report(spec, Convert(model.EmbedTokens, choice(spec)));
+        public LinearLayer Linear(TensorSpec spec) => Report(spec, Convert(_linears[spec.Name], choice(spec)));
+        /// <summary>A norm over the same weight storage (a new handle, so disposing either model leaves the other intact).</summary>
+        public RmsNorm Norm(TensorSpec spec, double eps) => new(_norms[spec.Name].Weight.detach(), eps);
+        public IReadOnlyList<float>? RopeFactors => model.Rotary.FrequencyFactors;
+
+        private T Report<T>(TensorSpec spec, T part)
         {
-            foreach (var d in created) d.Dispose();
-            throw;
+            progress?.Report((++_done, total, spec.Name));
+            return part;
         }
     }
 
     /// <summary>Bytes of the model's weights as held in memory (packed layers count their packed bytes, a tied head once).</summary>
     public static long PackedBytes(LlamaModel model) => model.WeightBytes;
 
-    private static LinearLayer Convert(LinearLayer layer, TensorFormat format)
+    private static LinearLayer Convert(LinearLayer layer, TensorFormat format) => (layer, format) switch
     {
-        if (layer is PackedLinear p && p.Format == format) return PackedLinear.Share(p.Weight);
-        if (format == FormatRegistry.F32)
-        {
-            if (layer is DenseLinear d) return new DenseLinear(d.Weight.detach()); // shares storage with the original
-            return new DenseLinear(FloatWeight(layer));
-        }
-        using var scope = NewDisposeScope(); // the float copy of this one layer lives only here
-        return new PackedLinear(FloatWeight(layer), format);
+        (PackedLinear p, _) when p.Format == format => PackedLinear.Share(p.Weight),
+        (DenseLinear d, _) when format == FormatRegistry.F32 => new DenseLinear(d.Weight.detach()), // shared storage
+        (PackedLinear p, _) when format != FormatRegistry.F32 => new PackedLinear(PackedWeight.Convert(p.Weight, format)),
+        _ when format == FormatRegistry.F32 => new DenseLinear(FloatWeight(layer)),
+        _ => Quantized(FloatWeight(layer), w => new PackedLinear(w, format)),
+    };
+
+    private static TokenEmbedding Convert(TokenEmbedding embedding, TensorFormat format) => (embedding, format) switch
+    {
+        (PackedEmbedding p, _) when p.Format == format => PackedEmbedding.Share(p.Weight),
+        (DenseEmbedding d, _) when format == FormatRegistry.F32 => new DenseEmbedding(d.Weight.detach()),
+        (PackedEmbedding p, _) when format != FormatRegistry.F32 => new PackedEmbedding(PackedWeight.Convert(p.Weight, format)),
+        _ when format == FormatRegistry.F32 => new DenseEmbedding(FloatWeight(embedding)),
+        _ => Quantized(FloatWeight(embedding), w => new PackedEmbedding(w, format)),
+    };
+
+    /// <summary>Quantizes a float copy of one layer's weight; the copy is freed before the next layer.</summary>
+    private static T Quantized<T>(Tensor floatWeight, Func<Tensor, T> quantize)
+    {
+        using (floatWeight) return quantize(floatWeight);
     }
 
-    private static TokenEmbedding Convert(TokenEmbedding embedding, TensorFormat format)
-    {
-        if (embedding is PackedEmbedding p && p.Format == format) return PackedEmbedding.Share(p.Weight);
-        if (format == FormatRegistry.F32)
-        {
-            if (embedding is DenseEmbedding d) return new DenseEmbedding(d.Weight.detach());
-            return new DenseEmbedding(FloatWeight(embedding));
-        }
-        using var scope = NewDisposeScope();
-        return new PackedEmbedding(FloatWeight(embedding), format);
-    }
-
-    /// <summary>The (Out, In) weight of a layer as float32 on the CPU (a new tensor, or a view of a dense float32 weight).</summary>
+    /// <summary>The (Out, In) weight of a layer as float32 on the CPU (a new tensor).</summary>
     private static Tensor FloatWeight(LinearLayer layer) => layer switch
     {
-        DenseLinear d => d.Weight.detach().to(ScalarType.Float32, CPU),
+        DenseLinear d => d.Weight.detach().to(ScalarType.Float32, CPU, copy: true),
         PackedLinear p => Dequantize(p.Weight),
         _ => throw new NotSupportedException($"cannot read the weight of a {layer.GetType().Name} layer"),
     };
 
     private static Tensor FloatWeight(TokenEmbedding embedding) => embedding switch
     {
-        DenseEmbedding d => d.Weight.detach().to(ScalarType.Float32, CPU),
+        DenseEmbedding d => d.Weight.detach().to(ScalarType.Float32, CPU, copy: true),
         PackedEmbedding p => Dequantize(p.Weight),
         _ => throw new NotSupportedException($"cannot read the weight of a {embedding.GetType().Name} embedding"),
     };
@@ -123,15 +113,10 @@ public static class ModelQuantizer
     internal static unsafe Tensor Dequantize(PackedWeight w)
     {
         var t = empty([w.Rows, w.Cols], ScalarType.Float32);
-        nint dst = (nint)TensorPointer.Of(t), src = (nint)w.Data;
+        nint dst = (nint)TensorPointer.Of(t);
         int cols = w.Cols;
-        long rb = w.RowBytes;
         var format = w.Format;
-        Parallel.For(0, w.Rows, r => format.DequantizeRow(
-            new ReadOnlySpan<byte>((byte*)src + r * rb, (int)rb), new Span<float>((float*)dst + (long)r * cols, cols)));
+        Parallel.For(0, w.Rows, r => format.DequantizeRow(w.Row(r), new Span<float>((float*)dst + (long)r * cols, cols)));
         return t;
     }
-
-    /// <summary>A norm over the same weight storage (a new handle, so disposing either model leaves the other intact).</summary>
-    private static RmsNorm ShareNorm(RmsNorm norm, LlamaConfig c) => new(norm.Weight.detach(), c.RmsNormEps);
 }

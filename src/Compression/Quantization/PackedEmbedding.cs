@@ -11,7 +11,8 @@ public sealed unsafe class PackedEmbedding : TokenEmbedding
     private readonly PackedWeight _weight;
     private bool _disposed;
 
-    private PackedEmbedding(PackedWeight weight) : base(nameof(PackedEmbedding)) => _weight = weight;
+    /// <summary>Takes over the (only) reference to <paramref name="weight"/>.</summary>
+    internal PackedEmbedding(PackedWeight weight) : base(nameof(PackedEmbedding)) => _weight = weight;
 
     /// <summary>Quantizes a float (Vocab, Hidden) matrix.</summary>
     public PackedEmbedding(Tensor weight, TensorFormat format) : this(PackedWeight.Quantize(weight, format)) { }
@@ -19,9 +20,9 @@ public sealed unsafe class PackedEmbedding : TokenEmbedding
     public static PackedEmbedding FromPacked(ReadOnlySpan<byte> packed, TensorFormat format, int vocab, int hidden) =>
         new(PackedWeight.FromBytes(packed, format, vocab, hidden));
 
-    public static PackedEmbedding FromStored(StoredTensor tensor) => new(PackedWeight.FromStored(tensor));
+    public static PackedEmbedding FromStored(StoredTensor tensor, bool map = true) => new(PackedWeight.FromStored(tensor, map));
 
-    /// <summary>A second embedding over the same packed memory (used when a quantized copy keeps it as is); takes a reference.</summary>
+    /// <summary>A second layer over the same packed memory (tied heads, copies that keep a layer as it is); takes a reference.</summary>
     internal static PackedEmbedding Share(PackedWeight weight)
     {
         weight.AddRef();

@@ -15,7 +15,8 @@ public sealed unsafe class PackedLinear : LinearLayer
     private readonly PackedWeight _weight;
     private bool _disposed;
 
-    private PackedLinear(PackedWeight weight)
+    /// <summary>Takes over the (only) reference to <paramref name="weight"/>.</summary>
+    internal PackedLinear(PackedWeight weight)
         : base(nameof(PackedLinear), weight.Cols, weight.Rows) => _weight = weight;
 
     /// <summary>Quantizes a float (Out, In) weight into <paramref name="format"/>.</summary>
@@ -25,10 +26,10 @@ public sealed unsafe class PackedLinear : LinearLayer
     public static PackedLinear FromPacked(ReadOnlySpan<byte> packed, TensorFormat format, int outFeatures, int inFeatures) =>
         new(PackedWeight.FromBytes(packed, format, outFeatures, inFeatures));
 
-    /// <summary>Loads a checkpoint tensor as it is stored (no float copy).</summary>
-    public static PackedLinear FromStored(StoredTensor tensor) => new(PackedWeight.FromStored(tensor));
+    /// <summary>Loads a checkpoint tensor as it is stored (no float copy; read in place from the mapped file where it can be).</summary>
+    public static PackedLinear FromStored(StoredTensor tensor, bool map = true) => new(PackedWeight.FromStored(tensor, map));
 
-    /// <summary>A second layer over the same packed memory (for tied heads); takes a reference.</summary>
+    /// <summary>A second layer over the same packed memory (tied heads, copies that keep a layer as it is); takes a reference.</summary>
     internal static PackedLinear Share(PackedWeight weight)
     {
         weight.AddRef();
@@ -59,8 +60,36 @@ public sealed unsafe class PackedLinear : LinearLayer
         return y.MoveToOuterDisposeScope();
     }
 
-    /// <summary>y (n, Out) = x (n, In)·Wᵀ on raw buffers; splits W into row ranges below 2 GiB for the span-based kernels.</summary>
+    /// <summary>
+    /// y (n, Out) = x (n, In)·Wᵀ on raw buffers; splits W into row ranges below 2 GiB for the span-based kernels.
+    /// A weight whose rows are stored permuted (<see cref="PackedWeight.StoredRowOrder"/>) is multiplied in stored
+    /// order and its outputs put back in model order — an Out-sized gather, instead of a reordered copy of W.
+    /// </summary>
     public void Multiply(float* x, int n, float* y)
+    {
+        var order = _weight.StoredRowOrder;
+        if (order is null)
+        {
+            MultiplyStored(x, n, y);
+            return;
+        }
+        int rows = _weight.Rows;
+        var stored = System.Buffers.ArrayPool<float>.Shared.Rent(checked(n * rows));
+        try
+        {
+            fixed (float* ys = stored) MultiplyStored(x, n, ys);
+            for (int i = 0; i < n; i++)
+            {
+                var src = stored.AsSpan(i * rows, rows);
+                var dst = new Span<float>(y + (long)i * rows, rows);
+                for (int r = 0; r < rows; r++) dst[r] = src[order[r]];
+            }
+        }
+        finally { System.Buffers.ArrayPool<float>.Shared.Return(stored); }
+    }
+
+    /// <summary>y = x·Wᵀ with the rows of W (and so the columns of y) in stored order.</summary>
+    private void MultiplyStored(float* x, int n, float* y)
     {
         int rows = _weight.Rows, cols = _weight.Cols;
         var xs = new ReadOnlySpan<float>(x, checked(n * cols));

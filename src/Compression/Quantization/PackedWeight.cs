@@ -1,4 +1,5 @@
-// PackedWeight: a rows × cols matrix in a storage format, in 64-byte aligned native memory, reference-counted.
+// PackedWeight: a rows × cols matrix in a storage format — read in place from a memory-mapped checkpoint, or held in
+// 64-byte aligned native memory — reference-counted.
 using System.Runtime.InteropServices;
 using Compression.Checkpoints;
 using static TorchSharp.torch;
@@ -8,11 +9,18 @@ namespace Compression.Quantization;
 /// <summary>
 /// The packed bytes of one weight matrix (row-major, blocks along rows) outside the GC heap, so
 /// kernels read it through plain pointers. Shared by an embedding and its tied head: each user calls
-/// <see cref="AddRef"/>/<see cref="Release"/> and the memory is freed with the last one.
+/// <see cref="AddRef"/>/<see cref="Release"/> and the memory is freed (or the file mapping let go) with the last one.
 /// </summary>
 public sealed unsafe class PackedWeight
 {
+    /// <summary>
+    /// Stored tensors whose data starts on a multiple of this are read in place from the mapped file. The kernels
+    /// use unaligned vector loads; the bound only keeps the 16/32-bit scalar reads of block headers aligned.
+    /// </summary>
+    public const int MapAlignment = 4;
+
     private byte* _data;
+    private readonly MappedFile? _mapped; // set when _data points into a mapped checkpoint (not ours to free)
     private int _refs = 1;
 
     public TensorFormat Format { get; }
@@ -20,6 +28,13 @@ public sealed unsafe class PackedWeight
     public int Cols { get; }
     public long RowBytes { get; }
     public long ByteLength => Rows * RowBytes;
+    /// <summary>True when the bytes are read in place from a memory-mapped file (no copy in anonymous memory).</summary>
+    public bool IsMapped => _mapped is not null;
+    /// <summary>
+    /// When set, model row r is stored row <c>StoredRowOrder[r]</c> (a GGUF Q/K matrix mapped in place keeps llama.cpp's
+    /// row permutation; <see cref="Row"/> and <see cref="PackedLinear"/> undo it). Null: rows are in model order.
+    /// </summary>
+    public int[]? StoredRowOrder { get; }
 
     private PackedWeight(TensorFormat format, int rows, int cols)
     {
@@ -30,13 +45,22 @@ public sealed unsafe class PackedWeight
         _data = (byte*)NativeMemory.AlignedAlloc((nuint)ByteLength, 64);
     }
 
+    private PackedWeight(StoredTensor t, int rows, int cols)
+    {
+        Format = t.Format; Rows = rows; Cols = cols;
+        RowBytes = t.RowBytes;
+        StoredRowOrder = t.RowOrder;
+        _mapped = t.Source.Retain();
+        _data = t.Source.Pointer(t.Offset);
+    }
+
     /// <summary>Pointer to row 0; valid while a reference is held.</summary>
     public byte* Data => _data != null ? _data : throw new ObjectDisposedException(nameof(PackedWeight));
 
-    /// <summary>Bytes of row <paramref name="r"/>.</summary>
-    public ReadOnlySpan<byte> Row(int r) => new(Data + r * RowBytes, (int)RowBytes);
+    /// <summary>Bytes of model row <paramref name="r"/>.</summary>
+    public ReadOnlySpan<byte> Row(int r) => new(Data + (StoredRowOrder is null ? r : StoredRowOrder[r]) * RowBytes, (int)RowBytes);
 
-    /// <summary>Rows [first, first+count) as one span (count·RowBytes must fit in an int).</summary>
+    /// <summary>Stored rows [first, first+count) as one span (count·RowBytes must fit in an int); see <see cref="StoredRowOrder"/>.</summary>
     public ReadOnlySpan<byte> RowSpan(int first, int count) => new(Data + first * RowBytes, checked((int)(count * RowBytes)));
 
     /// <summary>Quantizes a float32 (rows, cols) tensor row by row (rows in parallel).</summary>
@@ -55,6 +79,26 @@ public sealed unsafe class PackedWeight
         return packed;
     }
 
+    /// <summary>
+    /// Re-encodes another packed matrix (in model row order) into <paramref name="format"/>, a row at a time: no float
+    /// copy of the matrix is made, only one row buffer per thread.
+    /// </summary>
+    public static PackedWeight Convert(PackedWeight source, TensorFormat format)
+    {
+        if (!format.CanQuantize) throw new ArgumentException($"{format.Name} is read-only: the workbench cannot quantize to it");
+        var packed = new PackedWeight(format, source.Rows, source.Cols);
+        int cols = source.Cols;
+        long rb = packed.RowBytes;
+        nint dst = (nint)packed._data;
+        Parallel.For(0, source.Rows, () => new float[cols], (r, _, row) =>
+        {
+            source.Format.DequantizeRow(source.Row(r), row);
+            format.QuantizeRow(row, new Span<byte>((byte*)dst + r * rb, (int)rb));
+            return row;
+        }, _ => { });
+        return packed;
+    }
+
     /// <summary>Copies already-packed bytes (<c>rows·RowBytes</c> of them) for a rows × cols matrix.</summary>
     public static PackedWeight FromBytes(ReadOnlySpan<byte> bytes, TensorFormat format, int rows, int cols)
     {
@@ -68,15 +112,24 @@ public sealed unsafe class PackedWeight
         return packed;
     }
 
-    /// <summary>Copies a checkpoint tensor's rows (in model order) without converting them.</summary>
-    public static PackedWeight FromStored(StoredTensor t)
+    /// <summary>
+    /// A checkpoint tensor as stored, without converting it: read in place from the mapped file when its data is
+    /// <see cref="MapAlignment"/>-aligned (and <paramref name="map"/> is set), otherwise copied (rows in model order).
+    /// </summary>
+    public static PackedWeight FromStored(StoredTensor t, bool map = true)
     {
         if (t.Shape.Length != 2) throw new InvalidDataException($"{t.Name}: expected a 2-D tensor, got [{string.Join(", ", t.Shape)}]");
-        var packed = new PackedWeight(t.Format, checked((int)t.Shape[0]), checked((int)t.Shape[1]));
+        int rows = checked((int)t.Shape[0]), cols = checked((int)t.Shape[1]);
+        if (map && CanMap(t)) return new PackedWeight(t, rows, cols);
+        var packed = new PackedWeight(t.Format, rows, cols);
         if (packed.ByteLength <= int.MaxValue) t.CopyTo(new Span<byte>(packed._data, (int)packed.ByteLength));
         else for (int r = 0; r < packed.Rows; r++) t.Row(r).CopyTo(new Span<byte>(packed._data + r * packed.RowBytes, (int)packed.RowBytes));
         return packed;
     }
+
+    /// <summary>Whether <see cref="FromStored"/> can read <paramref name="t"/> in place.</summary>
+    public static bool CanMap(StoredTensor t) =>
+        t.Source.Length > 0 && ((nuint)t.Source.Pointer(t.Offset) % MapAlignment) == 0 && t.Format.Supports(t.Cols);
 
     public void AddRef()
     {
@@ -87,7 +140,8 @@ public sealed unsafe class PackedWeight
     {
         if (Interlocked.Decrement(ref _refs) == 0)
         {
-            NativeMemory.AlignedFree(_data);
+            if (_mapped is not null) _mapped.Dispose();
+            else NativeMemory.AlignedFree(_data);
             _data = null;
         }
     }

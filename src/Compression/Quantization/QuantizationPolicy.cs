@@ -80,6 +80,12 @@ public sealed record QuantizationPolicy
         {
             int eq = s.LastIndexOf('=');
             if (eq <= 0 || eq == s.Length - 1) throw new ArgumentException($"--tensor-type '{s}': expected PATTERN=FORMAT");
-            return (new Regex(s[..eq], RegexOptions.CultureInvariant), FormatRegistry.Get(s[(eq + 1)..]));
+            Regex pattern;
+            try { pattern = new Regex(s[..eq], RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)); }
+            catch (ArgumentException e) { throw new ArgumentException($"--tensor-type '{s}': PATTERN '{s[..eq]}' is not a valid regular expression ({e.Message})", e); }
+            TensorFormat format;
+            try { format = FormatRegistry.Get(s[(eq + 1)..]); }
+            catch (ArgumentException e) { throw new ArgumentException($"--tensor-type '{s}': {e.Message}", e); }
+            return (pattern, format);
         }).ToList();
 }

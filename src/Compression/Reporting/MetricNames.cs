@@ -28,8 +28,20 @@ public static class MetricNames
     public const string DecodeMsPerToken = "decode_ms_per_token";
     /// <summary>Peak resident memory of the process, bytes.</summary>
     public const string PeakResidentBytes = "peak_rss_bytes";
+    /// <summary>Peak resident memory sampled while the throughput runs ran (one engine's share of the process peak), bytes.</summary>
+    public const string RunPeakResidentBytes = "run_peak_rss_bytes";
+    /// <summary>Peak anonymous resident memory (RssAnon: allocations, not mapped files) sampled during the runs, bytes.</summary>
+    public const string PeakAnonymousBytes = "peak_anon_bytes";
+    /// <summary>Weight bytes one decoded token reads (every matmul weight, the norms, one embedding row).</summary>
+    public const string WeightBytesPerToken = "weight_bytes_per_token";
+    /// <summary>This machine's measured read bandwidth (bytes/s) the roofline uses.</summary>
+    public const string ReadBandwidth = "read_bandwidth_bytes_s";
+    /// <summary>Decode roofline: read bandwidth ÷ weight bytes per token, tokens/s.</summary>
+    public const string RooflineTokensPerSecond = "roofline_tok_s";
+    /// <summary>Decode tokens/s as a fraction of the roofline.</summary>
+    public const string RooflineFraction = "roofline_fraction";
 
     /// <summary>True for metrics where a larger value is better (accuracy, agreement, throughput).</summary>
     public static bool HigherIsBetter(string metric) => metric is Accuracy or AccuracyNorm or Top1Agreement
-        or PrefillTokensPerSecond or DecodeTokensPerSecond;
+        or PrefillTokensPerSecond or DecodeTokensPerSecond or RooflineFraction;
 }

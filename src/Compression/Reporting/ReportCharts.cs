@@ -61,7 +61,10 @@ public static class ReportCharts
                 if (points.Count == 0) continue;
                 string stem = Path.Combine(directory, $"{slug}-throughput-vs-bits-{ResultKey.Slug(column.Task)}");
                 string title = $"{table.Model}: decode throughput vs bits per weight";
-                Try(title, () => [Charts.ThroughputVsBits(points, stem, options.Roofline, title)]);
+                // Without a roofline in the options, the one the records measured (compress bench --bandwidth) is drawn.
+                var roofline = options.Roofline ?? (sized.Select(r => r.Get(MetricNames.ReadBandwidth, column.Task)?.Value).Max() is double bw
+                    ? new Roofline(bw, table.ParameterCount) : null);
+                Try(title, () => [Charts.ThroughputVsBits(points, stem, roofline, title)]);
             }
         }
         if (options.SizeTable is { Count: > 0 } sizes)

@@ -38,7 +38,8 @@ public static class ResultTable
     [
         MetricNames.Perplexity, MetricNames.BitsPerByte, MetricNames.KlMean, MetricNames.KlMedian, MetricNames.KlP99,
         MetricNames.Top1Agreement, MetricNames.Accuracy, MetricNames.AccuracyNorm, MetricNames.PrefillTokensPerSecond,
-        MetricNames.DecodeTokensPerSecond, MetricNames.DecodeMsPerToken, MetricNames.PeakResidentBytes,
+        MetricNames.DecodeTokensPerSecond, MetricNames.DecodeMsPerToken, MetricNames.RooflineFraction, MetricNames.PeakResidentBytes,
+        MetricNames.PeakAnonymousBytes,
     ];
 
     /// <summary>

@@ -61,6 +61,7 @@ public static class TokenizerJson
     private static JsonDocument ParseFile(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Tokenizer file not found: {path}", path);
+        Compression.IO.InputFile.CheckReadable(path, MaxFileBytes, "a tokenizer JSON file"); // never opens a pipe
         using var stream = File.OpenRead(path);
         // Llama 3's tokenizer.json is ~9 MB; refuse to parse something absurd into memory.
         if (stream.Length > MaxFileBytes) throw new InvalidDataException($"{path}: {stream.Length} bytes is too large for a tokenizer file (limit {MaxFileBytes})");
@@ -68,7 +69,7 @@ public static class TokenizerJson
     }
 
     private static InvalidDataException Bad(string path, string problem, Exception inner) =>
-        new($"{path}: {problem}", inner);
+        new($"{path}: {problem.ReplaceLineEndings(" ")}", inner); // JSON errors quote the text around them, newlines included
 
     private static void WriteAtomically(string path, Action<Stream> write)
     {

@@ -1,4 +1,4 @@
-// GemvGemmTests: every format's GEMV and GEMM against a double-precision product of its dequantized weights.
+// GemvGemmTests: every format's GEMV (on every ISA level this machine has) and GEMM against a double-precision product of its dequantized weights.
 using Compression.Kernels;
 using Compression.Quantization;
 using Compression.Tests.Quantization;
@@ -45,14 +45,17 @@ public class GemvGemmTests
             var x = TestData.Gaussian(cols, ++seed);
             var packed = TestData.Quantize(f, w, rows, cols);
             var wd = TestData.Dequantize(f, packed, rows, cols);
-            var y = new float[rows];
-            f.Gemv(packed, rows, cols, x, y);
-            for (int r = 0; r < rows; r++)
+            foreach (var level in KernelIsa.Supported())
             {
-                double exact = 0;
-                for (int k = 0; k < cols; k++) exact += (double)wd[r * cols + k] * x[k];
-                double tol = Tolerance(f, wd, x, r, cols);
-                Assert.True(Math.Abs(y[r] - exact) <= tol, $"{name} {rows}x{cols} row {r}: {y[r]} vs {exact} (tol {tol:G3})");
+                var y = new float[rows];
+                using (KernelIsa.Override(level)) f.Gemv(packed, rows, cols, x, y);
+                for (int r = 0; r < rows; r++)
+                {
+                    double exact = 0;
+                    for (int k = 0; k < cols; k++) exact += (double)wd[r * cols + k] * x[k];
+                    double tol = Tolerance(f, wd, x, r, cols);
+                    Assert.True(Math.Abs(y[r] - exact) <= tol, $"{name} {level} {rows}x{cols} row {r}: {y[r]} vs {exact} (tol {tol:G3})");
+                }
             }
         }
     }

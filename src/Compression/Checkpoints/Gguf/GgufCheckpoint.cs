@@ -45,7 +45,13 @@ public sealed class GgufCheckpoint : Checkpoint
             if (rope.Dimensions.Length != 1 || rope.Elements != Config.HeadDim / 2)
                 throw new InvalidDataException(
                     $"{file.Path}: {GgufTensorNames.RopeFrequencies} has dimensions [{string.Join(", ", rope.Dimensions)}], expected [{Config.HeadDim / 2}] (head_dim/2)");
-            RopeFrequencyFactors = Stored(rope, GgufTensorNames.RopeFrequencies, null).ToFloat32();
+            var factors = Stored(rope, GgufTensorNames.RopeFrequencies, null).ToFloat32();
+            // They divide the inverse frequencies: zero, negative or non-finite factors give non-finite rotations.
+            int bad = Array.FindIndex(factors, x => !float.IsFinite(x) || x <= 0);
+            if (bad >= 0)
+                throw new InvalidDataException(
+                    $"{file.Path}: {GgufTensorNames.RopeFrequencies}[{bad}] = {factors[bad]}; rope frequency factors must be finite and positive");
+            RopeFrequencyFactors = factors;
         }
 
         _tensors = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
@@ -107,7 +113,7 @@ public sealed class GgufCheckpoint : Checkpoint
 
         int vocab = Opt("vocab_size")
             ?? f.TryGetArray<string>("tokenizer.ggml.tokens")?.Length
-            ?? (f.FindTensor("token_embd.weight") is { Dimensions.Length: 2 } e ? checked((int)e.Dimensions[1]) : 0);
+            ?? (f.FindTensor("token_embd.weight") is { Dimensions.Length: 2 } e ? VocabFromEmbedding(f, e.Dimensions[1]) : 0);
         int? bos = f.TryGetUInt32("tokenizer.ggml.bos_token_id") is uint b and <= int.MaxValue ? (int)b : null;
         int? eos = f.TryGetUInt32("tokenizer.ggml.eos_token_id") is uint e2 and <= int.MaxValue ? (int)e2 : null;
 
@@ -132,6 +138,10 @@ public sealed class GgufCheckpoint : Checkpoint
         config.Validate(f.Path);
         return config;
     }
+
+    // The vocabulary size derived from token_embd's rows, bounded before it sizes anything.
+    private static int VocabFromEmbedding(GgufFile f, long rows) => rows is > 0 and <= LlamaConfig.MaxVocabSize ? (int)rows
+        : throw new InvalidDataException($"{f.Path}: token_embd.weight has {rows:N0} rows, outside the plausible vocabulary sizes 1 to {LlamaConfig.MaxVocabSize:N0}");
 
     // GGUF stores eps and theta as f32; widening via the shortest round-trip decimal gives back the
     // double config.json had (1e-5, not 9.99999974737875e-06), so configs from both sources compare equal.

@@ -23,6 +23,8 @@ public sealed record GgufExportOptions
     public bool WriteAlignmentKey { get; init; }
     /// <summary>Size of the float32 working buffer: the most of a tensor held in memory at once.</summary>
     public int ChunkBytes { get; init; } = 16 << 20;
+    /// <summary>Write tensors holding NaN or ±Inf instead of refusing them.</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 /// <summary>Progress of an export, reported after each chunk.</summary>
@@ -42,16 +44,17 @@ public static class GgufExporter
     /// 2-D tensor's spec and GGUF name (e.g. <c>QuantizationPolicy.Choose</c>); 1-D tensors (norms) are always F32.
     /// Rows are read as float32 a chunk at a time, Q/K rows permuted into llama.cpp's order, and quantized with
     /// the chosen format's <see cref="TensorFormat.QuantizeRow"/>; a tensor already stored in the chosen format
-    /// is copied as it is (no re-quantization). The file appears only when complete.
+    /// is copied as it is (no re-quantization). The file appears only when complete. A null <paramref name="tokenizer"/>
+    /// writes <c>tokenizer.ggml.model = no_vocab</c>, as llama.cpp does for models without a vocabulary.
     /// </summary>
     public static GgufExportResult Write(
-        Checkpoint input, TokenizerData tokenizer, Func<TensorSpec, string, TensorFormat> chooseFormat, string outPath,
+        Checkpoint input, TokenizerData? tokenizer, Func<TensorSpec, string, TensorFormat> chooseFormat, string outPath,
         GgufExportOptions? options = null, IProgress<GgufExportProgress>? progress = null, CancellationToken ct = default)
     {
         options ??= new GgufExportOptions();
         if (options.ChunkBytes < 4) throw new ArgumentException("ChunkBytes must be at least 4");
         var config = input.Config;
-        if (tokenizer.TokenTypes.Count != tokenizer.Tokens.Count)
+        if (tokenizer is not null && tokenizer.TokenTypes.Count != tokenizer.Tokens.Count)
             throw new ArgumentException($"tokenizer has {tokenizer.Tokens.Count} tokens but {tokenizer.TokenTypes.Count} token types");
         var gguf = input as GgufCheckpoint;
         var ropeFactors = options.RopeFrequencyFactors ?? gguf?.RopeFrequencyFactors ?? GgufRopeFactors.FromConfig(config);
@@ -81,7 +84,8 @@ public static class GgufExporter
         if (options.WriteAlignmentKey) writer.AddUInt32(GgufFile.AlignmentKey, writer.Alignment);
         AddModelKeys(writer, config);
         if (fileType is uint ft) writer.AddUInt32("general.file_type", ft);
-        AddTokenizerKeys(writer, tokenizer, config);
+        if (tokenizer is null) writer.AddString("tokenizer.ggml.model", "no_vocab");
+        else AddTokenizerKeys(writer, tokenizer, config);
         if (quantized) writer.AddUInt32("general.quantization_version", 2);
 
         foreach (var (spec, name, format) in plan)
@@ -102,6 +106,7 @@ public static class GgufExporter
             {
                 var heads = GgufTensorNames.PermutedHeads(spec, config);
                 var source = input[spec.Name];
+                NonFinite.Check(source, options.AllowNonFinite);
                 WriteTensor(writer, source, format, heads, options.ChunkBytes, ct, bytes =>
                 {
                     written += bytes;
@@ -144,7 +149,8 @@ public static class GgufExporter
         {
             ct.ThrowIfCancellationRequested();
             int n = Math.Min(chunkRows, rows - first);
-            for (int k = 0; k < n; k++)
+            // Rows of a chunk are independent (each has its own slice of both buffers): quantize them in parallel.
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = copy ? 1 : -1 }, k =>
             {
                 int src = hfRow is null ? first + k : hfRow[first + k];
                 var dst = packed.AsSpan(k * rowBytes, rowBytes);
@@ -155,7 +161,7 @@ public static class GgufExporter
                     source.ReadRows(src, 1, row);
                     format.QuantizeRow(row, dst);
                 }
-            }
+            });
             writer.WriteTensorData(packed.AsSpan(0, n * rowBytes));
             onChunk((long)n * rowBytes);
         }

@@ -76,6 +76,7 @@ public sealed class GgufFile : IDisposable
             for (ulong i = 0; i < tensorCount; i++) infos.Add(ReadTensorInfo(i));
             DataOffset = AlignUp(_pos, Alignment);
             foreach (var (name, dims, type, rel) in infos) AddTensor(name, dims, type, rel);
+            CheckTiling();
         }
         catch
         {
@@ -141,7 +142,15 @@ public sealed class GgufFile : IDisposable
 
     private long Remaining => _file.Length - _pos;
 
-    private InvalidDataException Bad(string problem) => new($"{_file.Path}: {problem}");
+    private InvalidDataException Bad(string problem) => new($"{_file.Path}: {Printable(problem)}");
+
+    // A corrupt length makes a key or name swallow binary bytes; keep the message one readable line of bounded length.
+    private static string Printable(string s)
+    {
+        var sb = new StringBuilder(Math.Min(s.Length, 600));
+        foreach (char c in s) sb.Append(char.IsControl(c) ? '?' : c);
+        return sb.Length <= 600 ? sb.ToString() : $"{sb.ToString(0, 300)} … {sb.ToString(sb.Length - 200, 200)}";
+    }
 
     private ReadOnlySpan<byte> Bytes(long offset, int length) => _file.Span(offset, length);
 
@@ -299,6 +308,26 @@ public sealed class GgufFile : IDisposable
         };
         _tensors.Add(info);
         _tensorByName.Add(name, info);
+    }
+
+    /// <summary>
+    /// Writers lay tensors out back to back, each padded to the alignment. An overlap, or a gap wider than the
+    /// padding (a tensor whose type or shape was corrupted reads the wrong bytes), means the table is corrupt.
+    /// </summary>
+    private void CheckTiling()
+    {
+        long cursor = 0;
+        GgufTensorInfo? previous = null;
+        foreach (var t in _tensors.Where(t => t.ByteLength > 0).OrderBy(t => t.RelativeOffset))
+        {
+            if (t.RelativeOffset < cursor)
+                throw Bad($"tensors '{previous!.Name}' and '{t.Name}' overlap (data [{previous.RelativeOffset}, {previous.RelativeOffset + previous.ByteLength}) and [{t.RelativeOffset}, ...))");
+            if (t.RelativeOffset != AlignUp(cursor, Alignment))
+                throw Bad($"{t.RelativeOffset - cursor} data bytes before tensor '{t.Name}' belong to no tensor " +
+                          "(a tensor's type, shape or offset is corrupt)");
+            cursor = t.RelativeOffset + t.ByteLength;
+            previous = t;
+        }
     }
 
     /// <summary><paramref name="x"/> rounded up to a multiple of <paramref name="alignment"/> (a power of two).</summary>

@@ -2,6 +2,7 @@
 // declaration order, each tensor aligned — to a temporary file renamed into place only when complete.
 using System.Buffers.Binary;
 using System.Text;
+using Compression.IO;
 using Compression.Quantization;
 
 namespace Compression.Checkpoints.Gguf;
@@ -19,6 +20,7 @@ public sealed class GgufWriter : IDisposable
     private readonly List<(string Name, long[] Dims, TensorFormat Format, long Offset, long Bytes)> _tensors = [];
     private readonly HashSet<string> _tensorNames = new(StringComparer.Ordinal);
     private readonly string _tempPath;
+    private readonly string _userPath;
     private FileStream? _out;
     private long _dataBytes;       // data section bytes declared so far (including padding)
     private int _current;          // index of the tensor being written
@@ -36,9 +38,10 @@ public sealed class GgufWriter : IDisposable
     public GgufWriter(string path, uint alignment = GgufFile.DefaultAlignment)
     {
         if (alignment == 0 || (alignment & (alignment - 1)) != 0) throw new ArgumentException($"alignment {alignment} is not a power of two");
-        Path = System.IO.Path.GetFullPath(path);
+        _userPath = path;
+        Path = OutputFile.Prepare(path);
         Alignment = alignment;
-        _tempPath = $"{Path}.tmp-{Guid.NewGuid():N}";
+        _tempPath = OutputFile.TempFor(Path);
     }
 
     // ---- metadata ----
@@ -97,6 +100,12 @@ public sealed class GgufWriter : IDisposable
     public void WriteTensorData(ReadOnlySpan<byte> data)
     {
         EnsureHeader();
+        try { Append(data); }
+        catch (Exception e) when (OutputFile.IsWriteFailure(e)) { throw Fail(e); }
+    }
+
+    private void Append(ReadOnlySpan<byte> data)
+    {
         while (data.Length > 0 || (_current < _tensors.Count && _tensors[_current].Bytes == 0))
         {
             if (_current >= _tensors.Count) throw new InvalidOperationException("more tensor data than the declared tensors hold");
@@ -118,19 +127,32 @@ public sealed class GgufWriter : IDisposable
         while (_current < _tensors.Count && _tensors[_current].Bytes == 0) FinishTensor();
         if (_current < _tensors.Count)
             throw new InvalidOperationException($"tensor '{_tensors[_current].Name}' has {_currentWritten} of its {_tensors[_current].Bytes} bytes; the file is incomplete");
-        _out!.Flush(flushToDisk: true);
-        _out.Dispose();
-        _out = null;
-        File.Move(_tempPath, Path, overwrite: true);
+        try
+        {
+            _out!.Flush(flushToDisk: true);
+            _out.Dispose();
+            _out = null;
+            File.Move(_tempPath, Path, overwrite: true);
+        }
+        catch (Exception e) when (OutputFile.IsWriteFailure(e)) { throw Fail(e); }
         _completed = true;
+    }
+
+    // Disk full, read-only, ...: drop the temporary and report the path the caller gave.
+    private IOException Fail(Exception e)
+    {
+        try { _out?.Dispose(); } catch (Exception d) when (OutputFile.IsWriteFailure(d)) { }
+        _out = null;
+        OutputFile.TryDelete(_tempPath);
+        return OutputFile.Failure(_userPath, e, _tempPath);
     }
 
     /// <summary>Discards the temporary file unless <see cref="Complete"/> succeeded.</summary>
     public void Dispose()
     {
-        _out?.Dispose();
+        try { _out?.Dispose(); } catch (Exception e) when (OutputFile.IsWriteFailure(e)) { } // a full disk fails the final flush too
         _out = null;
-        if (!_completed && File.Exists(_tempPath)) File.Delete(_tempPath);
+        if (!_completed) OutputFile.TryDelete(_tempPath);
     }
 
     private void FinishTensor()
@@ -154,8 +176,13 @@ public sealed class GgufWriter : IDisposable
         if (_out is not null) return;
         if (Alignment != GgufFile.DefaultAlignment && !_keys.Contains(GgufFile.AlignmentKey))
             Add(GgufFile.AlignmentKey, GgufValue.Of(Alignment));
-        string? dir = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        try { WriteHeader(); }
+        catch (Exception e) when (OutputFile.IsWriteFailure(e)) { throw Fail(e); }
+    }
+
+    private void WriteHeader()
+    {
+        OutputFile.EnsureFolder(_userPath, System.IO.Path.GetDirectoryName(Path)!);
         _out = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         var header = new HeaderWriter(_out);
         header.Bytes("GGUF"u8);

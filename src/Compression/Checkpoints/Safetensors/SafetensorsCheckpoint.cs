@@ -16,6 +16,9 @@ public sealed class SafetensorsCheckpoint : Checkpoint
     /// <summary>The shard index name, as Hugging Face writes it.</summary>
     public const string IndexFileName = "model.safetensors.index.json";
 
+    /// <summary>Largest index file read (Llama 3.1 405B's is ~100 KB).</summary>
+    public const long MaxIndexBytes = 64 << 20;
+
     private readonly List<SafetensorsFile> _shards;
     private readonly Dictionary<string, StoredTensor> _tensors;
 
@@ -71,7 +74,7 @@ public sealed class SafetensorsCheckpoint : Checkpoint
         string configPath = System.IO.Path.Combine(dir, "config.json");
         if (!File.Exists(configPath))
             throw new InvalidDataException($"{configPath}: config.json not found beside the weights (a safetensors checkpoint needs it)");
-        var config = LlamaConfig.Parse(File.ReadAllText(configPath), configPath);
+        var config = LlamaConfig.Parse(Compression.IO.InputFile.ReadAllText(configPath, LlamaConfig.MaxFileBytes, "a config.json"), configPath);
 
         var shards = new List<SafetensorsFile>();
         try
@@ -125,7 +128,7 @@ public sealed class SafetensorsCheckpoint : Checkpoint
     {
         InvalidDataException Bad(string what) => new($"{indexPath}: {what}");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(indexPath)); }
+        try { doc = JsonDocument.Parse(Compression.IO.InputFile.ReadAllBytes(indexPath, MaxIndexBytes, "a model.safetensors.index.json")); }
         catch (JsonException e) { throw Bad($"not valid JSON ({e.Message})"); }
         using (doc)
         {

@@ -74,8 +74,12 @@ public sealed class SafetensorsFile : IDisposable
         long headerBytes = (long)n;
         long dataLength = file.Length - 8 - headerBytes;
 
+        var headerSpan = file.Span(8, (int)headerBytes, "header");
+        // JsonDocument accepts invalid UTF-8 inside strings until a name is read; refuse it up front.
+        if (!System.Text.Unicode.Utf8.IsValid(headerSpan))
+            throw Bad($"header is not valid UTF-8 (corrupt, or the header length {n} is wrong)");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(file.Span(8, (int)headerBytes, "header").ToArray()); }
+        try { doc = JsonDocument.Parse(headerSpan.ToArray()); }
         catch (JsonException e) { throw Bad($"header is not valid JSON ({e.Message})"); }
         using (doc)
         {
@@ -98,12 +102,26 @@ public sealed class SafetensorsFile : IDisposable
                 entries.Add(ParseTensor(file, property.Name, property.Value, 8 + headerBytes, dataLength));
             }
 
-            // Sorted by start, each tensor must end before the next begins (empty tensors occupy nothing).
+            // The format requires the tensors to tile the data region exactly: sorted by start, each begins where the
+            // previous ended, the first at 0 and the last at the end of the file. A header length a few bytes off
+            // (still valid JSON when the header ends in padding) shifts the region and is caught here.
+            // Empty tensors occupy nothing and may sit anywhere in the region.
             var ordered = entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
-            for (int i = 1; i < ordered.Count; i++)
-                if (ordered[i].Begin < ordered[i - 1].End)
+            long cursor = 0;
+            for (int i = 0; i < ordered.Count; i++)
+            {
+                var e = ordered[i];
+                if (e.Begin < cursor)
                     throw Bad($"tensors '{ordered[i - 1].Tensor.Name}' (data [{ordered[i - 1].Begin}, {ordered[i - 1].End})) and " +
-                              $"'{ordered[i].Tensor.Name}' (data [{ordered[i].Begin}, {ordered[i].End})) overlap");
+                              $"'{e.Tensor.Name}' (data [{e.Begin}, {e.End})) overlap");
+                if (e.Begin > cursor)
+                    throw Bad($"data bytes [{cursor}, {e.Begin}) before tensor '{e.Tensor.Name}' belong to no tensor " +
+                              $"(the tensors must tile the data region; wrong header length or corrupt offsets)");
+                cursor = e.End;
+            }
+            if (cursor != dataLength)
+                throw Bad($"the tensors cover {cursor} bytes but the data region after the {headerBytes}-byte header holds {dataLength} " +
+                          $"(they must tile it exactly; wrong header length, truncated or trailing bytes)");
 
             return new SafetensorsFile(file, headerBytes, entries.Select(e => e.Tensor).ToList(), metadata);
         }

@@ -2,6 +2,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
+using Compression.IO;
 
 namespace Compression.Checkpoints.Safetensors;
 
@@ -17,6 +18,7 @@ public sealed class SafetensorsWriter : IDisposable
 {
     private readonly FileStream _stream;
     private readonly string _tempPath;
+    private readonly string _userPath;
     private readonly long[] _ends; // cumulative end offset of each tensor in the data region
     private long _written;
     private int _current;
@@ -33,7 +35,8 @@ public sealed class SafetensorsWriter : IDisposable
             t.Validate();
             if (!names.Add(t.Name)) throw new ArgumentException($"{path}: tensor '{t.Name}' declared twice");
         }
-        Path = System.IO.Path.GetFullPath(path);
+        _userPath = path;
+        Path = OutputFile.Prepare(path);
         Tensors = tensors.ToArray();
         _ends = new long[Tensors.Count];
         long offset = 0;
@@ -41,8 +44,9 @@ public sealed class SafetensorsWriter : IDisposable
         DataBytes = offset;
 
         byte[] header = BuildHeader(Tensors, _ends, metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
-        _tempPath = Path + ".tmp";
-        _stream = new FileStream(_tempPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        _tempPath = OutputFile.TempFor(Path);
+        try { _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20); }
+        catch (Exception e) when (OutputFile.IsWriteFailure(e)) { throw OutputFile.Failure(path, e, _tempPath); }
         try
         {
             Span<byte> length = stackalloc byte[8];
@@ -50,9 +54,10 @@ public sealed class SafetensorsWriter : IDisposable
             _stream.Write(length);
             _stream.Write(header);
         }
-        catch
+        catch (Exception e)
         {
             Dispose();
+            if (OutputFile.IsWriteFailure(e)) throw OutputFile.Failure(path, e, _tempPath);
             throw;
         }
         FileBytes = 8 + header.Length + DataBytes;
@@ -81,7 +86,8 @@ public sealed class SafetensorsWriter : IDisposable
         ObjectDisposedException.ThrowIf(_completed, this);
         if (data.Length > DataBytes - _written)
             throw new InvalidOperationException($"{Path}: {data.Length} bytes written but only {DataBytes - _written} remain of the declared tensors");
-        _stream.Write(data);
+        try { _stream.Write(data); }
+        catch (Exception e) when (OutputFile.IsWriteFailure(e)) { throw Fail(e); }
         _written += data.Length;
         Skip();
     }
@@ -118,18 +124,29 @@ public sealed class SafetensorsWriter : IDisposable
         if (_written != DataBytes)
             throw new InvalidOperationException(
                 $"{Path}: only {_written} of {DataBytes} data bytes written (tensor '{Current?.Name}' is incomplete)");
-        _stream.Flush(flushToDisk: true);
-        _stream.Dispose();
-        File.Move(_tempPath, Path, overwrite: true);
+        try
+        {
+            _stream.Flush(flushToDisk: true);
+            _stream.Dispose();
+            File.Move(_tempPath, Path, overwrite: true);
+        }
+        catch (Exception e) when (OutputFile.IsWriteFailure(e)) { throw Fail(e); }
         _completed = true;
+    }
+
+    // Disk full, read-only, ...: drop the temporary and report the path the caller gave.
+    private IOException Fail(Exception e)
+    {
+        Dispose();
+        return OutputFile.Failure(_userPath, e, _tempPath);
     }
 
     /// <summary>Closes the writer; an incomplete file is deleted.</summary>
     public void Dispose()
     {
         if (_completed) return;
-        _stream?.Dispose();
-        try { File.Delete(_tempPath); } catch (IOException) { }
+        try { _stream?.Dispose(); } catch (Exception e) when (OutputFile.IsWriteFailure(e)) { } // a full disk fails the final flush too
+        OutputFile.TryDelete(_tempPath);
         _completed = true;
     }
 

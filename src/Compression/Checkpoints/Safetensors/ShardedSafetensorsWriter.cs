@@ -1,5 +1,6 @@
 // ShardedSafetensorsWriter: streams a checkpoint's tensors into size-capped shards plus the HF index.
 using System.Text.Json;
+using Compression.IO;
 using System.Text.RegularExpressions;
 
 namespace Compression.Checkpoints.Safetensors;
@@ -41,7 +42,8 @@ public sealed partial class ShardedSafetensorsWriter : IDisposable
             ? [SafetensorsCheckpoint.SingleFileName]
             : Enumerable.Range(1, _plan.Count).Select(i => $"model-{i:D5}-of-{_plan.Count:D5}.safetensors").ToArray();
         TotalBytes = tensors.Sum(t => t.ByteLength);
-        System.IO.Directory.CreateDirectory(Directory);
+        if (File.Exists(Directory)) throw new IOException($"{directory}: is a file; a checkpoint is written to a folder");
+        OutputFile.EnsureFolder(directory, Directory);
         NextShard();
     }
 
@@ -148,10 +150,9 @@ public sealed partial class ShardedSafetensorsWriter : IDisposable
     private void WriteIndex()
     {
         string path = System.IO.Path.Combine(Directory, SafetensorsCheckpoint.IndexFileName);
-        string temp = path + ".tmp";
-        using (var stream = File.Create(temp))
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        AtomicFile.Write(path, stream =>
         {
+            using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             w.WriteStartObject();
             w.WriteStartObject("metadata");
             w.WriteNumber("total_size", TotalBytes);
@@ -163,8 +164,7 @@ public sealed partial class ShardedSafetensorsWriter : IDisposable
             foreach (var (name, file) in entries) w.WriteString(name, file);
             w.WriteEndObject();
             w.WriteEndObject();
-        }
-        File.Move(temp, path, overwrite: true);
+        });
     }
 
     private void RemoveStaleFiles()

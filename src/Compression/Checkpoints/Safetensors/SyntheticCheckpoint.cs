@@ -24,8 +24,9 @@ public static partial class SyntheticCheckpoint
     /// Writes config.json (with torch_dtype set to <paramref name="dtype"/>) and the weights, sharded
     /// as Hugging Face would with max_shard_size = <paramref name="maxShardBytes"/>, into
     /// <paramref name="outDir"/>. Weights are generated and written a chunk of rows at a time, so
-    /// memory stays at a few MB even for a 16 GB checkpoint. No tokenizer is written: the directory
-    /// opens with <see cref="SafetensorsCheckpoint.Open"/> but has no tokenizer.json.
+    /// memory stays at a few MB even for a 16 GB checkpoint. With <paramref name="tokenizer"/>, tokenizer.json and
+    /// tokenizer_config.json are written too and config.json takes its BOS/EOS ids; without, the directory opens with
+    /// <see cref="SafetensorsCheckpoint.Open"/> but has no tokenizer.json.
     /// </summary>
     /// <param name="config">Architecture; tensor names and shapes come from <see cref="LlamaTensorLayout.Expected"/>.</param>
     /// <param name="outDir">Output directory (created if needed; an earlier checkpoint's weights files there are replaced).</param>
@@ -33,10 +34,21 @@ public static partial class SyntheticCheckpoint
     /// <param name="maxShardBytes">Most tensor-data bytes per shard; one shard is written as model.safetensors with no index.</param>
     /// <param name="seed">Random seed; the same seed gives the same values for the same tensor names and shapes.</param>
     /// <param name="progress">Reports (tensors done, tensor count, name of the tensor just written).</param>
+    /// <param name="tokenizer">A tokenizer of exactly vocab_size tokens to write beside the weights, or null for none.</param>
     public static void Write(LlamaConfig config, string outDir, TensorFormat dtype, long maxShardBytes, int seed = 0,
-                             IProgress<(int done, int total, string name)>? progress = null)
+                             IProgress<(int done, int total, string name)>? progress = null, Tokenization.TokenizerData? tokenizer = null)
     {
         config.Validate("synthetic config");
+        if (tokenizer is not null)
+        {
+            if (tokenizer.Tokens.Count != config.VocabSize)
+                throw new ArgumentException($"the tokenizer has {tokenizer.Tokens.Count} tokens but vocab_size is {config.VocabSize}");
+            config = config with
+            {
+                BosTokenIds = tokenizer.BosId is int b ? [b] : config.BosTokenIds,
+                EosTokenIds = tokenizer.EosId is int e ? [e] : config.EosTokenIds,
+            };
+        }
         string torchDtype = SafetensorsDtype.TorchDtype(dtype); // throws for formats safetensors cannot hold
         var specs = LlamaTensorLayout.Expected(config);
         var declared = specs.Select(s => new TensorDeclaration(s.Name, dtype, s.Shape)).ToList();
@@ -51,11 +63,12 @@ public static partial class SyntheticCheckpoint
             writer.Complete();
         }
 
+        if (tokenizer is not null) Tokenization.TokenizerJson.Save(tokenizer, Path.Combine(outDir, "tokenizer.json"));
+        else foreach (var stale in new[] { "tokenizer.json", Tokenization.TokenizerJson.ConfigFileName }) File.Delete(Path.Combine(outDir, stale)); // an earlier run's
         // config.json last: it is what marks the directory as a checkpoint.
         string configPath = Path.Combine(outDir, "config.json");
         var written = config with { TorchDtype = torchDtype, ModelType = config.ModelType ?? "llama" };
-        File.WriteAllText(configPath + ".tmp", written.ToJson());
-        File.Move(configPath + ".tmp", configPath, overwrite: true);
+        Compression.IO.AtomicFile.WriteAllText(configPath, written.ToJson());
     }
 
     private static void WriteTensor(ShardedSafetensorsWriter writer, TensorSpec spec, int seed)

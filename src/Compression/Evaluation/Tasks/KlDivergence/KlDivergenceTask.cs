@@ -19,7 +19,7 @@ public sealed class KlDivergenceTask(WindowOptions options)
     /// <summary>Reads <paramref name="path"/> as UTF-8 and compares the models on it.</summary>
     public KlDivergenceResult RunFile(ILanguageModel baseline, ILanguageModel candidate, string path, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        string text = File.ReadAllText(path, System.Text.Encoding.UTF8);
+        string text = File.ReadAllText(Compression.IO.InputFile.CheckReadable(path, int.MaxValue, "a text file").Resolved, System.Text.Encoding.UTF8);
         if (text.Length == 0) throw new InvalidDataException($"{path}: the file is empty.");
         return Run(baseline, candidate, text, progress, cancellationToken);
     }
@@ -53,7 +53,9 @@ public sealed class KlDivergenceTask(WindowOptions options)
             progress?.Report(new EvaluationProgress(compare.Kl.Count, total, "tokens"));
         }
 
-        double baseNll = compare.BaseNll.Sum(), candNll = compare.CandNll.Sum();
+        double baseNll = FiniteMetric.Require(compare.BaseNll.Sum(), "the baseline's summed negative log-likelihood", Name);
+        double candNll = FiniteMetric.Require(compare.CandNll.Sum(), "the candidate's summed negative log-likelihood", Name);
+        FiniteMetric.Require(compare.Kl.Sum(), "the KL divergence", Name);
         double basePpl = PerplexityMetrics.Perplexity(baseNll, total), candPpl = PerplexityMetrics.Perplexity(candNll, total);
         double rms = Math.Sqrt(compare.DeltaP.Sum(d => d * d) / total);
         return new KlDivergenceResult(Name, Version, Options, total,

@@ -14,7 +14,9 @@ public sealed record MultipleChoiceSet(string Source, IMultipleChoiceLayout Layo
     public static MultipleChoiceSet Read(string path, string? layout = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Task file not found: {path}", path);
-        using var reader = new StreamReader(path, System.Text.Encoding.UTF8);
+        // A pipe or device would block or never end; an empty file has no documents.
+        if (new FileInfo(path).Length == 0) throw new InvalidDataException($"{path}: no documents (empty file, or not a regular file).");
+        using var reader = new StreamReader(Compression.IO.InputFile.Resolve(path), System.Text.Encoding.UTF8);
         return Read(reader, path, layout);
     }
 

@@ -17,7 +17,7 @@ public sealed class PerplexityTask(WindowOptions options)
     /// <summary>Reads <paramref name="path"/> as UTF-8 (a leading byte-order mark is dropped) and evaluates it.</summary>
     public PerplexityResult RunFile(ILanguageModel model, string path, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        string text = File.ReadAllText(path, System.Text.Encoding.UTF8);
+        string text = File.ReadAllText(Compression.IO.InputFile.CheckReadable(path, int.MaxValue, "a text file").Resolved, System.Text.Encoding.UTF8);
         if (text.Length == 0) throw new InvalidDataException($"{path}: the file is empty.");
         return Run(model, text, progress, cancellationToken);
     }
@@ -42,6 +42,7 @@ public sealed class PerplexityTask(WindowOptions options)
         }
         if (sink.Nlls.Count != total) throw new InvalidOperationException($"The model scored {sink.Nlls.Count} tokens, expected {total}.");
 
+        FiniteMetric.Require(sink.Total, "the summed negative log-likelihood", Name);
         long bytes = plan.ScoredBytes;
         var nll = MeanEstimate.From(sink.Nlls);
         return new PerplexityResult(Name, Version, Options, total, bytes, sink.Total, nll,

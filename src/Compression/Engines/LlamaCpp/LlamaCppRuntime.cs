@@ -1,0 +1,103 @@
+// LlamaCppRuntime: loads mainline llama.cpp (LLamaSharp's native build) once per process, with the environment it
+// needs set in the native process environment, and keeps its log for error messages instead of printing it.
+using System.Runtime.InteropServices;
+using LLama.Native;
+
+namespace Compression.Engines.LlamaCpp;
+
+/// <summary>One-time setup of the llama.cpp native library and access to its recent log lines.</summary>
+public static class LlamaCppRuntime
+{
+    /// <summary>Engine name used in records, options and messages.</summary>
+    public const string EngineName = "llama.cpp";
+
+    private static readonly object Gate = new();
+    private static readonly Queue<string> RecentLog = new();
+    private static bool _loaded;
+    private static string? _failure;
+
+    [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi)]
+    private static extern int SetEnv(string name, string value, int overwrite);
+
+    [DllImport("libc", EntryPoint = "getenv", CharSet = CharSet.Ansi)]
+    private static extern IntPtr GetEnv(string name);
+
+    /// <summary>A variable as native code sees it (libc's environ), or null; on Windows, the .NET view.</summary>
+    public static string? NativeEnvironmentVariable(string name) =>
+        OperatingSystem.IsWindows() ? Environment.GetEnvironmentVariable(name) : Marshal.PtrToStringAnsi(GetEnv(name));
+
+    /// <summary>
+    /// Which of LLamaSharp's CPU builds was loaded ("avx512", "avx2", "avx", "noavx"), read from the process's
+    /// mappings after loading; null before loading or where /proc is unavailable.
+    /// </summary>
+    public static string? Build { get; private set; }
+
+    /// <summary>
+    /// Makes sure the native library is loaded. First call: sets <c>OMP_WAIT_POLICY=passive</c> (unless the user set it)
+    /// in the native environment — .NET's Environment.SetEnvironmentVariable does not reach libc's environ on Linux,
+    /// and libgomp reads it once when it initialises; without it idle OpenMP threads spin and a 2-thread run on a
+    /// shared 2-core machine collapses. Throws <see cref="NotSupportedException"/> naming the cause when the library
+    /// cannot load (typically libgomp.so.1 missing: Debian/Ubuntu package libgomp1).
+    /// </summary>
+    public static void EnsureLoaded()
+    {
+        lock (Gate)
+        {
+            if (_loaded) return;
+            if (_failure is not null) throw new NotSupportedException(_failure);
+            try
+            {
+                if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+                    SetEnv("OMP_WAIT_POLICY", Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "passive", 0);
+                Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "passive");
+                NativeLibraryConfig.All.WithLogCallback(Log);
+                NativeApi.llama_max_devices(); // any native call loads the library (LLamaSharp picks the AVX-512/AVX2/... build)
+                _loaded = true;
+                Build = LoadedBuild();
+            }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException
+                                          or LLama.Exceptions.RuntimeError)
+            {
+                var inner = e;
+                while (inner.InnerException is not null) inner = inner.InnerException;
+                _failure = $"{EngineName}: the native library did not load ({inner.Message.Trim()}). It needs libgomp.so.1 " +
+                           "(Debian/Ubuntu: apt-get install libgomp1) and an x86-64 or arm64 Linux, Windows or macOS.";
+                throw new NotSupportedException(_failure, e);
+            }
+        }
+    }
+
+    private static string? LoadedBuild()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/maps").FirstOrDefault(l => l.Contains("libllama.so", StringComparison.Ordinal));
+            if (line is null) return null;
+            string path = line[line.IndexOf('/')..];
+            return Path.GetFileName(Path.GetDirectoryName(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>The last lines llama.cpp logged (warnings and errors), oldest first; used to explain failures.</summary>
+    public static string RecentErrors()
+    {
+        lock (RecentLog) return string.Join(" ", RecentLog.Select(l => l.Trim()).Where(l => l.Length > 0));
+    }
+
+    /// <summary>Forgets the logged lines (before an operation whose failure should be explained by its own log).</summary>
+    public static void ClearLog()
+    {
+        lock (RecentLog) RecentLog.Clear();
+    }
+
+    private static void Log(LLamaLogLevel level, string message)
+    {
+        if (level is not (LLamaLogLevel.Warning or LLamaLogLevel.Error)) return;
+        lock (RecentLog)
+        {
+            RecentLog.Enqueue(message);
+            while (RecentLog.Count > 8) RecentLog.Dequeue();
+        }
+    }
+}
