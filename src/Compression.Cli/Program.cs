@@ -4,9 +4,14 @@ using Compression.Cli.Commands;
 using Compression.Cli;
 using Spectre.Console;
 
-// The built-in proxy model, trained on first use (experiments refer to it as {"preset": "proxy"}).
+// libtorch's CPU code paths pinned before its first operation, so results are the same bits on every machine.
+Compression.Training.NativeCpuPins.Apply();
+
+// The built-in proxy model (experiments refer to it as {"preset": "proxy"}): the one shipped in experiments/models/proxy-llama,
+// verified against its manifest, or trained on first use when run outside the repository root.
 // Inside a sweep the runner owns the console, so training reports through its log line.
-Compression.Experiments.ModelPresets.Register("proxy", (log, cancel) => Compression.Training.ProxyModel.Ensure(TrainCommand.ProxyRoot, log,
+Compression.Experiments.ModelPresets.Register("proxy", (log, cancel) => Compression.Training.ProxyModel.Resolve(TrainCommand.ProxyRoot,
+    Compression.Training.ProxyModel.ShippedDirectory, log,
     p => log?.Report($"training the proxy: step {p.Step}/{p.TotalSteps}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"), cancel));
 
 // Piped or logged output: wide tables instead of Spectre's 80-column wrapping.

@@ -15,9 +15,14 @@ internal static class TrainCommand
         var preset = new Option<string>("--preset") { Description = "What to train: proxy (the built-in ~3.5M-parameter Llama 3.1-architecture model)", DefaultValueFactory = _ => "proxy" };
         var steps = new Option<int?>("--steps") { Description = "Training steps (default: the preset's)" };
         var root = new Option<string>("--dir") { Description = "Cache folder for corpus, tokenizer, checkpoints and the model", DefaultValueFactory = _ => ProxyRoot };
-        var command = new Command("train", "Train the built-in proxy model (or reuse it when already trained); Ctrl-C saves a checkpoint and the next run resumes")
+        var export = new Option<string?>("--export")
         {
-            preset, steps, root,
+            Description = $"Also write the trained model as a shipped model (files + manifest.json with SHA-256s, recipe, training, machine) into this folder, e.g. {ProxyModel.ShippedDirectory}",
+        };
+        var command = new Command("train", "Train the built-in proxy model from scratch into --dir (or reuse it there when already trained; the quickstart uses the copy shipped in " +
+            $"{ProxyModel.ShippedDirectory}); Ctrl-C saves a checkpoint and the next run resumes")
+        {
+            preset, steps, root, export,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -27,6 +32,11 @@ internal static class TrainCommand
             AnsiConsole.MarkupLine($"proxy model: [bold]{Markup.Escape(dir)}[/] — {m.Parameters:N0} parameters, {m.Steps} steps, {m.TokensSeen:N0} tokens, " +
                 $"validation loss {m.ValidationLoss:F3} (perplexity {m.ValidationPerplexity:F2}, {m.ValidationBitsPerByte:F3} bits/byte; corpus entropy floor ≈ {m.CorpusEntropyBitsPerByte:F2} bits/byte), " +
                 $"{m.TrainSeconds / 60:F1} min at {m.TokensPerSecond:N0} tok/s");
+            if (parse.GetValue(export) is { } destination)
+            {
+                var files = ProxyModel.Export(parse.GetValue(root)!, destination);
+                AnsiConsole.MarkupLine($"shipped model: [bold]{Markup.Escape(destination)}[/] — {files.Count} files, {files.Sum(f => f.Bytes) / 1e6:F2} MB, manifest {ShippedModel.ManifestFileName}");
+            }
             return Task.FromResult(0);
         });
         return command;

@@ -1,6 +1,7 @@
 // ProxyModel: the built-in trained proxy Llama — corpus, tokenizer, training and the benchmark suite, made once
 // into a cache folder and reused; every step deterministic from fixed seeds.
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Compression.IO;
 using Compression.Model;
 using Compression.Tokenization;
@@ -22,12 +23,17 @@ public sealed record ProxyPaths(string Root)
 }
 
 /// <summary>What the training run achieved, saved beside the model.</summary>
+/// <param name="Machine">The machine it trained on (<see cref="Reporting.MachineInfo.Summary"/>); null in manifests from before it was recorded.</param>
+/// <param name="NativePins">libtorch's CPU code-path variables as the training process saw them (<see cref="NativeCpuPins"/>).</param>
 public sealed record ProxyManifest(int Steps, long TokensSeen, double FinalTrainLoss, double ValidationLoss, double ValidationPerplexity,
-    double TrainSeconds, double TokensPerSecond, double CorpusEntropyBitsPerByte, double ValidationBitsPerByte, int VocabSize, long Parameters);
+    double TrainSeconds, double TokensPerSecond, double CorpusEntropyBitsPerByte, double ValidationBitsPerByte, int VocabSize, long Parameters,
+    string? Machine = null, string? NativePins = null);
 
 public static class ProxyModel
 {
     public const string ManifestFileName = "training.json";
+    /// <summary>The proxy shipped with the repository, relative to its root (where `compress run` runs).</summary>
+    public const string ShippedDirectory = "experiments/models/proxy-llama";
     public const int CorpusSeed = 20261125;
     /// <summary>Held out from the corpus: the suite's items come from their own seed streams.</summary>
     public const int SuiteSeed = 777;
@@ -40,6 +46,34 @@ public static class ProxyModel
     /// </summary>
     public static string Ensure(string root, IProgress<string>? log = null, Action<TrainingProgress>? progress = null,
         CancellationToken cancel = default, int? steps = null)
+    {
+        var paths = new ProxyPaths(root);
+        EnsureData(root, log);
+        if (File.Exists(paths.Manifest)) return paths.Model;
+        return Train(paths, log, progress, cancel, steps);
+    }
+
+    /// <summary>
+    /// The model a <c>{"preset": "proxy"}</c> spec evaluates: the one shipped in <paramref name="shipped"/> when it is
+    /// there (its files verified against its manifest; a modified file is refused), else one trained under
+    /// <paramref name="root"/>. The corpus and suite under <paramref name="root"/> are made either way: the tasks read them.
+    /// </summary>
+    public static string Resolve(string root, string shipped, IProgress<string>? log = null, Action<TrainingProgress>? progress = null,
+        CancellationToken cancel = default)
+    {
+        if (!File.Exists(Path.Combine(shipped, ShippedModel.ManifestFileName)))
+        {
+            log?.Report($"no shipped proxy at {shipped} (run from the repository root to use it): training one under {root}");
+            return Ensure(root, log, progress, cancel);
+        }
+        log?.Report($"verifying the shipped proxy in {shipped}");
+        ShippedModel.Verify(shipped);
+        EnsureData(root, log);
+        return shipped;
+    }
+
+    /// <summary>The corpus and benchmark suite under <paramref name="root"/>: written when missing or from an older generator.</summary>
+    public static void EnsureData(string root, IProgress<string>? log = null)
     {
         var paths = new ProxyPaths(root);
         // The corpus and suite are cheap and the experiments read them: make sure they exist even when the model does.
@@ -56,7 +90,10 @@ public static class ProxyModel
             log?.Report($"writing the benchmark suite to {paths.Suite}");
             BenchmarkSuiteGenerator.Write(paths.Suite, SuiteItemsPerCategory, SuiteSeed);
         }
-        if (File.Exists(paths.Manifest)) return paths.Model;
+    }
+
+    private static string Train(ProxyPaths paths, IProgress<string>? log, Action<TrainingProgress>? progress, CancellationToken cancel, int? steps)
+    {
         string tokenizerJson = Path.Combine(paths.Tokenizer, "tokenizer.json");
         if (!File.Exists(tokenizerJson))
         {
@@ -91,7 +128,8 @@ public static class ProxyModel
         double validBytes = new FileInfo(Path.Combine(paths.Corpus, "valid.txt")).Length;
         var manifest = new ProxyManifest(trainer.Step, (long)trainer.Step * options.TokensPerStep, result.LastLoss, validLoss, Math.Exp(validLoss),
             result.Elapsed.TotalSeconds, result.TokensPerSecond, corpus.EntropyBitsPerByte,
-            validLoss / Math.Log(2) * valid.Length / validBytes, tokenizer.VocabSize, LlamaTensorLayout.ParameterCount(options.Config));
+            validLoss / Math.Log(2) * valid.Length / validBytes, tokenizer.VocabSize, LlamaTensorLayout.ParameterCount(options.Config),
+            Reporting.MachineInfo.Current.Summary, NativeCpuPins.Describe());
 
         // The finished model: the last checkpoint's weights and config, the tokenizer, and the manifest last.
         string staging = paths.Model + ".saving";
@@ -105,6 +143,53 @@ public static class ProxyModel
         if (Directory.Exists(paths.Model)) Directory.Delete(paths.Model, true);
         Directory.Move(staging, paths.Model);
         return paths.Model;
+    }
+
+    /// <summary>
+    /// Writes the trained proxy under <paramref name="root"/> as a shipped model in <paramref name="destination"/>: its
+    /// files plus a manifest with their SHA-256, the recipe (corpus seed and sizes, tokenizer, every training option, the
+    /// native CPU pins), what training reached (steps, tokens, losses, the validation curve, time) and the machine.
+    /// </summary>
+    public static IReadOnlyList<ShippedFile> Export(string root, string destination)
+    {
+        var paths = new ProxyPaths(root);
+        var m = ReadManifest(root) ?? throw new FileNotFoundException($"{paths.Manifest}: no trained proxy to export (run compress train first)", paths.Manifest);
+        var state = TrainerState.Load(Path.Combine(paths.Checkpoint, TrainerState.FileName));
+        // The checkpoint's options and curve describe the model only if its weights are the model's.
+        if (ShippedModel.Sha256Of(Path.Combine(paths.Checkpoint, "model.safetensors")) != ShippedModel.Sha256Of(Path.Combine(paths.Model, "model.safetensors")))
+            throw new InvalidDataException($"{paths.Checkpoint}: its weights are not the finished model's in {paths.Model}; retrain before exporting");
+        var corpus = CorpusManifest.Read(paths.Corpus);
+        var details = new JsonObject
+        {
+            ["name"] = Path.GetFileName(Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar)),
+            ["description"] = "The built-in proxy: a Llama 3.1-architecture model trained on the project's synthetic corpus. " +
+                "`compress train --preset proxy` rebuilds it from scratch under .cache/proxy; `--export DIR` writes it in this form.",
+            ["recipe"] = new JsonObject
+            {
+                ["command"] = "compress train --preset proxy",
+                ["corpus"] = new JsonObject
+                {
+                    ["generator_version"] = corpus.Version, ["seed"] = CorpusSeed,
+                    ["train_bytes"] = TrainBytes, ["valid_bytes"] = ValidBytes, ["test_bytes"] = TestBytes,
+                },
+                ["tokenizer"] = $"byte-level BPE trained on corpus/train.txt, {m.VocabSize} tokens",
+                ["training_options"] = JsonSerializer.SerializeToNode(state.Options),
+                // Manifests written before these were recorded: the exporting process's (same machine, same pins in code).
+                ["native_cpu_pins"] = m.NativePins ?? $"{NativeCpuPins.Describe()} (recorded at export)",
+            },
+            ["training"] = new JsonObject
+            {
+                ["steps"] = m.Steps, ["tokens_seen"] = m.TokensSeen, ["parameters"] = m.Parameters,
+                ["final_train_loss"] = m.FinalTrainLoss, ["validation_loss"] = m.ValidationLoss,
+                ["validation_perplexity"] = m.ValidationPerplexity, ["validation_bits_per_byte"] = m.ValidationBitsPerByte,
+                ["corpus_entropy_bits_per_byte"] = m.CorpusEntropyBitsPerByte,
+                ["train_seconds"] = Math.Round(m.TrainSeconds, 1), ["tokens_per_second"] = Math.Round(m.TokensPerSecond),
+                ["validation_curve"] = new JsonArray(state.Evaluations.Select(e => (JsonNode)new JsonObject { ["step"] = e.Step, ["loss"] = e.Loss }).ToArray()),
+            },
+            ["machine"] = m.Machine ?? $"{Reporting.MachineInfo.Current.Summary} (recorded at export)",
+            ["created_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+        };
+        return ShippedModel.Write(destination, Directory.GetFiles(paths.Model), details);
     }
 
     // Whether dir holds a complete suite (its manifest is written last) from this generator version.
