@@ -19,6 +19,7 @@ foreach (var command in new[]
     LogitsCommand.Create(),
     SynthCommand.Create(),
     QuantizeCommand.Create(),
+    ExportCommand.Create(),
     EvalCommand.Create(),
     BenchCommand.Create(),
     ReportCommand.Create(),
