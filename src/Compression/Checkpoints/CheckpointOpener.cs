@@ -11,6 +11,7 @@ public static class CheckpointOpener
     {
         if (File.Exists(path) && (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || LooksLikeGguf(path)))
             return GgufCheckpoint.Open(path);
+        if (Directory.Exists(path) && Gptq.GptqCheckpoint.IsGptq(path)) return Gptq.GptqCheckpoint.Open(path);
         if (Directory.Exists(path) || File.Exists(path)) return SafetensorsCheckpoint.Open(path);
         throw new FileNotFoundException($"{path}: no such checkpoint (expected a Hugging Face checkpoint directory or a .gguf file)", path);
     }

@@ -94,6 +94,15 @@ public sealed class GptqCheckpointReader : IDisposable
         return result;
     }
 
+    /// <summary>An fp16 tensor as a <see cref="StoredTensor"/> read in place from the mapped file.</summary>
+    public StoredTensor Fp16Tensor(string name, long[] expectedShape)
+    {
+        var t = Get(name, "F16");
+        if (!t.Shape.SequenceEqual(expectedShape))
+            throw new InvalidDataException($"{Path}: tensor '{name}' has shape [{string.Join(", ", t.Shape)}] but the config implies [{string.Join(", ", expectedShape)}]");
+        return new StoredTensor { Name = name, FileTensorName = name, Shape = t.Shape, Format = Quantization.FormatRegistry.F16, Source = _file, Offset = t.Offset };
+    }
+
     private (string Dtype, long[] Shape, long Offset, long Length) Get(string name, string dtype)
     {
         if (!_tensors.TryGetValue(name, out var t)) throw new InvalidDataException($"{Path}: tensor '{name}' is missing");
