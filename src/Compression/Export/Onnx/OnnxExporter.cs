@@ -46,7 +46,9 @@ public static class OnnxExporter
     /// <paramref name="chooseFormat"/> picks each 2-D tensor's format (e.g. <c>QuantizationPolicy.Choose</c>): formats
     /// MatMulNBits can hold exactly (int4, int8, q4_0, q8_0) become MatMulNBits nodes, float formats become MatMul over
     /// float32 values rounded through the format; the embedding is a float32 Gather table holding the chosen format's
-    /// values (GatherBlockQuantized is not written). A tied LM head takes the embedding's format, as the workbench's model does.
+    /// values (GatherBlockQuantized is not written). A tied LM head is written as its own MatMul/MatMulNBits over the
+    /// embedding's tensor and gets the policy's LM-head choice (under the default and --pure policies the same format
+    /// the embedding gets, as in the workbench's model, where a tied head shares the embedding's packed weight).
     /// The folder is written beside <paramref name="outDir"/> under a temporary name and renamed into place when complete.
     /// </summary>
     public static OnnxExportResult Write(Checkpoint input, Func<TensorSpec, TensorFormat> chooseFormat, string outDir,
@@ -64,7 +66,7 @@ public static class OnnxExporter
         var embedSpec = specs["model.embed_tokens.weight"];
         TensorFormat Choice(TensorSpec spec)
         {
-            var f = spec.Role == TensorRole.LmHead && spec.Name == embedSpec.Name ? chooseFormat(embedSpec) : chooseFormat(spec);
+            var f = chooseFormat(spec); // a tied head comes as the embedding's tensor with the LM head's role
             if (!f.IsFloat && MatMulNBitsLayout.For(f) is null && (spec.Role != TensorRole.Embedding))
                 throw new NotSupportedException($"{spec.Name}: format {f.Name} has no exact ONNX Runtime MatMulNBits form; export int4, int8, q4_0, q8_0 or a float format");
             if (!f.IsFloat && !f.CanQuantize) throw new NotSupportedException($"{spec.Name}: the workbench cannot produce {f.Name}");
@@ -72,7 +74,7 @@ public static class OnnxExporter
         }
         // Fail before writing anything if some tensor has no ONNX form.
         foreach (var spec in specs.Values.Where(s => !s.IsNorm)) Choice(spec);
-        if (!c.TieWordEmbeddings) Choice(specs["lm_head.weight"]);
+        if (c.TieWordEmbeddings) Choice(embedSpec with { Role = TensorRole.LmHead });
 
         string full = Path.GetFullPath(outDir);
         if (File.Exists(full)) throw new ArgumentException($"--out {outDir}: a file is in the way (an ONNX export is a folder)");
