@@ -14,11 +14,11 @@ public class OnnxExportTests
     private static LlamaConfig Config => LlamaConfig.Load(TestPaths.TinyLlamaFile("config.json"));
     private static QuantizationPolicy F32Policy => new() { Format = FormatRegistry.F32, KeepFormat = FormatRegistry.F32 };
 
-    private static string Export(QuantizationPolicy policy, int accuracyLevel = 0, string input = "")
+    private static string Export(QuantizationPolicy policy, int accuracyLevel = 0, string input = "", int block = 128)
     {
         string dir = Path.Combine(TestPaths.NewTempDir("onnx"), "model");
         using var checkpoint = CheckpointOpener.Open(input == "" ? TestPaths.TinyLlama : TestPaths.TinyLlamaFile(input));
-        OnnxExporter.Write(checkpoint, s => policy.Choose(s), dir, new OnnxExportOptions { ContextLength = 256, AccuracyLevel = accuracyLevel });
+        OnnxExporter.Write(checkpoint, s => policy.Choose(s), dir, new OnnxExportOptions { ContextLength = 256, AccuracyLevel = accuracyLevel, Block = block });
         return dir;
     }
 
@@ -74,6 +74,19 @@ public class OnnxExportTests
         double gap = ReferenceLogits.MaxAbsDiff(workbench, ReferenceLogits.Load("numpy.full"));
         Assert.True(gap >= 0.05, $"{format}: the packed model is only {gap:G3} from f32 — was it quantized?");
         Assert.True(diff <= 1e-4, $"{format}: ONNX (accuracy_level 0) vs workbench max |Δ| = {diff:G3} (quantization gap {gap:G3})");
+    }
+
+    /// <summary>
+    /// int8's per-row scale repeated over MatMulNBits blocks of 256: rows of 128 and 384 leave the last block part
+    /// empty, padded with the code for 0 (128) — still the workbench's weights exactly.
+    /// </summary>
+    [Fact]
+    public void Int8_rows_shorter_than_a_whole_number_of_blocks_are_padded_with_zeros()
+    {
+        var policy = QuantizationPolicy.Default(FormatRegistry.Get("int8"));
+        var ort = OnnxRuntimeRunner.Prefill(Export(policy, block: 256), Config, ReferenceLogits.PromptTokens);
+        double diff = ReferenceLogits.MaxAbsDiff(ort, WorkbenchLogits(policy));
+        Assert.True(diff <= 1e-4, $"int8 block 256: ONNX vs workbench max |Δ| = {diff:G3}");
     }
 
     /// <summary>
