@@ -77,6 +77,30 @@ public class OnnxExportTests
     }
 
     /// <summary>
+    /// --pure: the embedding is quantized too; q4_0 goes through GatherBlockQuantized (the same blocks as MatMulNBits,
+    /// [V, H/2] bytes, default zero point 8); int4 (float zero points, which GatherBlockQuantized refuses) and 8-bit
+    /// formats are looked up from a float32 table of the same values. The LM head
+    /// is a MatMulNBits node. Against the workbench's pure model (PackedEmbedding + packed head).
+    /// </summary>
+    [Theory]
+    [InlineData("q4_0")]
+    [InlineData("int4")]
+    [InlineData("int4_g32")]
+    [InlineData("q8_0")]
+    public void Pure_export_with_a_quantized_embedding_matches_the_workbench(string format)
+    {
+        var policy = QuantizationPolicy.PureOf(FormatRegistry.Get(format));
+        string dir = Export(policy);
+        var graph = Compression.Export.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir, "model.onnx"))).Graph;
+        Assert.Equal(format == "q4_0" ? "GatherBlockQuantized" : "Gather", graph.Node.Single(n => n.Name.StartsWith("/model/embed_tokens/")).OpType);
+        Assert.Equal("MatMulNBits", graph.Node.Single(n => n.Name.StartsWith("/lm_head/") && n.OpType != "Identity").OpType);
+        var ort = OnnxRuntimeRunner.Prefill(dir, Config, ReferenceLogits.PromptTokens);
+        var workbench = WorkbenchLogits(policy);
+        double diff = ReferenceLogits.MaxAbsDiff(ort, workbench);
+        Assert.True(diff <= 1e-4, $"{format} pure: ONNX vs workbench max |Δ| = {diff:G3}");
+    }
+
+    /// <summary>
     /// int8's per-row scale repeated over MatMulNBits blocks of 256: rows of 128 and 384 leave the last block part
     /// empty, padded with the code for 0 (128) — still the workbench's weights exactly.
     /// </summary>

@@ -21,9 +21,12 @@ internal static class LlamaOnnxGraph
     public static string PresentKey(int i) => $"present.{i}.key";
     public static string PresentValue(int i) => $"present.{i}.value";
 
-    /// <summary>Declares inputs/outputs and adds every node. <paramref name="linear"/>(spec, input, node name) returns the product's name.</summary>
+    /// <summary>
+    /// Declares inputs/outputs and adds every node. <paramref name="linear"/>(spec, input, node name) returns the product's
+    /// name, <paramref name="embedding"/>(spec, input_ids) the looked-up rows' name.
+    /// </summary>
     public static void Build(OnnxGraph g, LlamaConfig c, IReadOnlyDictionary<string, TensorSpec> specs,
-        Func<TensorSpec, string, string, string> linear, Func<TensorSpec, string> embedding, Func<TensorSpec, string> norm,
+        Func<TensorSpec, string, string, string> linear, Func<TensorSpec, string, string> embedding, Func<TensorSpec, string> norm,
         (string Cos, string Sin) rotary)
     {
         int kv = c.NumKeyValueHeads, hd = c.HeadDim;
@@ -50,7 +53,7 @@ internal static class LlamaOnnxGraph
         var width = g.Node("Gather", $"{m}/Gather", [shape[0], g.Int64Constant(1, scalar: true)], attributes: [("axis", 0L)]);
         var totalLength = g.Node("Cast", $"{m}/Gather/Cast", [width[0]], attributes: [("to", (long)DataType.Int32)])[0];
 
-        string x = g.Node("Gather", "/model/embed_tokens/Gather", [embedding(specs["model.embed_tokens.weight"]), InputIds])[0];
+        string x = embedding(specs["model.embed_tokens.weight"], InputIds);
         string residual = x, pending = x; // pending: the output not yet added to the residual stream
         float eps = (float)c.RmsNormEps;
         for (int i = 0; i < c.NumLayers; i++)

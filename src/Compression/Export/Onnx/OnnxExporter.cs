@@ -45,8 +45,9 @@ public static class OnnxExporter
     /// Writes <paramref name="input"/> as an onnxruntime-genai model folder at <paramref name="outDir"/>.
     /// <paramref name="chooseFormat"/> picks each 2-D tensor's format (e.g. <c>QuantizationPolicy.Choose</c>): formats
     /// MatMulNBits can hold exactly (int4, int8, q4_0, q8_0) become MatMulNBits nodes, float formats become MatMul over
-    /// float32 values rounded through the format; the embedding is a float32 Gather table holding the chosen format's
-    /// values (GatherBlockQuantized is not written). A tied LM head is written as its own MatMul/MatMulNBits over the
+    /// float32 values rounded through the format; a q4_0 embedding is a GatherBlockQuantized node over the same blocks,
+    /// any other a float32 Gather table holding the chosen format's values (GatherBlockQuantized is 4-bit only and
+    /// refuses float zero points, so int4's embedding cannot use it). A tied LM head is written as its own MatMul/MatMulNBits over the
     /// embedding's tensor and gets the policy's LM-head choice (under the default and --pure policies the same format
     /// the embedding gets, as in the workbench's model, where a tied head shares the embedding's packed weight).
     /// The folder is written beside <paramref name="outDir"/> under a temporary name and renamed into place when complete.
@@ -120,13 +121,23 @@ public static class OnnxExporter
                         ])[0];
                 }
 
-                string Embedding(TensorSpec spec)
+                string Embedding(TensorSpec spec, string ids)
                 {
                     Report(spec.Name);
                     var f = Choice(spec);
+                    if (!f.IsFloat && MatMulNBitsLayout.For(f) is { Bits: 4, FloatZeroPoints: false } layout)
+                    {
+                        // GatherBlockQuantized reads the same 4-bit blocks as MatMulNBits, as [V, H/2] bytes; it takes
+                        // only packed integer zero points (default 8), so int4's float zeros use the float table below.
+                        var (b, s, z, block) = weights.NBits(spec.Name, input[spec.Name], f, layout, options.Block, flatten: true);
+                        exported.Add(new(spec.Name, f, $"GatherBlockQuantized 4-bit, block {block}"));
+                        return graph.Node("GatherBlockQuantized", "/model/embed_tokens/GatherBlockQuantized",
+                            z is null ? [b, ids, s] : [b, ids, s, z], domain: OnnxGraph.MicrosoftDomain,
+                            attributes: [("bits", 4L), ("block_size", (long)block), ("gather_axis", 0L), ("quantize_axis", 1L)])[0];
+                    }
                     weights.Rows(spec.Name, input[spec.Name], f);
                     exported.Add(new(spec.Name, f, "Gather f32"));
-                    return spec.Name;
+                    return graph.Node("Gather", "/model/embed_tokens/Gather", [spec.Name, ids])[0];
                 }
 
                 string Norm(TensorSpec spec)

@@ -59,8 +59,12 @@ internal sealed class OnnxWeights(OnnxInitializers initializers, int chunkBytes)
         });
     }
 
-    /// <summary>The MatMulNBits initializers of <paramref name="stored"/> in <paramref name="format"/>: B, scales and (int4) zero points.</summary>
-    public (string B, string Scales, string? Zeros, int Block) NBits(string baseName, StoredTensor stored, TensorFormat format, MatMulNBitsLayout layout, int requestedBlock)
+    /// <summary>
+    /// The MatMulNBits initializers of <paramref name="stored"/> in <paramref name="format"/>: B, scales and (int4) zero points;
+    /// with <paramref name="flatten"/> B is [rows, k_blocks·blob], the shape GatherBlockQuantized reads.
+    /// </summary>
+    public (string B, string Scales, string? Zeros, int Block) NBits(string baseName, StoredTensor stored, TensorFormat format, MatMulNBitsLayout layout,
+        int requestedBlock, bool flatten = false)
     {
         int cols = checked((int)stored.Cols), rows = checked((int)stored.Rows);
         int block = layout.BlockSize(format, requestedBlock);
@@ -68,7 +72,8 @@ internal sealed class OnnxWeights(OnnxInitializers initializers, int chunkBytes)
         var scales = new float[(long)rows * kBlocks];
         var zeros = layout.FloatZeroPoints ? new float[(long)rows * kBlocks] : null;
         string bName = $"{baseName}.qweight", sName = $"{baseName}.scales", zName = $"{baseName}.qzeros";
-        initializers.Add(bName, TensorProto.Types.DataType.Uint8, [rows, kBlocks, blob], (long)rows * bRow, s =>
+        long[] bDims = flatten ? [rows, bRow] : [rows, kBlocks, blob]; // GatherBlockQuantized takes the blocks of a row as one axis
+        initializers.Add(bName, TensorProto.Types.DataType.Uint8, bDims, (long)rows * bRow, s =>
         {
             int chunk = (int)Math.Clamp(chunkBytes / Math.Max(bRow, format.RowBytes(cols)), 1, rows);
             var b = new byte[(long)chunk * bRow];
