@@ -1,6 +1,7 @@
 // GPTQ packing against words packed by hand from the format's description (AutoGPTQ's checkpoint format, as
 // transformers/vLLM read it: value j of a 32-bit word at bits b·j; qweight packed along inputs, qzeros along outputs,
 // zeros stored minus one — so every symmetric 4-bit checkpoint's qzeros are 0x77777777).
+using Compression.Quantization.Formats;
 using Compression.Export.HfGptq;
 
 namespace Compression.Tests.Export;

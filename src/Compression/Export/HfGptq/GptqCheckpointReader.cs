@@ -1,5 +1,6 @@
 // GptqCheckpointReader: reads a GPTQ-layout checkpoint folder back — quantization_config, and per linear its codes,
 // fp16 scales and integer zero points unpacked from qweight/qzeros/scales/g_idx; other tensors as float32.
+using Compression.Quantization.Formats;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Compression.Checkpoints;

@@ -1,5 +1,6 @@
 // GptqExporter: a Hugging Face checkpoint folder in the GPTQ layout (model.safetensors + config.json with
 // quantization_config + quantize_config.json + tokenizer), quantized by round-to-nearest, one tensor at a time.
+using Compression.Quantization.Formats;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;

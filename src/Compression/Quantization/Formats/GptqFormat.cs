@@ -1,6 +1,5 @@
 // gptq (4/8-bit, group 32/64/128): GPTQ checkpoints' arithmetic — fp16 scale and integer zero point per group — row-major.
 using System.Runtime.InteropServices;
-using Compression.Export.HfGptq;
 using Compression.Kernels;
 
 namespace Compression.Quantization.Formats;

@@ -1,5 +1,5 @@
 // GptqRtn: round-to-nearest quantization of one row in GPTQ's arithmetic — fp16 scale and integer zero point per group.
-namespace Compression.Export.HfGptq;
+namespace Compression.Quantization.Formats;
 
 /// <summary>
 /// One row's groups as a GPTQ checkpoint stores them: unsigned codes q ∈ [0, 2^bits − 1], an fp16 scale and an integer
