@@ -1,6 +1,8 @@
-// GPTQ packing against words packed by hand from the format's description (AutoGPTQ's checkpoint format, as
-// transformers/vLLM read it: value j of a 32-bit word at bits b·j; qweight packed along inputs, qzeros along outputs,
-// zeros stored minus one — so every symmetric 4-bit checkpoint's qzeros are 0x77777777).
+// GPTQ packing against words packed by hand from the format's description — AutoGPTQ's "gptq" (v1) checkpoint format
+// as GPTQModel's wiki ("Packing Formats and Compatibility") and vLLM's GPTQ loader describe it: qweight int32
+// [in/8, out] with value j of a word at bits b·j, qzeros int32 [in/group, out/8] packed along outputs with each zero
+// stored minus one (the v1 convention vLLM's gptq_v2 work contrasts with), scales fp16 [in/group, out], g_idx int32
+// [in] — so every symmetric 4-bit checkpoint's qzeros are 0x77777777.
 using Compression.Quantization.Formats;
 using Compression.Export.HfGptq;
 

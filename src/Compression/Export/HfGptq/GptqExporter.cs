@@ -162,6 +162,7 @@ public static class GptqExporter
         ["model_file_base_name"] = "model",
         ["quant_method"] = "gptq",
         ["checkpoint_format"] = "gptq",
+        ["pack_dtype"] = "int32",
     };
 
     /// <summary>The input's config.json (or the config a GGUF implies) with torch_dtype float16 and quantization_config.</summary>
