@@ -25,6 +25,7 @@ foreach (var command in new[]
     LogitsCommand.Create(),
     SynthCommand.Create(),
     QuantizeCommand.Create(),
+    ExportCommand.Create(),
     EvalCommand.Create(),
     BenchCommand.Create(),
     ReportCommand.Create(),

@@ -11,7 +11,7 @@ public static class CheckpointOpener
     public static Checkpoint Open(string path)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("the model path is empty");
-        if (Directory.Exists(path)) return SafetensorsCheckpoint.Open(path);
+        if (Directory.Exists(path)) return Gptq.GptqCheckpoint.IsGptq(path) ? Gptq.GptqCheckpoint.Open(path) : SafetensorsCheckpoint.Open(path);
         if (!File.Exists(path) && new FileInfo(path).LinkTarget is null)
             throw new FileNotFoundException($"{path}: no such checkpoint (expected a Hugging Face checkpoint directory or a .gguf file)", path);
         // Follows symlinks (the hub cache); refuses empty and special files (/dev/null, pipes) before opening them.

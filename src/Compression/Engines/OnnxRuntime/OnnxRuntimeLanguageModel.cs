@@ -1,0 +1,102 @@
+// OnnxRuntimeLanguageModel: an exported ONNX folder (compress export --to onnx) as an evaluation engine — ONNX Runtime
+// answers the log-likelihood questions, the folder's tokenizer.json tokenizes.
+using System.Text.Json;
+using Compression.Evaluation;
+using Compression.Tokenization;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Compression.Engines.OnnxRuntime;
+
+/// <summary>
+/// Runs the genai-layout graph with plain ONNX Runtime: each call is one prefill of batch 1 with an empty past
+/// (GroupQueryAttention takes a zero-length past), which is what <see cref="LogitsLanguageModelBase"/> asks for.
+/// Sizes come from <c>genai_config.json</c>; the context is its <c>context_length</c> (the rotary cache length).
+/// </summary>
+public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly LlamaTokenizer _tokenizer;
+    private readonly int _layers, _kvHeads, _headSize, _vocab, _context;
+
+    public string Directory { get; }
+
+    private OnnxRuntimeLanguageModel(string dir, InferenceSession session, LlamaTokenizer tokenizer, int layers, int kvHeads, int headSize, int vocab, int context)
+    {
+        Directory = dir; _session = session; _tokenizer = tokenizer;
+        _layers = layers; _kvHeads = kvHeads; _headSize = headSize; _vocab = vocab; _context = context;
+    }
+
+    /// <summary>Opens an exported folder; errors name the engine and the file.</summary>
+    public static OnnxRuntimeLanguageModel Open(string dir, int threads = 0)
+    {
+        string config = Path.Combine(dir, "genai_config.json"), model = Path.Combine(dir, "model.onnx"), tokenizer = Path.Combine(dir, "tokenizer.json");
+        foreach (var f in new[] { config, model, tokenizer })
+            if (!File.Exists(f)) throw new FileNotFoundException($"onnxruntime: {f} is missing (expected a folder written by compress export --to onnx)", f);
+        int layers, kvHeads, headSize, vocab, context;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+            var m = doc.RootElement.GetProperty("model");
+            var d = m.GetProperty("decoder");
+            layers = d.GetProperty("num_hidden_layers").GetInt32();
+            kvHeads = d.GetProperty("num_key_value_heads").GetInt32();
+            headSize = d.GetProperty("head_size").GetInt32();
+            vocab = m.GetProperty("vocab_size").GetInt32();
+            context = m.GetProperty("context_length").GetInt32();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"onnxruntime: {config}: not a genai_config.json this engine reads ({e.Message})");
+        }
+        var tok = new LlamaTokenizer(TokenizerJson.Load(tokenizer));
+        InferenceSession session;
+        try
+        {
+            using var options = new SessionOptions { IntraOpNumThreads = threads };
+            session = new InferenceSession(model, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"onnxruntime: cannot load {model}: {e.Message}");
+        }
+        return new OnnxRuntimeLanguageModel(dir, session, tok, layers, kvHeads, headSize, vocab, context);
+    }
+
+    public override int VocabSize => _vocab;
+    public override int MaxContext => _context;
+    public override int? BosId => _tokenizer.BosId;
+    public override int[] Encode(string text, bool addBos) => _tokenizer.Encode(text, addBos);
+
+    public override long ByteLength(ReadOnlySpan<int> tokens)
+    {
+        long bytes = 0;
+        foreach (int t in tokens) bytes += _tokenizer.IsSpecial(t) ? 0 : _tokenizer.TokenBytes(t).Length;
+        return bytes;
+    }
+
+    /// <summary>Full prefill: logits (T × V), row t predicting token t + 1.</summary>
+    protected override float[] Logits(ReadOnlySpan<int> tokens)
+    {
+        int t = tokens.Length;
+        var ids = new long[t];
+        for (int i = 0; i < t; i++) ids[i] = tokens[i];
+        var inputs = new List<NamedOnnxValue>(2 + 2 * _layers)
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, [1, t])),
+            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(Enumerable.Repeat(1L, t).ToArray(), [1, t])),
+        };
+        for (int i = 0; i < _layers; i++)
+        {
+            inputs.Add(NamedOnnxValue.CreateFromTensor($"past_key_values.{i}.key", new DenseTensor<float>(Array.Empty<float>(), [1, _kvHeads, 0, _headSize])));
+            inputs.Add(NamedOnnxValue.CreateFromTensor($"past_key_values.{i}.value", new DenseTensor<float>(Array.Empty<float>(), [1, _kvHeads, 0, _headSize])));
+        }
+        using var results = _session.Run(inputs, ["logits"]);
+        var logits = (DenseTensor<float>)results.First().AsTensor<float>();
+        if (logits.Length != (long)t * _vocab)
+            throw new InvalidDataException($"onnxruntime: {Directory}: logits have {logits.Length} values, expected {t} × {_vocab}");
+        return logits.Buffer.ToArray();
+    }
+
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,64 @@
+// gptq (4/8-bit, group 32/64/128): GPTQ checkpoints' arithmetic — fp16 scale and integer zero point per group — row-major.
+using System.Runtime.InteropServices;
+using Compression.Kernels;
+
+namespace Compression.Quantization.Formats;
+
+/// <summary>
+/// What a GPTQ checkpoint's linear holds, re-laid row by row so the workbench's packed layers can run it:
+/// per group [fp16 scale, uint8 zero, codes], codes 4-bit (element j in byte j/2, even j in the low nibble) or
+/// 8-bit; w = scale·(q − zero). Quantizing uses <see cref="GptqRtn"/> (symmetric), so a row quantized here and
+/// one read from a checkpoint written by the exporter are the same bytes. Not in the registry's table: it is
+/// the form GPTQ checkpoints load in (<c>compress eval --model GPTQ_DIR</c>), not a sweep candidate.
+/// </summary>
+public sealed class GptqFormat(int bits, int groupSize) : TensorFormat
+{
+    public int Bits { get; } = bits is 4 or 8 ? bits : throw new ArgumentException($"gptq: {bits} bits is not 4 or 8");
+    public int GroupSize { get; } = groupSize is 32 or 64 or 128 ? groupSize : throw new ArgumentException($"gptq: group {groupSize} is not 32, 64 or 128");
+
+    public override string Name => $"gptq{Bits}_g{GroupSize}";
+    public override int BlockSize => GroupSize;
+    public override int BytesPerBlock => 3 + GroupSize * Bits / 8;
+    public override int NominalBits => Bits;
+    public override string Description => $"GPTQ {Bits}-bit, group {GroupSize}, fp16 scale and integer zero ({Bits + 24.0 / GroupSize:F3} bpw)";
+
+    public override void QuantizeRowReference(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        int groups = src.Length / GroupSize;
+        var codes = new byte[src.Length];
+        var scales = new Half[groups];
+        var zeros = new byte[groups];
+        GptqRtn.QuantizeRow(src, Bits, GroupSize, symmetric: true, codes, scales, zeros);
+        for (int g = 0; g < groups; g++) Pack(codes.AsSpan(g * GroupSize, GroupSize), scales[g], zeros[g], dst.Slice(g * BytesPerBlock, BytesPerBlock));
+    }
+
+    /// <summary>Writes one block: scale, zero, codes.</summary>
+    public void Pack(ReadOnlySpan<byte> codes, Half scale, byte zero, Span<byte> block)
+    {
+        MemoryMarshal.Write(block, scale);
+        block[2] = zero;
+        var q = block[3..];
+        if (Bits == 8) { codes.CopyTo(q); return; }
+        q[..(GroupSize / 2)].Clear();
+        for (int j = 0; j < GroupSize; j++) q[j >> 1] |= (byte)((j & 1) == 0 ? codes[j] : codes[j] << 4);
+    }
+
+    public override void DequantizeRowReference(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        for (int g = 0; g < dst.Length / GroupSize; g++)
+        {
+            var blk = src.Slice(g * BytesPerBlock, BytesPerBlock);
+            Half s = MemoryMarshal.Read<Half>(blk);
+            byte z = blk[2];
+            var q = blk[3..];
+            for (int j = 0; j < GroupSize; j++)
+            {
+                byte code = Bits == 8 ? q[j] : (byte)((j & 1) == 0 ? q[j >> 1] & 0x0f : q[j >> 1] >> 4);
+                dst[g * GroupSize + j] = GptqRtn.Dequantize(code, s, z);
+            }
+        }
+    }
+
+    public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y) =>
+        TiledGemm.Run(this, packed, rows, cols, x, n, y);
+}
