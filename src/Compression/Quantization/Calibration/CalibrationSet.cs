@@ -16,7 +16,7 @@ public sealed record CalibrationSpec(string File, int Sequences = 32, int Length
 
 /// <summary>
 /// The token sequences of a calibration set. Documents (paragraphs of a text file split on blank lines, or the "text"
-/// field of each JSONL line) are encoded with BOS and concatenated; N windows of L tokens start at distinct offsets
+/// field — or "context", for multiple-choice files — of each JSONL line) are encoded with BOS and concatenated; N windows of L tokens start at distinct offsets
 /// drawn with the seed, so the same spec always gives the same tokens.
 /// </summary>
 public sealed class CalibrationSet
@@ -58,6 +58,14 @@ public sealed class CalibrationSet
         return sequences;
     }
 
+    /// <summary>The "text" of a JSONL object, or its "context" (the prompts of a multiple-choice file, e.g. the suite's).</summary>
+    private static string? TextField(JsonElement o)
+    {
+        foreach (string name in new[] { "text", "context" })
+            if (o.TryGetProperty(name, out var t) && t.ValueKind == JsonValueKind.String) return t.GetString();
+        return null;
+    }
+
     private static List<string> Documents(string path)
     {
         if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
@@ -72,8 +80,8 @@ public sealed class CalibrationSet
                 {
                     using var json = JsonDocument.Parse(text);
                     string? doc = json.RootElement.ValueKind == JsonValueKind.String ? json.RootElement.GetString()
-                        : json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()
-                        : throw new InvalidDataException($"{path}: line {line}: expected a JSON string or an object with a \"text\" string");
+                        : json.RootElement.ValueKind == JsonValueKind.Object && TextField(json.RootElement) is { } t ? t
+                        : throw new InvalidDataException($"{path}: line {line}: expected a JSON string or an object with a \"text\" (or \"context\") string");
                     if (!string.IsNullOrWhiteSpace(doc)) docs.Add(doc!);
                 }
                 catch (JsonException e)
