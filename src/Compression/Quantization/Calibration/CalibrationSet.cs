@@ -16,7 +16,8 @@ public sealed record CalibrationSpec(string File, int Sequences = 32, int Length
 
 /// <summary>
 /// The token sequences of a calibration set. Documents (paragraphs of a text file split on blank lines, or the "text"
-/// field — or "context", for multiple-choice files — of each JSONL line) are encoded with BOS and concatenated; N windows of L tokens start at distinct offsets
+/// field — or "context", for multiple-choice files — of each JSONL line) are encoded with BOS and concatenated, up to
+/// 16·N·L tokens; N windows of L tokens start at distinct offsets
 /// drawn with the seed, so the same spec always gives the same tokens.
 /// </summary>
 public sealed class CalibrationSet
@@ -34,8 +35,15 @@ public sealed class CalibrationSet
             throw new ArgumentException($"{spec.File}: calibration needs at least 1 sequence of at least 2 tokens, got {spec.Sequences}×{spec.Length}");
         var documents = Documents(spec.File);
         if (documents.Count == 0) throw new InvalidDataException($"{spec.File}: the calibration file holds no text");
+        // Windows are drawn from the first documents holding 16·N·L tokens: room for N distinct windows without
+        // tokenizing a whole training corpus (12 MB for the proxy) to pick a few thousand tokens.
+        long wanted = 16L * spec.Sequences * spec.Length;
         var tokens = new List<int>();
-        foreach (string doc in documents) tokens.AddRange(encodeWithBos(doc));
+        foreach (string doc in documents)
+        {
+            tokens.AddRange(encodeWithBos(doc));
+            if (tokens.Count >= wanted) break;
+        }
         if (tokens.Count < spec.Length)
             throw new InvalidDataException($"{spec.File}: {tokens.Count} tokens is too short for calibration sequences of {spec.Length} tokens");
         return new CalibrationSet(spec, Draw(tokens, spec));
