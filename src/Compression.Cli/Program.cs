@@ -25,6 +25,8 @@ foreach (var command in new[]
     PlotCommand.Create(),
     RunCommand.Create(),
     TrainCommand.Create(),
+    SensitivityCommand.Create(),
+    PlanCommand.Create(),
 })
     root.Subcommands.Add(command);
 

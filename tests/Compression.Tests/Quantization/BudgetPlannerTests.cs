@@ -34,7 +34,7 @@ public class BudgetPlannerTests
             Assert.Equal(plan.Choices.Values.Sum(o => o.Bytes), plan.Bytes);
             if (budget > BudgetPlanner.Units) continue;
             double best = Exhaustive(tensors, budget);
-            // Budgets up to 20,000 bytes are planned byte-exactly: the optimum itself.
+            // Budgets up to BudgetPlanner.Units bytes are planned byte-exactly: the optimum itself.
             Assert.True(Math.Abs(plan.PredictedLoss - best) <= 1e-12, $"budget {budget}: plan loss {plan.PredictedLoss:G6} vs optimum {best:G6}");
         }
     }
@@ -49,6 +49,8 @@ public class BudgetPlannerTests
         Assert.True(large.PredictedLoss <= small.PredictedLoss);
         Assert.Equal(6, large.TensorTypeRules.Count);
         Assert.Contains(@"^t0$=", large.TensorTypeRules[0]);
+        var layers = BudgetPlanner.Plan([new TensorChoices("model.layers.3", [new TensorOption("q4_0", 10, 0.1)])], 10);
+        Assert.Equal([@"^model\.layers\.3\.=q4_0"], layers.TensorTypeRules);
         Assert.All(BudgetPlanner.Plan(tensors, max).Choices.Values, o => Assert.Equal("q8_0", o.Format));
     }
 

@@ -14,20 +14,25 @@ public sealed record TensorChoices(string Tensor, IReadOnlyList<TensorOption> Op
 /// <summary>The chosen format per tensor, with the plan's bytes and predicted loss.</summary>
 public sealed record BudgetPlan(IReadOnlyDictionary<string, TensorOption> Choices, long Bytes, double PredictedLoss)
 {
-    /// <summary>The plan as <c>--tensor-type</c> rules (anchored regexes on the HF names), in tensor order.</summary>
+    /// <summary>
+    /// The plan as <c>--tensor-type</c> rules (anchored regexes on the HF names), in name order. A whole layer
+    /// ("model.layers.3", from a per-layer scan) matches every tensor under it.
+    /// </summary>
     public IReadOnlyList<string> TensorTypeRules =>
-        Choices.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"^{Regex.Escape(c.Key)}$={c.Value.Format}").ToList();
+        Choices.OrderBy(c => c.Key, StringComparer.Ordinal)
+            .Select(c => (Regex.IsMatch(c.Key, @"^model\.layers\.\d+$") ? $"^{Regex.Escape(c.Key)}\\." : $"^{Regex.Escape(c.Key)}$") + $"={c.Value.Format}")
+            .ToList();
 }
 
 /// <summary>
-/// Multiple-choice knapsack by dynamic programming over the budget in units of ⌈budget / 20000⌉ bytes: each tensor's
-/// bytes are rounded up to whole units, so a plan never exceeds the budget, and with budgets under 20,000 bytes (unit
+/// Multiple-choice knapsack by dynamic programming over the budget in units of ⌈budget / 200,000⌉ bytes: each tensor's
+/// bytes are rounded up to whole units, so a plan never exceeds the budget, and with budgets up to 200,000 bytes (unit
 /// = 1 byte) the plan is the exact optimum. Losses are assumed additive across tensors.
 /// </summary>
 public static class BudgetPlanner
 {
     /// <summary>Budget resolution of the dynamic program.</summary>
-    public const int Units = 20_000;
+    public const int Units = 200_000;
 
     /// <summary>The plan for <paramref name="tensors"/> within <paramref name="budgetBytes"/>; throws when even the smallest formats do not fit.</summary>
     public static BudgetPlan Plan(IReadOnlyList<TensorChoices> tensors, long budgetBytes)
