@@ -32,6 +32,8 @@ foreach (var command in new[]
     PlotCommand.Create(),
     RunCommand.Create(),
     TrainCommand.Create(),
+    SensitivityCommand.Create(),
+    PlanCommand.Create(),
 })
     root.Subcommands.Add(command);
 CliOptions.AddRangeChecks(root);

@@ -28,6 +28,15 @@ public sealed record ExperimentSpec
     /// <summary>Policies each format is applied under: "default", "pure", "llama.cpp". Default: ["default"].</summary>
     public IReadOnlyList<string>? Policies { get; init; }
 
+    /// <summary>
+    /// Quantization methods each format × policy is made with (<see cref="Quantization.Methods.MethodRegistry"/> names:
+    /// "rtn", "gptq", "awq", "imatrix"). Default: ["rtn"].
+    /// </summary>
+    public IReadOnlyList<string>? Methods { get; init; }
+
+    /// <summary>The calibration set of the calibrated methods; required when one is listed.</summary>
+    public CalibrationSettings? Calibration { get; init; }
+
     /// <summary>Whether the baseline (the model as loaded) is evaluated too. Default true.</summary>
     public bool? Baseline { get; init; }
 
@@ -52,6 +61,16 @@ public sealed record ModelSource
 {
     public string? Path { get; init; }
     public string? Preset { get; init; }
+}
+
+/// <summary>A calibration set: N sequences of L tokens drawn with a seed from a text file (paragraphs) or JSONL ("text").</summary>
+public sealed record CalibrationSettings
+{
+    public string? File { get; init; }
+    // set, not init: the source-generated reader would otherwise reset defaults of fields the JSON leaves out.
+    public int Sequences { get; set; } = 32;
+    public int Length { get; set; } = 256;
+    public int Seed { get; set; } = 1234;
 }
 
 /// <summary>The tasks of an experiment; a null member is not run.</summary>

@@ -68,6 +68,25 @@ public static class ExperimentSpecLoader
         for (int i = 0; i < (spec.Policies?.Count ?? 0); i++)
             if (!PolicyNames.Contains(spec.Policies![i]))
                 Fail($"policies[{i}]", $"unknown policy '{spec.Policies[i]}'; known: {string.Join(", ", PolicyNames)}");
+        if (spec.Methods is { Count: 0 }) Fail("methods", "empty list; omit it for [\"rtn\"]");
+        if (spec.Methods is { } ms && ms.Distinct(StringComparer.OrdinalIgnoreCase).Count() != ms.Count) Fail("methods", "a method is listed twice");
+        for (int i = 0; i < (spec.Methods?.Count ?? 0); i++)
+        {
+            var method = Quantization.Methods.MethodRegistry.TryGet(spec.Methods![i] ?? "");
+            if (method is null)
+                Fail($"methods[{i}]", $"unknown method '{spec.Methods[i]}'; known: {string.Join(", ", Quantization.Methods.MethodRegistry.All.Select(m => m.Name))}");
+            foreach (string f in spec.Formats ?? [])
+                if (FormatRegistry.TryGet(f) is { } format && !method!.Supports(format))
+                    Fail($"methods[{i}]", $"method '{method.Name}' cannot produce format '{format.Name}'");
+            if (method!.NeedsCalibration && spec.Calibration is null)
+                Fail("calibration", $"required by method '{method.Name}': {{\"file\": TEXT_OR_JSONL, \"sequences\": N, \"length\": L, \"seed\": S}}");
+        }
+        if (spec.Calibration is { } cal)
+        {
+            if (string.IsNullOrWhiteSpace(cal.File)) Fail("calibration.file", "required (a text or JSONL file)");
+            if (cal.Sequences < 1) Fail("calibration.sequences", $"must be positive, got {cal.Sequences}");
+            if (cal.Length < 2) Fail("calibration.length", $"must be at least 2, got {cal.Length}");
+        }
         if (spec.Seeds is { Count: 0 }) Fail("seeds", "empty list; omit it for [1234]");
         if (spec.Seeds is { } seeds && seeds.Distinct().Count() != seeds.Count) Fail("seeds", "a seed is listed twice");
         for (int i = 0; i < (spec.SizeTable?.Count ?? 0); i++)
@@ -120,6 +139,7 @@ public static class ExperimentSpecLoader
         {
             Model = spec.Model is { Path: { } mp } m ? m with { Path = Abs(mp) } : spec.Model,
             Output = Abs(spec.Output ?? "results"),
+            Calibration = spec.Calibration is { File: { } cf0 } cal ? cal with { File = Abs(cf0) } : spec.Calibration,
             Tasks = tasks is null ? null : tasks with
             {
                 Perplexity = tasks.Perplexity is { File: { } pf } p ? p with { File = Abs(pf) } : tasks.Perplexity,

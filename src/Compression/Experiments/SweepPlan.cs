@@ -17,7 +17,7 @@ public sealed record SweepCell(ResultKey Key, CellKind Kind, string? File = null
 /// The cells of one model variant: the baseline (the model as loaded) or one format under one policy. A group is
 /// quantized once and all its cells run on that one copy.
 /// </summary>
-public sealed record SweepGroup(string Format, string Policy, bool IsBaseline, IReadOnlyList<SweepCell> Cells);
+public sealed record SweepGroup(string Format, string Policy, bool IsBaseline, IReadOnlyList<SweepCell> Cells, string Method = ResultKey.Rtn);
 
 /// <summary>Expands a spec into groups and cells.</summary>
 public static class SweepPlan
@@ -27,6 +27,10 @@ public static class SweepPlan
 
     /// <summary>The policy labels of a spec (default ["default"]).</summary>
     public static IReadOnlyList<string> Policies(ExperimentSpec spec) => spec.Policies is { Count: > 0 } p ? p : ["default"];
+
+    /// <summary>The method names of a spec (default ["rtn"]), as the registry spells them.</summary>
+    public static IReadOnlyList<string> Methods(ExperimentSpec spec) =>
+        spec.Methods is { Count: > 0 } m ? m.Select(n => Quantization.Methods.MethodRegistry.Get(n).Name).ToList() : [ResultKey.Rtn];
 
     /// <summary>The quantization policy called <paramref name="label"/> for <paramref name="format"/>.</summary>
     public static QuantizationPolicy Policy(string label, TensorFormat format) => label switch
@@ -52,14 +56,15 @@ public static class SweepPlan
         {
             var format = FormatRegistry.Get(name);
             foreach (string policy in Policies(spec))
-                groups.Add(Group(format.Name, Policy(policy, format).Label, false));
+                foreach (string method in Methods(spec))
+                    groups.Add(Group(format.Name, Policy(policy, format).Label, false, method));
         }
         return groups;
 
-        SweepGroup Group(string format, string policy, bool isBaseline)
+        SweepGroup Group(string format, string policy, bool isBaseline, string method = ResultKey.Rtn)
         {
             var cells = new List<SweepCell>();
-            SweepCell Cell(string task, int seed, CellKind kind, string? file = null) => new(new ResultKey(modelName, format, policy, task, seed), kind, file);
+            SweepCell Cell(string task, int seed, CellKind kind, string? file = null) => new(new ResultKey(modelName, format, policy, task, seed, method), kind, file);
             var tasks = spec.Tasks;
             if (tasks?.Perplexity is { } ppl) cells.Add(Cell(PerplexityCell.TaskName, seeds[0], CellKind.Perplexity, ppl.File));
             if (tasks?.Kl is { } kl && !isBaseline) cells.Add(Cell(KlDivergenceCell.TaskName, seeds[0], CellKind.KlDivergence, kl.File));
@@ -72,7 +77,7 @@ public static class SweepPlan
             var duplicate = cells.GroupBy(c => c.Key).FirstOrDefault(g => g.Count() > 1);
             if (duplicate is not null)
                 throw new ArgumentException($"two cells share the key {duplicate.Key} (two multiple-choice files with the same name?); rename one");
-            return new SweepGroup(format, policy, isBaseline, cells);
+            return new SweepGroup(format, policy, isBaseline, cells, method);
         }
     }
 }

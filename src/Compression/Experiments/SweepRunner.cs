@@ -135,9 +135,12 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                 continue;
             }
             var policy = SweepPlan.Policy(group.Policy, FormatRegistry.Get(group.Format));
-            _progress.Activity($"quantizing to {group.Format} ({group.Policy})");
-            using var quantizedModel = ModelQuantizer.Apply(session.Model, policy,
-                new InlineProgress<(int Done, int Total, string Name)>(p => _progress.Progress(new EvaluationProgress(p.Done, p.Total, "tensors"))));
+            var method = Quantization.Methods.MethodRegistry.Get(group.Method);
+            _progress.Activity($"quantizing to {group.Format} ({group.Policy}{(group.Method == ResultKey.Rtn ? "" : ", " + group.Method)})");
+            var tensorProgress = new InlineProgress<(int Done, int Total, string Name)>(p => _progress.Progress(new EvaluationProgress(p.Done, p.Total, "tensors")));
+            using var quantizedModel = method.NeedsCalibration
+                ? Quantization.Calibration.CalibratedQuantizer.Apply(session.Model, policy, method, Calibration(session).Sequences, tensorProgress)
+                : ModelQuantizer.Apply(session.Model, policy, tensorProgress);
             var quantized = baseline.Quantized(quantizedModel, policy);
             if (errors)
             {
@@ -152,6 +155,19 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             }
             RunCells(group, baseline, quantized, store, written, cancellationToken);
         }
+    }
+
+    private Quantization.Calibration.CalibrationSet? _calibration;
+
+    /// <summary>The spec's calibration set, tokenized once with the model's tokenizer.</summary>
+    private Quantization.Calibration.CalibrationSet Calibration(ModelSession session)
+    {
+        if (_calibration is not null) return _calibration;
+        var c = spec.Calibration ?? throw new InvalidDataException($"{source}: calibration: required by a calibrated method");
+        var tokenizer = session.Tokenizer ?? throw new InvalidDataException($"{session.Path}: the checkpoint has no tokenizer; calibration text needs one");
+        _progress.Activity($"tokenizing the calibration set {Path.GetFileName(c.File)}");
+        return _calibration = Quantization.Calibration.CalibrationSet.Load(
+            new Quantization.Calibration.CalibrationSpec(c.File!, c.Sequences, c.Length, c.Seed), text => tokenizer.Encode(text, addBos: true));
     }
 
     private void RunCells(SweepGroup group, EvaluatedModel baseline, EvaluatedModel model, ResultsStore store,
@@ -179,6 +195,8 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                 }, relay, cancellationToken),
                 _ => throw new InvalidOperationException($"unknown cell kind {cell.Kind}"),
             };
+            if (group.Method != ResultKey.Rtn)
+                record = record with { Method = group.Method, Calibration = _calibration?.Spec.Label };
             // A record filed under another key would never satisfy the skip check: fail loudly instead of re-running forever.
             if (record.Key != cell.Key) throw new InvalidOperationException($"cell {cell.Key} produced a record for {record.Key}");
             store.Save(record);

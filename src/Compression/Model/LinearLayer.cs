@@ -25,6 +25,15 @@ public abstract class LinearLayer : nn.Module<Tensor, Tensor>
 
     /// <summary>Bytes W occupies in memory.</summary>
     public abstract long WeightBytes { get; }
+
+    /// <summary>
+    /// Called with the input x of every forward while set — how calibration records what a layer sees without
+    /// rebuilding the model. Subclasses call <see cref="Observe"/> first thing in <c>forward</c>.
+    /// </summary>
+    public Action<Tensor>? InputObserver { get; set; }
+
+    /// <summary>Hands x to the <see cref="InputObserver"/>, if any.</summary>
+    protected void Observe(Tensor x) => InputObserver?.Invoke(x);
 }
 
 /// <summary>A float linear layer backed by a TorchSharp parameter (trainable; any dtype and device).</summary>
@@ -49,5 +58,9 @@ public sealed class DenseLinear : LinearLayer
     };
     public override long WeightBytes => _weight.numel() * _weight.element_size();
 
-    public override Tensor forward(Tensor x) => nn.functional.linear(x, _weight);
+    public override Tensor forward(Tensor x)
+    {
+        Observe(x);
+        return nn.functional.linear(x, _weight);
+    }
 }

@@ -19,6 +19,10 @@ public static class FormatRegistry
         Int4Format.G128,
         Int4Format.G64,
         Int4Format.G32,
+        IntLowBitFormat.Int3G128,
+        IntLowBitFormat.Int3G64,
+        IntLowBitFormat.Int2G128,
+        IntLowBitFormat.Int2G64,
         Q1_0Format.Instance,
     ];
 

@@ -20,7 +20,17 @@ public static class ModelQuantizer
     /// dequantized to dense float32. One layer is converted at a time, so memory grows only by the packed bytes.
     /// <paramref name="model"/> is left intact; the caller disposes both.
     /// </summary>
-    public static LlamaModel Apply(LlamaModel model, QuantizationPolicy policy, IProgress<(int Done, int Total, string Name)>? progress = null)
+    public static LlamaModel Apply(LlamaModel model, QuantizationPolicy policy, IProgress<(int Done, int Total, string Name)>? progress = null) =>
+        Apply(model, policy, progress, null, null);
+
+    /// <summary>
+    /// As <see cref="Apply(LlamaModel, QuantizationPolicy, IProgress{ValueTuple{int, int, string}}?)"/>, but the layers in
+    /// <paramref name="prepared"/> (by HF name; made by a calibrated method) are used as they are — handed over to the new
+    /// model — and the norms in <paramref name="norms"/> (float weights a method rewrote, e.g. AWQ's folded scales) replace
+    /// the model's. Everything else is converted as the policy says.
+    /// </summary>
+    internal static LlamaModel Apply(LlamaModel model, QuantizationPolicy policy, IProgress<(int Done, int Total, string Name)>? progress,
+        IDictionary<string, LinearLayer>? prepared, IReadOnlyDictionary<string, Tensor>? norms)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(policy);
@@ -41,12 +51,13 @@ public static class ModelQuantizer
                 throw new ArgumentException($"{spec.Name}: the workbench cannot quantize to {f.Name}");
         }
 
-        return LlamaModel.Assemble(c, new QuantizedParts(model, Choice, progress, linears.Count + 1), model.DType, model.Device);
+        return LlamaModel.Assemble(c, new QuantizedParts(model, Choice, progress, linears.Count + 1, prepared, norms), model.DType, model.Device);
     }
 
     /// <summary>The parts of <paramref name="model"/> converted to the policy's formats, one tensor at a time.</summary>
     private sealed class QuantizedParts(LlamaModel model, Func<TensorSpec, TensorFormat> choice,
-        IProgress<(int Done, int Total, string Name)>? progress, int total) : IModelParts
+        IProgress<(int Done, int Total, string Name)>? progress, int total,
+        IDictionary<string, LinearLayer>? prepared, IReadOnlyDictionary<string, Tensor>? norms) : IModelParts
     {
         private readonly Dictionary<string, LinearLayer> _linears = model.LinearLayers().ToDictionary(l => l.Name, l => l.Layer);
         private readonly Dictionary<string, RmsNorm> _norms = model.Layers
@@ -55,9 +66,11 @@ public static class ModelQuantizer
         private int _done;
 
         public TokenEmbedding Embedding(TensorSpec spec) => Report(spec, Convert(model.EmbedTokens, choice(spec)));
-        public LinearLayer Linear(TensorSpec spec) => Report(spec, Convert(_linears[spec.Name], choice(spec)));
+        public LinearLayer Linear(TensorSpec spec) => Report(spec,
+            prepared is not null && prepared.Remove(spec.Name, out var made) ? made : Convert(_linears[spec.Name], choice(spec)));
         /// <summary>A norm over the same weight storage (a new handle, so disposing either model leaves the other intact).</summary>
-        public RmsNorm Norm(TensorSpec spec, double eps) => new(_norms[spec.Name].Weight.detach(), eps);
+        public RmsNorm Norm(TensorSpec spec, double eps) =>
+            new((norms is not null && norms.TryGetValue(spec.Name, out var w) ? w : _norms[spec.Name].Weight).detach(), eps);
         public IReadOnlyList<float>? RopeFactors => model.Rotary.FrequencyFactors;
 
         private T Report<T>(TensorSpec spec, T part)
@@ -95,12 +108,19 @@ public static class ModelQuantizer
     }
 
     /// <summary>The (Out, In) weight of a layer as float32 on the CPU (a new tensor).</summary>
-    private static Tensor FloatWeight(LinearLayer layer) => layer switch
+    internal static Tensor FloatWeight(LinearLayer layer) => layer switch
     {
-        DenseLinear d => d.Weight.detach().to(ScalarType.Float32, CPU, copy: true),
+        DenseLinear d => FloatCopy(d.Weight),
         PackedLinear p => Dequantize(p.Weight),
         _ => throw new NotSupportedException($"cannot read the weight of a {layer.GetType().Name} layer"),
     };
+
+    /// <summary>A float32 CPU copy of a parameter (the detached alias it goes through is freed at once).</summary>
+    internal static Tensor FloatCopy(Tensor parameter)
+    {
+        using var detached = parameter.detach();
+        return detached.to(ScalarType.Float32, CPU, copy: true);
+    }
 
     private static Tensor FloatWeight(TokenEmbedding embedding) => embedding switch
     {

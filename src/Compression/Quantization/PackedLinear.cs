@@ -47,6 +47,7 @@ public sealed unsafe class PackedLinear : LinearLayer
     public override Tensor forward(Tensor x)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        Observe(x);
         if (x.dtype != ScalarType.Float32 || x.device_type != DeviceType.CPU)
             throw new ArgumentException($"PackedLinear ({FormatName}): x must be float32 on the CPU, got {x.dtype} on {x.device_type}");
         if (x.shape[^1] != InFeatures)

@@ -31,6 +31,12 @@ public abstract class TensorFormat
     /// <summary>True when the workbench can produce this format (false for read-only formats).</summary>
     public virtual bool CanQuantize => true;
 
+    /// <summary>
+    /// The block rule opened into fit + code, for calibrated methods (GPTQ, importance-weighted rounding); null when
+    /// the format has none (floats, per-row int8, q6_k) and only round-to-nearest applies.
+    /// </summary>
+    public virtual Methods.Codecs.BlockCodec? Codec => null;
+
     /// <summary>One-line description for tables and help text.</summary>
     public abstract string Description { get; }
 

@@ -19,6 +19,12 @@ public sealed record ResultRecord
     /// <summary>Quantization policy label ("default", "pure" …): which tensors the format was applied to.</summary>
     public required string Policy { get; init; }
 
+    /// <summary>Quantization method ("gptq", "awq" …); null for round-to-nearest (and for records made before methods existed).</summary>
+    public string? Method { get; init; }
+
+    /// <summary>The calibration set a calibrated method used ("train.txt 32×256 seed 1234"), or null.</summary>
+    public string? Calibration { get; init; }
+
     /// <summary>The task run, with its version so scores from different task revisions are never mixed.</summary>
     public required TaskInfo Task { get; init; }
 
@@ -44,7 +50,7 @@ public sealed record ResultRecord
     public required DateTimeOffset TimeUtc { get; init; }
 
     /// <summary>The cell this record fills in a sweep: what a re-run checks before measuring again.</summary>
-    public ResultKey Key => new(Model.Name, Format, Policy, Task.Name, Settings.Seed);
+    public ResultKey Key => new(Model.Name, Format, Policy, Task.Name, Settings.Seed, Method ?? ResultKey.Rtn);
 
     /// <summary>
     /// A record stamped with a fresh id, the current tool version and git commit, this machine and the current UTC time.

@@ -51,7 +51,9 @@ public static class ResultTable
         var tables = new List<ModelTable>();
         foreach (var model in records.GroupBy(r => r.Model.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var rows = model.GroupBy(r => (r.Format, r.Policy)).Select(g => MakeRow(model.Key, g.Key.Format, g.Key.Policy, g.ToList())).ToList();
+            // A method other than round-to-nearest is its own row, shown as "policy + method" (and in chart labels).
+            var rows = model.GroupBy(r => (r.Format, Policy: r.Method is null or ResultKey.Rtn ? r.Policy : $"{r.Policy} + {r.Method}"))
+                .Select(g => MakeRow(model.Key, g.Key.Format, g.Key.Policy, g.ToList())).ToList();
             int baseline = FindBaseline(rows, baselineFormat);
             if (baseline >= 0) rows[baseline] = rows[baseline] with { IsBaseline = true };
             rows = rows.OrderByDescending(r => r.IsBaseline)
@@ -78,7 +80,7 @@ public static class ResultTable
                 ? new MetricSummary(values[0].Value, values[0].Lower, values[0].Upper, 1)
                 : new MetricSummary(values.Average(v => v.Value), null, null, values.Count);
         }
-        string label = policy == "default" ? format : $"{format} ({policy})";
+        string label = policy == "default" ? format : policy.StartsWith("default + ", StringComparison.Ordinal) ? $"{format} ({policy[10..]})" : $"{format} ({policy})";
         return new ResultRow(model, format, policy, label, size, false, metrics);
     }
 

@@ -15,11 +15,13 @@ public class FormatTheoryTests
     /// 8-bit: step amax/127 with amax ≈ 2–3.5σ gives ≈ 0.5–0.8% RMS → 1e-2;
     /// 6-bit (q6_k): step ≈ amax/32 over 16 values → ≈ 2–3% → 5e-2;
     /// 4-bit: step ≈ amax/8 (q4_0) or range/15 (int4) → ≈ 8–10% → 0.15;
+    /// 3-bit: step range/7 with a group range ≈ 4.6–5.2σ (64–128 values) → ≈ step/√12 ≈ 0.19–0.22 → 0.25;
+    /// 2-bit: step range/3 ≈ 1.5–1.75σ → ≈ 0.44–0.5 → 0.55;
     /// 1-bit: sign·mean|x| leaves exactly √(1 − 2/π) ≈ 0.603 of a Gaussian's RMS → 0.65.
     /// </summary>
     private static double Bound(TensorFormat f) => f.NominalBits switch
     {
-        32 => 0, 16 => 2e-3, 8 => 1e-2, 6 => 5e-2, 4 => 0.15, 1 => 0.65,
+        32 => 0, 16 => 2e-3, 8 => 1e-2, 6 => 5e-2, 4 => 0.15, 3 => 0.25, 2 => 0.55, 1 => 0.65,
         var b => throw new InvalidOperationException($"no error bound chosen for {b}-bit format {f.Name}"),
     };
 
@@ -108,5 +110,9 @@ public class FormatTheoryTests
         Assert.Equal(4.25, Int4Format.G128.BitsPerWeight(4096));
         Assert.Equal(4.5, Int4Format.G64.BitsPerWeight(4096));
         Assert.Equal(5.0, Int4Format.G32.BitsPerWeight(4096));
+        Assert.Equal(3.25, IntLowBitFormat.Int3G128.BitsPerWeight(4096));
+        Assert.Equal(3.5, IntLowBitFormat.Int3G64.BitsPerWeight(4096));
+        Assert.Equal(2.25, IntLowBitFormat.Int2G128.BitsPerWeight(4096));
+        Assert.Equal(2.5, IntLowBitFormat.Int2G64.BitsPerWeight(4096));
     }
 }

@@ -37,6 +37,8 @@ public sealed unsafe class Int4Format(int groupSize) : TensorFormat
 
     public override string Name => GroupSize == 128 ? "int4" : $"int4_g{GroupSize}";
     public override int BlockSize => GroupSize;
+    public override Methods.Codecs.BlockCodec Codec => _codec ??= new(4, GroupSize, Methods.Codecs.IntGroupCodec.PackNibbles);
+    private Methods.Codecs.IntGroupCodec? _codec;
     public override int BytesPerBlock => 4 + GroupSize / 2;
     public override int NominalBits => 4;
     public override string Description => $"int4 asymmetric, group {GroupSize}, bf16 scale and zero ({4 + 32.0 / GroupSize} bpw)";

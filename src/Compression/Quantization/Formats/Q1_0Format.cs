@@ -26,6 +26,7 @@ public sealed unsafe class Q1_0Format : TensorFormat
     public override string Name => "q1_0";
     public override int? GgmlTypeId => 41;
     public override int BlockSize => 128;
+    public override Methods.Codecs.BlockCodec Codec => Methods.Codecs.Q1_0Codec.Instance;
     public override int BytesPerBlock => BlockQ1_0.Size;
     public override int NominalBits => 1;
     public override string Description => "Q1_0 (Bonsai): sign bits in groups of 128, fp16 mean-|w| scale (1.125 bpw)";

@@ -26,6 +26,7 @@ public sealed unsafe class Q4_0Format : TensorFormat
     public override string Name => "q4_0";
     public override int? GgmlTypeId => 2;
     public override int BlockSize => 32;
+    public override Methods.Codecs.BlockCodec Codec => Methods.Codecs.Q4_0Codec.Instance;
     public override int BytesPerBlock => BlockQ4_0.Size;
     public override int NominalBits => 4;
     public override string Description => "GGUF Q4_0: 4-bit blocks of 32, fp16 scale (4.5 bpw)";

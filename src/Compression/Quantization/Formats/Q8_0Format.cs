@@ -26,6 +26,7 @@ public sealed unsafe class Q8_0Format : TensorFormat
     public override string Name => "q8_0";
     public override int? GgmlTypeId => 8;
     public override int BlockSize => 32;
+    public override Methods.Codecs.BlockCodec Codec => Methods.Codecs.Q8_0Codec.Instance;
     public override int BytesPerBlock => BlockQ8_0.Size;
     public override int NominalBits => 8;
     public override string Description => "GGUF Q8_0: int8 blocks of 32, fp16 scale (8.5 bpw)";
