@@ -38,7 +38,7 @@ public sealed class GptqCheckpoint : Checkpoint
         if (!File.Exists(config)) return false;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+            using var doc = JsonDocument.Parse(Compression.IO.InputFile.ReadAllText(config, Model.LlamaConfig.MaxFileBytes, "a config.json"));
             return doc.RootElement.TryGetProperty("quantization_config", out var q) && q.ValueKind == JsonValueKind.Object
                 && q.TryGetProperty("quant_method", out var m) && m.ValueKind == JsonValueKind.String && m.GetString() == "gptq";
         }

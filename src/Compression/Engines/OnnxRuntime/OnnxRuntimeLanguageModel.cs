@@ -36,7 +36,7 @@ public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IDisposa
         int layers, kvHeads, headSize, vocab, context;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+            using var doc = JsonDocument.Parse(Compression.IO.InputFile.ReadAllText(config, Model.LlamaConfig.MaxFileBytes, "genai_config.json"));
             var m = doc.RootElement.GetProperty("model");
             var d = m.GetProperty("decoder");
             layers = d.GetProperty("num_hidden_layers").GetInt32();

@@ -42,7 +42,7 @@ public sealed class GptqCheckpointReader : IDisposable
     {
         string configPath = System.IO.Path.Combine(dir, "config.json");
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{dir}: no config.json (expected a GPTQ checkpoint folder)", configPath);
-        string json = File.ReadAllText(configPath);
+        string json = Compression.IO.InputFile.ReadAllText(configPath, Model.LlamaConfig.MaxFileBytes, "a config.json");
         var config = LlamaConfig.Parse(json, configPath);
         using var doc = JsonDocument.Parse(json);
         if (!doc.RootElement.TryGetProperty("quantization_config", out var q) || q.GetProperty("quant_method").GetString() != "gptq")

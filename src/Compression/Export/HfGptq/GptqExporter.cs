@@ -169,7 +169,7 @@ public static class GptqExporter
     private static string ConfigJson(Checkpoint input, GptqOptions o)
     {
         string? path = Directory.Exists(input.Path) ? Path.Combine(input.Path, "config.json") : null;
-        var config = JsonNode.Parse(path is not null && File.Exists(path) ? File.ReadAllText(path) : input.Config.ToJson())!.AsObject();
+        var config = JsonNode.Parse(path is not null && File.Exists(path) ? Compression.IO.InputFile.ReadAllText(path, Model.LlamaConfig.MaxFileBytes, "a config.json") : input.Config.ToJson())!.AsObject();
         config["torch_dtype"] = "float16";
         config["quantization_config"] = QuantizeConfig(o);
         return config.ToJsonString(Indented);
