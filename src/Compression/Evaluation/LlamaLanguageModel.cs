@@ -29,6 +29,10 @@ public sealed class LlamaLanguageModel : ILanguageModel, IDisposable
         MaxContext = Math.Min(maxContext ?? 4096, model.Config.MaxPositionEmbeddings);
     }
 
+    /// <summary>The model with a Llama tokenizer: its encoding, and UTF-8 byte lengths with special tokens counting zero.</summary>
+    public static LlamaLanguageModel WithTokenizer(LlamaModel model, Tokenization.LlamaTokenizer tokenizer, int? maxContext = null) =>
+        new(model, (text, bos) => tokenizer.Encode(text, bos), id => tokenizer.IsSpecial(id) ? 0 : tokenizer.TokenBytes(id).Length, maxContext);
+
     public int VocabSize => _model.Config.VocabSize;
     public int MaxContext { get; }
     public int? BosId => _model.Config.BosTokenId;

@@ -44,8 +44,7 @@ public sealed record EvaluatedModel(ModelInfo Info, LlamaModel Model, LlamaToken
     public LlamaLanguageModel AsLanguageModel(int? maxContext = null)
     {
         var tokenizer = Tokenizer ?? throw new InvalidDataException($"{Info.Path ?? Info.Name}: the checkpoint has no tokenizer (tokenizer.json or tokenizer.ggml.*); text tasks need one");
-        return new LlamaLanguageModel(Model, (text, bos) => tokenizer.Encode(text, bos),
-            id => tokenizer.IsSpecial(id) ? 0 : tokenizer.TokenBytes(id).Length, maxContext);
+        return LlamaLanguageModel.WithTokenizer(Model, tokenizer, maxContext);
     }
 
     private static string StoredFormat(ModelSession session) => StoredFormat(session.StoredFormats);

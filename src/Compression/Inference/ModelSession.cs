@@ -65,9 +65,7 @@ public sealed class ModelSession : IDisposable
     /// <summary>The model seen through the evaluation interface.</summary>
     public LlamaLanguageModel AsLanguageModel(int? maxContext = null)
     {
-        var tokenizer = RequireTokenizer();
-        return new LlamaLanguageModel(Model, (text, bos) => tokenizer.Encode(text, bos),
-            id => tokenizer.IsSpecial(id) ? 0 : tokenizer.TokenBytes(id).Length, maxContext);
+        return LlamaLanguageModel.WithTokenizer(Model, RequireTokenizer(), maxContext);
     }
 
     public static ModelSession Open(string path, ModelSessionOptions? options = null)
