@@ -61,6 +61,41 @@ public class SentencePieceTokenizerTests(ITestOutputHelper output)
             Assert.Equal(reference.Tokenize(text, addBos, parseSpecial: false), ours.Encode(text, addBos ? null : false));
     }
 
+    /// <summary>
+    /// The other direction: a tokenizer.json vocabulary (merges, no scores) exported to GGUF gets scores from its
+    /// merge ranks, and llama.cpp then tokenizes the whole corpus as the tokenizer.json does.
+    /// </summary>
+    [Fact]
+    public void Tokenizer_json_exported_to_gguf_tokenizes_the_same_in_llama_cpp()
+    {
+        string json = Path.Combine(TestPaths.NewTempDir("spm-json2gguf"), "tokenizer.json");
+        TokenizerJson.Save(Vocab.Value, json);
+        var fromJson = TokenizerJson.Load(json);
+        string gguf = TokenizerReferenceCorpus.WriteVocabGguf(fromJson, "spm-json2gguf");
+        var ours = new LlamaTokenizer(fromJson);
+        using var reference = LlamaCppVocabulary.Load(gguf);
+        int tokens = 0;
+        foreach (string text in TokenizerReferenceCorpus.Texts.Append(SyntheticCorpus.Make(5_000, seed: 9)))
+        {
+            int[] expected = reference.Tokenize(text, addSpecial: true, parseSpecial: true);
+            Assert.Equal(expected, ours.Encode(text, parseSpecial: true));
+            tokens += expected.Length;
+        }
+        output.WriteLine($"{tokens} tokens agree");
+    }
+
+    [Fact]
+    public void Encodes_a_long_text_in_one_piece_and_round_trips_it()
+    {
+        // SentencePiece has no pre-tokenizer: the whole text is one run of the merge loop.
+        string text = SyntheticCorpus.Make(100_000, seed: 5);
+        var tok = new LlamaTokenizer(Vocab.Value);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        int[] ids = tok.Encode(text, addBos: false);
+        output.WriteLine($"{text.Length:N0} chars → {ids.Length:N0} tokens in {watch.Elapsed.TotalSeconds:F2} s (contended machine)");
+        Assert.Equal(text, tok.Decode(ids));
+    }
+
     [Theory]
     [MemberData(nameof(TextIndices))]
     public void Decode_inverts_encode(int index)
