@@ -15,7 +15,7 @@ namespace Compression.Tokenization;
 /// the listed pair of lowest rank, as Hugging Face's BPE model does.
 /// </summary>
 /// <remarks>
-/// Why not Microsoft.ML.Tokenizers' <see cref="LlamaTokenizer"/>/<see cref="SentencePieceTokenizer"/>: it is built
+/// Why not Microsoft.ML.Tokenizers' <see cref="Microsoft.ML.Tokenizers.LlamaTokenizer"/> (a <see cref="SentencePieceTokenizer"/>): it is built
 /// only from a serialized SentencePiece <c>ModelProto</c> (a tokenizer.model file), which neither GGUF nor
 /// tokenizer.json carries, and its merge loop follows SentencePiece's, which skips unused pieces and would need
 /// the model's normalizer spec, where llama.cpp merges into any vocabulary entry. The algorithm is small (one

@@ -214,7 +214,9 @@ internal static class TokenizerJsonReader
     /// <summary>
     /// BPE with byte_fallback (Llama 2, Mistral): spaces become "▁", and a "▁" goes before the text — either the
     /// legacy normalizer Sequence [Prepend "▁", Replace " " → "▁"] with no pre-tokenizer, or no normalizer and a
-    /// Metaspace pre-tokenizer (replacement "▁", split false). Returns whether a "▁" is prepended.
+    /// Metaspace pre-tokenizer (replacement "▁", split false). Returns whether a "▁" is prepended. Metaspace's
+    /// prepend_scheme "first" prefixes only the first text segment where llama.cpp (whose behaviour is kept) also
+    /// prefixes text after a special token; the two differ only with special tokens inside the text.
     /// </summary>
     private static bool CheckSentencePieceNormalization(JsonElement root)
     {

@@ -84,6 +84,27 @@ public class SentencePieceTokenizerTests(ITestOutputHelper output)
         output.WriteLine($"{tokens} tokens agree");
     }
 
+    /// <summary>
+    /// Newer Llama 2 / Mistral files have no normalizer and a Metaspace pre-tokenizer instead (transformers' legacy = false):
+    /// the same vocabulary in that layout tokenizes ordinary text the same.
+    /// </summary>
+    [Fact]
+    public void Metaspace_layout_of_tokenizer_json_reads_the_same()
+    {
+        string json = Path.Combine(TestPaths.NewTempDir("spm-metaspace"), "tokenizer.json");
+        TokenizerJson.Save(Vocab.Value, json);
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json))!.AsObject();
+        root["normalizer"] = null;
+        root["pre_tokenizer"] = System.Text.Json.Nodes.JsonNode.Parse("""{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false}""");
+        File.WriteAllText(json, root.ToJsonString());
+        var loaded = TokenizerJson.Load(json);
+        Assert.True(loaded.AddSpacePrefix);
+        var metaspace = new LlamaTokenizer(loaded);
+        var legacy = new LlamaTokenizer(Vocab.Value);
+        foreach (string text in TokenizerReferenceCorpus.Texts)
+            Assert.Equal(legacy.Encode(text), metaspace.Encode(text));
+    }
+
     [Fact]
     public void Encodes_a_long_text_in_one_piece_and_round_trips_it()
     {
