@@ -64,6 +64,11 @@ internal static class SentencePieceTestVocab
         {
             tokens.Add(c); types.Add(TokenType.Normal); scores.Add(-(next++));
         }
+        // Mistral-style control tokens and a user-defined (added, not special) token, matched before the model runs.
+        foreach (var (text, type) in new[] { ("[INST]", TokenType.Control), ("[/INST]", TokenType.Control), ("<tool>", TokenType.UserDefined) })
+        {
+            tokens.Add(text); types.Add(type); scores.Add(0);
+        }
         return new TokenizerData
         {
             Kind = TokenizerKind.SentencePieceBpe, Tokens = tokens, TokenTypes = types, Scores = scores, Merges = [],

@@ -123,6 +123,13 @@ public class SentencePieceTokenizerTests(ITestOutputHelper output)
     {
         string text = TokenizerReferenceCorpus.Texts[index];
         var tok = new LlamaTokenizer(Vocab.Value);
+        // A user-defined token is matched even as plain text, and the text after it gets a "▁" prefix like after any
+        // special token (llama.cpp, checked above), so decoding adds a space there: not a round trip by design.
+        if (text.Contains("<tool>", StringComparison.Ordinal))
+        {
+            Assert.Equal(text.Replace("<tool>", "<tool> "), tok.Decode(tok.Encode(text, addBos: false)));
+            return;
+        }
         Assert.Equal(text, tok.Decode(tok.Encode(text, addBos: false)));
         Assert.Equal(text, tok.Decode(tok.Encode(text), skipSpecial: true));
     }
@@ -143,6 +150,10 @@ public class SentencePieceTokenizerTests(ITestOutputHelper output)
         var noPrefix = new LlamaTokenizer(Vocab.Value with { AddSpacePrefix = false });
         Assert.NotEqual("▁", noPrefix.TokenText(noPrefix.Encode("the", addBos: false)[0])[..1]);
         Assert.True(tok.IsEndOfGeneration(2));
+        int tool = tok.Data.Tokens.ToList().IndexOf("<tool>"), inst = tok.Data.Tokens.ToList().IndexOf("[INST]");
+        Assert.Contains(tool, tok.Encode("a <tool> b", addBos: false));   // user-defined: matched even without parseSpecial
+        Assert.DoesNotContain(inst, tok.Encode("[INST] b", addBos: false));
+        Assert.Equal(inst, tok.Encode("[INST] b", addBos: false, parseSpecial: true)[0]);
     }
 
     [Fact]

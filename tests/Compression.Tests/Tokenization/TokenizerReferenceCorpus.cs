@@ -31,6 +31,7 @@ internal static class TokenizerReferenceCorpus
         "\u00A0nbsp\u2003em\u3000ideographic\u2028sep",
         "<s> looks special </s> and <unk> too",
         "a<s>b</s>c",
+        "[INST] What is 2+2? [/INST] It is 4.</s>[INST]<tool> call <tool>now",
         "<|endoftext|><|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n",
         "Ⅻ ⅷ ① ², ³ and ¼ are numbers too",
         "x\u0301 combining acute, e\u0301 decomposed é",
