@@ -48,7 +48,13 @@ public sealed class Llama3PreTokenizer : PreTokenizer
     private enum Cls : byte { None = 0, Letter = 1, Number = 2, Space = 4, CrLf = 8, Other = 16 }
 
     /// <summary>Appends the (offset, length) in chars of every pre-token of <paramref name="text"/>, in order.</summary>
-    public static void Split(ReadOnlySpan<char> text, List<(int Offset, int Length)> destination)
+    public static void Split(ReadOnlySpan<char> text, List<(int Offset, int Length)> destination) => Split(text, destination, maxDigits: 3);
+
+    /// <summary>
+    /// The Llama 3 pattern with <c>\p{N}{1,maxDigits}</c> for its digit alternative; Qwen2's pattern is the
+    /// same with single digits (<see cref="Qwen2PreTokenizer"/>).
+    /// </summary>
+    internal static void Split(ReadOnlySpan<char> text, List<(int Offset, int Length)> destination, int maxDigits)
     {
         // Decode once into code points; offsets[i] is the char offset of code point i (offsets[n] = text.Length).
         int n = 0;
@@ -97,11 +103,11 @@ public sealed class Llama3PreTokenizer : PreTokenizer
                 Emit(pos);
                 continue;
             }
-            // \p{N}{1,3}
+            // \p{N}{1,3} (Qwen2: \p{N})
             if (c == Cls.Number)
             {
                 int ini = pos;
-                while (At(pos) == Cls.Number && pos - ini < 3) pos++;
+                while (At(pos) == Cls.Number && pos - ini < maxDigits) pos++;
                 Emit(pos);
                 continue;
             }

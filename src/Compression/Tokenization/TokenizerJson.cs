@@ -1,13 +1,14 @@
-// TokenizerJson: reads and writes Hugging Face tokenizer.json (+ tokenizer_config.json) for Llama 3-style byte-level BPE.
+// TokenizerJson: reads and writes Hugging Face tokenizer.json (+ tokenizer_config.json) of every kind in TokenizerKinds.
 using System.Text;
 using System.Text.Json;
 
 namespace Compression.Tokenization;
 
 /// <summary>
-/// Hugging Face <c>tokenizer.json</c> of a Llama 3 release (BPE model, Llama 3 Split regex + ByteLevel
-/// pre-tokenizer, TemplateProcessing post-processor with BOS), with <c>tokenizer_config.json</c> beside
-/// it when present (<c>add_bos_token</c>, <c>bos_token</c>, <c>eos_token</c>).
+/// Hugging Face <c>tokenizer.json</c> of a BPE model: byte-level as Llama 3 and Qwen release it (Split regex of a
+/// registered <see cref="PreTokenizers"/> row + ByteLevel, Qwen's NFC normalizer), or with <c>byte_fallback</c> as
+/// Llama 2 and Mistral do (▁ normalizer or Metaspace); with <c>tokenizer_config.json</c> beside it when present
+/// (<c>add_bos_token</c>, <c>bos_token</c>, <c>eos_token</c>).
 /// </summary>
 public static class TokenizerJson
 {
@@ -16,8 +17,8 @@ public static class TokenizerJson
 
     private const long MaxFileBytes = 512L << 20;
 
-    /// <summary>Reads a Llama 3-style tokenizer.json (and tokenizer_config.json in the same folder, if any).</summary>
-    /// <exception cref="InvalidDataException">The file is malformed or not a Llama 3-style byte-level BPE; the message names the file.</exception>
+    /// <summary>Reads a tokenizer.json (and tokenizer_config.json in the same folder, if any).</summary>
+    /// <exception cref="InvalidDataException">The file is malformed or of an unsupported kind (the message names the file and the supported ones).</exception>
     public static TokenizerData Load(string tokenizerJsonPath)
     {
         ArgumentNullException.ThrowIfNull(tokenizerJsonPath);
@@ -44,9 +45,10 @@ public static class TokenizerJson
     }
 
     /// <summary>
-    /// Writes <paramref name="data"/> as a Llama 3-style tokenizer.json at <paramref name="path"/> and a
+    /// Writes <paramref name="data"/> as a tokenizer.json in its kind's layout at <paramref name="path"/> and a
     /// tokenizer_config.json beside it (BOS/EOS names, add_bos_token), each atomically (temp file, then rename).
-    /// <see cref="Load"/> reads them back to an equal <see cref="TokenizerData"/> (token types Normal/Control/UserDefined).
+    /// <see cref="Load"/> reads them back to an equal <see cref="TokenizerData"/> (token types Normal/Control/UserDefined,
+    /// and Unknown/Byte for SentencePiece), except that a SentencePiece vocabulary's scores come back as merges.
     /// </summary>
     public static void Save(TokenizerData data, string path)
     {

@@ -15,12 +15,21 @@ internal static class TokenizerJsonReader
         if (!root.TryGetProperty("model", out JsonElement model) || model.ValueKind != JsonValueKind.Object)
             throw new FormatException("no \"model\" object");
         string? type = OptionalString(model, "type");
-        if (type is not null && type != "BPE") throw new FormatException($"model.type is \"{type}\"; only BPE (Llama 3 byte-level BPE) is supported");
-        if (OptionalBool(model, "byte_fallback") == true) throw new FormatException("model.byte_fallback = true is a SentencePiece-style BPE, not supported");
+        if (type is not null && type != "BPE")
+            throw new FormatException($"model.type is \"{type}\"; only BPE is supported (byte-level BPE: Llama 3, Qwen; BPE with byte_fallback: Llama 2, Mistral)");
         if (!string.IsNullOrEmpty(OptionalString(model, "continuing_subword_prefix")) || !string.IsNullOrEmpty(OptionalString(model, "end_of_word_suffix")))
             throw new FormatException("model.continuing_subword_prefix / end_of_word_suffix are not supported");
-        CheckNormalizer(root);
-        CheckPreTokenizer(root);
+        bool sentencePiece = OptionalBool(model, "byte_fallback") == true;
+        // Byte-level: the pre-tokenizer row its Split regex names, and NFC or no normalizer. SentencePiece: ▁ escaping and its space prefix.
+        PreTokenizerInfo? pre = null;
+        bool nfc = false, addSpacePrefix = false;
+        if (sentencePiece) addSpacePrefix = CheckSentencePieceNormalization(root);
+        else
+        {
+            nfc = CheckNormalizer(root);
+            pre = CheckPreTokenizer(root);
+        }
+        string? unkToken = OptionalString(model, "unk_token");
 
         // Ids: model.vocab plus added_tokens must cover 0..N-1 exactly.
         var byId = new Dictionary<int, (string Text, TokenType Type)>();
@@ -28,14 +37,19 @@ internal static class TokenizerJsonReader
         if (!model.TryGetProperty("vocab", out JsonElement vocab) || vocab.ValueKind != JsonValueKind.Object)
             throw new FormatException("model.vocab is missing or not an object");
         foreach (JsonProperty entry in vocab.EnumerateObject())
-            AddToken(byId, byText, entry.Name, entry.Value.GetInt32(), TokenType.Normal, "model.vocab");
+        {
+            TokenType vocabType = !sentencePiece ? TokenType.Normal
+                : entry.Name == unkToken ? TokenType.Unknown
+                : SentencePieceBpeModel.ParseByteToken(entry.Name) is not null ? TokenType.Byte : TokenType.Normal;
+            AddToken(byId, byText, entry.Name, entry.Value.GetInt32(), vocabType, "model.vocab");
+        }
         if (root.TryGetProperty("added_tokens", out JsonElement added) && added.ValueKind == JsonValueKind.Array)
         {
             foreach (JsonElement token in added.EnumerateArray())
             {
                 string content = OptionalString(token, "content") ?? throw new FormatException("an added_tokens entry has no \"content\"");
                 int id = token.TryGetProperty("id", out JsonElement idElement) ? idElement.GetInt32() : throw new FormatException($"added token \"{content}\" has no \"id\"");
-                TokenType tokenType = OptionalBool(token, "special") == true ? TokenType.Control : TokenType.UserDefined;
+                TokenType tokenType = content == unkToken ? TokenType.Unknown : OptionalBool(token, "special") == true ? TokenType.Control : TokenType.UserDefined;
                 if (byId.TryGetValue(id, out var existing) && existing.Text == content) byId[id] = (content, tokenType);
                 else AddToken(byId, byText, content, id, tokenType, "added_tokens");
             }
@@ -50,25 +64,36 @@ internal static class TokenizerJsonReader
             tokens[id] = text;
             types[id] = tokenType;
         }
+        var merges = ReadMerges(model, byText);
+        (int? bos, bool addBos) = ReadTemplate(root, byText);
+        string defaultBos = sentencePiece ? "<s>" : DefaultBos, defaultEos = sentencePiece ? "</s>" : DefaultEos;
+        var data = new TokenizerData
+        {
+            Kind = sentencePiece ? TokenizerKind.SentencePieceBpe : TokenizerKind.ByteLevelBpe,
+            Tokens = tokens,
+            TokenTypes = types,
+            Merges = merges,
+            BosId = bos ?? (byText.TryGetValue(defaultBos, out int b0) ? b0 : null),
+            EosId = byText.TryGetValue(defaultEos, out int e0) ? e0 : null,
+            AddBos = addBos,
+            IgnoreMerges = OptionalBool(model, "ignore_merges") ?? false,
+            Pre = pre?.Name ?? PreTokenizers.Llama3.Name,
+            AddSpacePrefix = sentencePiece ? addSpacePrefix : true,
+            NormalizeNfc = nfc,
+        };
+        if (sentencePiece)
+        {
+            for (int b = 0; b < 256; b++)
+                if (!byText.ContainsKey($"<0x{b:X2}>")) throw new FormatException($"model.byte_fallback is true but model.vocab has no byte token <0x{b:X2}>");
+            return data;
+        }
         for (int b = 0; b < 256; b++)
         {
             string single = ByteLevel.Char((byte)b).ToString();
             if (!byText.TryGetValue(single, out int id) || types[id] != TokenType.Normal)
                 throw new FormatException($"model.vocab has no byte-level token for byte 0x{b:X2} (\"{single}\"); not a byte-level BPE");
         }
-
-        var merges = ReadMerges(model, byText);
-        (int? bos, bool addBos) = ReadTemplate(root, byText);
-        return new TokenizerData
-        {
-            Tokens = tokens,
-            TokenTypes = types,
-            Merges = merges,
-            BosId = bos ?? (byText.TryGetValue(DefaultBos, out int b0) ? b0 : null),
-            EosId = byText.TryGetValue(DefaultEos, out int e0) ? e0 : null,
-            AddBos = addBos,
-            IgnoreMerges = OptionalBool(model, "ignore_merges") ?? false,
-        };
+        return data;
     }
 
     /// <summary>tokenizer_config.json overrides: add_bos_token, bos_token, eos_token (string or {"content": ...}).</summary>
@@ -158,25 +183,64 @@ internal static class TokenizerJsonReader
         return byText.TryGetValue(name, out int byName) ? (byName, true) : throw new FormatException($"post_processor: special token \"{name}\" is not in the vocabulary");
     }
 
-    private static void CheckNormalizer(JsonElement root)
+    /// <summary>Byte-level BPE: no normalizer (Llama 3) or NFC (Qwen); returns whether it is NFC.</summary>
+    private static bool CheckNormalizer(JsonElement root)
     {
-        if (root.TryGetProperty("normalizer", out JsonElement normalizer) && normalizer.ValueKind != JsonValueKind.Null)
-            throw new FormatException($"normalizer \"{OptionalString(normalizer, "type")}\" is not supported (Llama 3 has none)");
+        if (!root.TryGetProperty("normalizer", out JsonElement normalizer) || normalizer.ValueKind == JsonValueKind.Null) return false;
+        string? type = OptionalString(normalizer, "type");
+        if (type == "NFC") return true;
+        throw new FormatException($"normalizer \"{type}\" is not supported for a byte-level BPE (supported: none, as Llama 3; NFC, as Qwen)");
     }
 
-    /// <summary>Only Llama 3's pre-tokenizer is supported: Split on <see cref="Llama3PreTokenizer.Pattern"/>, then ByteLevel without its own regex.</summary>
-    private static void CheckPreTokenizer(JsonElement root)
+    /// <summary>
+    /// Byte-level BPE: Split on one of the registered patterns (<see cref="PreTokenizers"/>), then ByteLevel without its own regex.
+    /// </summary>
+    private static PreTokenizerInfo CheckPreTokenizer(JsonElement root)
     {
         if (!root.TryGetProperty("pre_tokenizer", out JsonElement pre) || pre.ValueKind != JsonValueKind.Object)
-            throw new FormatException("no pre_tokenizer; expected Llama 3's Split regex + ByteLevel");
+            throw new FormatException("no pre_tokenizer; expected a Split regex + ByteLevel (Llama 3 or Qwen)");
         JsonElement? split = FindByType(pre, "Split", "pretokenizers");
         JsonElement? byteLevel = FindByType(pre, "ByteLevel", "pretokenizers");
         string? pattern = split is JsonElement s && s.TryGetProperty("pattern", out JsonElement p) ? OptionalString(p, "Regex") : null;
-        if (pattern != Llama3PreTokenizer.Pattern)
-            throw new FormatException($"pre_tokenizer regex is {(pattern is null ? "missing" : $"\"{pattern}\"")}; only Llama 3's is supported");
+        var info = pattern is null ? null : PreTokenizers.FindByPattern(pattern);
+        if (info is null)
+            throw new FormatException($"pre_tokenizer regex is {(pattern is null ? "missing" : $"\"{pattern}\"")}; supported: the regexes of {PreTokenizers.SupportedNames}");
         if (byteLevel is not JsonElement bl) throw new FormatException("pre_tokenizer has no ByteLevel step; not a byte-level BPE");
         if (OptionalBool(bl, "use_regex") == true || OptionalBool(bl, "add_prefix_space") == true)
-            throw new FormatException("pre_tokenizer ByteLevel with use_regex or add_prefix_space is GPT-2 style, not Llama 3; not supported");
+            throw new FormatException("pre_tokenizer ByteLevel with use_regex or add_prefix_space is GPT-2 style, not Llama 3 or Qwen; not supported");
+        return info;
+    }
+
+    /// <summary>
+    /// BPE with byte_fallback (Llama 2, Mistral): spaces become "▁", and a "▁" goes before the text — either the
+    /// legacy normalizer Sequence [Prepend "▁", Replace " " → "▁"] with no pre-tokenizer, or no normalizer and a
+    /// Metaspace pre-tokenizer (replacement "▁", split false). Returns whether a "▁" is prepended. Metaspace's
+    /// prepend_scheme "first" prefixes only the first text segment where llama.cpp (whose behaviour is kept) also
+    /// prefixes text after a special token; the two differ only with special tokens inside the text.
+    /// </summary>
+    private static bool CheckSentencePieceNormalization(JsonElement root)
+    {
+        JsonElement normalizer = root.TryGetProperty("normalizer", out JsonElement n) ? n : default;
+        JsonElement pre = root.TryGetProperty("pre_tokenizer", out JsonElement p) ? p : default;
+        bool hasNormalizer = normalizer.ValueKind == JsonValueKind.Object, hasPre = pre.ValueKind == JsonValueKind.Object;
+        if (hasNormalizer && !hasPre)
+        {
+            JsonElement? replace = FindByType(normalizer, "Replace", "normalizers");
+            if (replace is not JsonElement r || OptionalString(r, "content") != "\u2581"
+                || !r.TryGetProperty("pattern", out JsonElement pattern) || OptionalString(pattern, "String") != " ")
+                throw new FormatException("a byte_fallback BPE needs a normalizer that replaces \" \" with \"\u2581\" (SentencePiece style)");
+            return FindByType(normalizer, "Prepend", "normalizers") is JsonElement prepend && OptionalString(prepend, "prepend") == "\u2581";
+        }
+        if (!hasNormalizer && hasPre && OptionalString(pre, "type") == "Metaspace")
+        {
+            if (OptionalString(pre, "replacement") is string rep && rep != "\u2581")
+                throw new FormatException($"pre_tokenizer Metaspace replacement \"{rep}\" is not \"\u2581\"");
+            if (OptionalBool(pre, "split") == true)
+                throw new FormatException("pre_tokenizer Metaspace with split = true is not supported (Llama 2 and Mistral use split = false)");
+            string scheme = OptionalString(pre, "prepend_scheme") ?? (OptionalBool(pre, "add_prefix_space") == false ? "never" : "always");
+            return scheme != "never";
+        }
+        throw new FormatException("a byte_fallback BPE needs SentencePiece-style normalization: normalizer [Prepend \"\u2581\", Replace \" \" → \"\u2581\"] or pre_tokenizer Metaspace");
     }
 
     private static JsonElement? FindByType(JsonElement node, string type, string childrenKey)

@@ -1,10 +1,13 @@
-// TokenizerJsonWriter: writes TokenizerData as a Llama 3-style tokenizer.json and its tokenizer_config.json.
+// TokenizerJsonWriter: writes TokenizerData as a tokenizer.json in its family's layout (Llama 3, Qwen, Llama 2) and its tokenizer_config.json.
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Compression.Tokenization;
 
-/// <summary>The writing half of <see cref="TokenizerJson"/>; the layout follows Meta's Llama 3 release files.</summary>
+/// <summary>
+/// The writing half of <see cref="TokenizerJson"/>; the layout follows the release files: Meta's Llama 3 (byte-level
+/// BPE), Qwen2's (its regex and NFC), Meta's Llama 2 (SentencePiece BPE with byte fallback, as transformers converts it).
+/// </summary>
 internal static class TokenizerJsonWriter
 {
     private static readonly JsonWriterOptions Options = new()
@@ -25,7 +28,7 @@ internal static class TokenizerJsonWriter
         w.WriteStartArray("added_tokens");
         for (int id = 0; id < data.Tokens.Count; id++)
         {
-            if (data.TokenTypes[id] is not (TokenType.Control or TokenType.UserDefined)) continue;
+            if (!LlamaTokenizer.IsSpecialType(data.TokenTypes[id])) continue;
             w.WriteStartObject();
             w.WriteNumber("id", id);
             w.WriteString("content", data.Tokens[id]);
@@ -33,50 +36,119 @@ internal static class TokenizerJsonWriter
             w.WriteBoolean("lstrip", false);
             w.WriteBoolean("rstrip", false);
             w.WriteBoolean("normalized", false);
-            w.WriteBoolean("special", data.TokenTypes[id] == TokenType.Control);
+            w.WriteBoolean("special", data.TokenTypes[id] != TokenType.UserDefined);
             w.WriteEndObject();
         }
         w.WriteEndArray();
 
-        w.WriteNull("normalizer");
-        w.WriteStartObject("pre_tokenizer");
-        w.WriteString("type", "Sequence");
-        w.WriteStartArray("pretokenizers");
-        w.WriteStartObject();
-        w.WriteString("type", "Split");
-        w.WriteStartObject("pattern");
-        w.WriteString("Regex", Llama3PreTokenizer.Pattern);
-        w.WriteEndObject();
-        w.WriteString("behavior", "Isolated");
-        w.WriteBoolean("invert", false);
-        w.WriteEndObject();
-        WriteByteLevel(w, addPrefixSpace: false, useRegex: false);
-        w.WriteEndArray();
-        w.WriteEndObject();
+        if (data.Kind == TokenizerKind.SentencePieceBpe) WriteSentencePieceNormalizer(w, data);
+        else
+        {
+            if (data.NormalizeNfc)
+            {
+                w.WriteStartObject("normalizer");
+                w.WriteString("type", "NFC");
+                w.WriteEndObject();
+            }
+            else w.WriteNull("normalizer");
+            w.WriteStartObject("pre_tokenizer");
+            w.WriteString("type", "Sequence");
+            w.WriteStartArray("pretokenizers");
+            w.WriteStartObject();
+            w.WriteString("type", "Split");
+            w.WriteStartObject("pattern");
+            w.WriteString("Regex", PreTokenizers.Get(data.Pre).Pattern);
+            w.WriteEndObject();
+            w.WriteString("behavior", "Isolated");
+            w.WriteBoolean("invert", false);
+            w.WriteEndObject();
+            WriteByteLevel(w, addPrefixSpace: false, useRegex: false);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
 
         WritePostProcessor(w, data);
 
         w.WritePropertyName("decoder");
-        WriteByteLevel(w, addPrefixSpace: true, useRegex: true);
+        if (data.Kind == TokenizerKind.SentencePieceBpe) WriteSentencePieceDecoder(w);
+        else WriteByteLevel(w, addPrefixSpace: true, useRegex: true);
 
+        bool sentencePiece = data.Kind == TokenizerKind.SentencePieceBpe;
+        int unk = data.TokenTypes.ToList().IndexOf(TokenType.Unknown);
         w.WriteStartObject("model");
         w.WriteString("type", "BPE");
         w.WriteNull("dropout");
-        w.WriteNull("unk_token");
+        if (sentencePiece && unk >= 0) w.WriteString("unk_token", data.Tokens[unk]); else w.WriteNull("unk_token");
         w.WriteNull("continuing_subword_prefix");
         w.WriteNull("end_of_word_suffix");
-        w.WriteBoolean("fuse_unk", false);
-        w.WriteBoolean("byte_fallback", false);
+        w.WriteBoolean("fuse_unk", sentencePiece);
+        w.WriteBoolean("byte_fallback", sentencePiece);
         w.WriteBoolean("ignore_merges", data.IgnoreMerges);
         w.WriteStartObject("vocab");
+        // Llama 2's file keeps its special tokens in the vocabulary too; Llama 3's and Qwen's only in added_tokens.
         for (int id = 0; id < data.Tokens.Count; id++)
-            if (data.TokenTypes[id] is not (TokenType.Control or TokenType.UserDefined)) w.WriteNumber(data.Tokens[id], id);
+            if (sentencePiece || !LlamaTokenizer.IsSpecialType(data.TokenTypes[id])) w.WriteNumber(data.Tokens[id], id);
         w.WriteEndObject();
         w.WriteStartArray("merges");
-        foreach (string merge in data.Merges) w.WriteStringValue(merge);
+        var merges = sentencePiece && data.Merges.Count == 0 ? SentencePieceMerges.FromScores(data) : data.Merges;
+        foreach (string merge in merges) w.WriteStringValue(merge);
         w.WriteEndArray();
         w.WriteEndObject();
 
+        w.WriteEndObject();
+    }
+
+    /// <summary>Llama 2's normalizer: Prepend "▁" (when a space is prefixed), then Replace " " → "▁"; no pre-tokenizer.</summary>
+    private static void WriteSentencePieceNormalizer(Utf8JsonWriter w, TokenizerData data)
+    {
+        w.WriteStartObject("normalizer");
+        w.WriteString("type", "Sequence");
+        w.WriteStartArray("normalizers");
+        if (data.AddSpacePrefix)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "Prepend");
+            w.WriteString("prepend", "\u2581");
+            w.WriteEndObject();
+        }
+        w.WriteStartObject();
+        w.WriteString("type", "Replace");
+        w.WriteStartObject("pattern");
+        w.WriteString("String", " ");
+        w.WriteEndObject();
+        w.WriteString("content", "\u2581");
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteNull("pre_tokenizer");
+    }
+
+    /// <summary>Llama 2's decoder: Replace "▁" → " ", ByteFallback, Fuse, Strip one leading space.</summary>
+    private static void WriteSentencePieceDecoder(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "Sequence");
+        w.WriteStartArray("decoders");
+        w.WriteStartObject();
+        w.WriteString("type", "Replace");
+        w.WriteStartObject("pattern");
+        w.WriteString("String", "\u2581");
+        w.WriteEndObject();
+        w.WriteString("content", " ");
+        w.WriteEndObject();
+        w.WriteStartObject();
+        w.WriteString("type", "ByteFallback");
+        w.WriteEndObject();
+        w.WriteStartObject();
+        w.WriteString("type", "Fuse");
+        w.WriteEndObject();
+        w.WriteStartObject();
+        w.WriteString("type", "Strip");
+        w.WriteString("content", " ");
+        w.WriteNumber("start", 1);
+        w.WriteNumber("stop", 0);
+        w.WriteEndObject();
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 

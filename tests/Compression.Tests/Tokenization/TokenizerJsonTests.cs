@@ -79,7 +79,11 @@ public class TokenizerJsonTests
         { "merge-unknown", "is not in the vocabulary" },
         { "merge-shape", "not two tokens" },
         { "no-byte", "byte 0x" },
-        { "gpt2-regex", "only Llama 3's is supported" },
+        { "gpt2-regex", "supported: the regexes of llama-bpe, qwen2" },
+        { "wordpiece-type-names-kinds", "Llama 2, Mistral" },
+        { "byte-fallback-without-metaspace", "SentencePiece-style normalization" },
+        { "byte-fallback-no-byte-tokens", "no byte token <0x00>" },
+        { "bad-normalizer", "NFC, as Qwen" },
         { "string-id", "" },
         { "no-model", "no \"model\"" },
     };
@@ -101,6 +105,13 @@ public class TokenizerJsonTests
             case "no-byte": vocab["zz"] = vocab["!"]!.GetValue<int>(); vocab.Remove("!"); break;
             case "gpt2-regex": json["pre_tokenizer"]!["pretokenizers"]![0]!["pattern"]!["Regex"] = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"; break;
             case "string-id": vocab["zzz"] = "seven"; break;
+            case "wordpiece-type-names-kinds": model["type"] = "Unigram"; break;
+            case "byte-fallback-without-metaspace": model["byte_fallback"] = true; break;
+            case "byte-fallback-no-byte-tokens":
+                model["byte_fallback"] = true;
+                json["pre_tokenizer"] = JsonNode.Parse("""{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false}""");
+                break;
+            case "bad-normalizer": json["normalizer"] = JsonNode.Parse("""{"type": "NFKC"}"""); break;
             case "no-model": json.Remove("model"); break;
         }
         string path = WriteBeside(json, withConfig: false);

@@ -23,7 +23,7 @@ public sealed class GgufCheckpoint : Checkpoint
     /// pass these to <see cref="RotaryEmbedding"/>.
     /// </summary>
     public override IReadOnlyList<float>? RopeFrequencyFactors { get; }
-    /// <summary>The byte-level BPE vocabulary from <c>tokenizer.ggml.*</c>; null when the file has none or another tokenizer model.</summary>
+    /// <summary>The vocabulary from <c>tokenizer.ggml.*</c> (any kind in <see cref="TokenizerKinds"/>); null when the file has none.</summary>
     public TokenizerData? Tokenizer { get; }
 
     public override TokenizerData? LoadTokenizerData() => Tokenizer;
@@ -68,7 +68,7 @@ public sealed class GgufCheckpoint : Checkpoint
             _tensors.Add(hf, Stored(info, hf, rowOrder));
         }
         CheckAgainstConfig(file.Path, Config, _tensors);
-        Tokenizer = ReadTokenizer(file);
+        Tokenizer = GgufTokenizer.Read(file);
     }
 
     /// <summary>Opens a GGUF file and checks its tensors against the config its metadata implies.</summary>
@@ -146,45 +146,4 @@ public sealed class GgufCheckpoint : Checkpoint
     // GGUF stores eps and theta as f32; widening via the shortest round-trip decimal gives back the
     // double config.json had (1e-5, not 9.99999974737875e-06), so configs from both sources compare equal.
     private static double Widen(float x) => double.Parse(x.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-
-    private static TokenizerData? ReadTokenizer(GgufFile f)
-    {
-        const string p = "tokenizer.ggml.";
-        if (f.TryGetString(p + "model") != "gpt2") return null; // only byte-level BPE maps onto TokenizerData
-        var tokens = f.GetStringArray(p + "tokens");
-        TokenType[] types;
-        if (f.TryGetValue(p + "token_type", out var tt))
-        {
-            types = new TokenType[tokens.Length];
-            if (tt.Value is not System.Array arr || arr.Length != tokens.Length)
-                throw new InvalidDataException($"{f.Path}: {p}token_type should be an array of {tokens.Length} integers but is {tt.TypeName} {tt}");
-            for (int i = 0; i < arr.Length; i++)
-            {
-                long code = arr.GetValue(i) switch { int v => v, uint v => v, long v => v, short v => v, ushort v => v, byte v => v, sbyte v => v, _ => -1 };
-                if (code is < 0 or > 6)
-                    throw new InvalidDataException($"{f.Path}: {p}token_type[{i}] = {code} is not a llama token type (0-6)");
-                types[i] = (TokenType)code;
-            }
-        }
-        else types = Enumerable.Repeat(TokenType.Normal, tokens.Length).ToArray();
-
-        int? Id(string key)
-        {
-            if (f.TryGetUInt32(p + key) is not uint id) return null;
-            if (id >= tokens.Length) throw new InvalidDataException($"{f.Path}: {p}{key} = {id} is outside the vocabulary of {tokens.Length} tokens");
-            return (int)id;
-        }
-        string pre = f.TryGetString(p + "pre") ?? "default";
-        return new TokenizerData
-        {
-            Tokens = tokens,
-            TokenTypes = types,
-            Merges = f.TryGetArray<string>(p + "merges") ?? [],
-            BosId = Id("bos_token_id"),
-            EosId = Id("eos_token_id"),
-            AddBos = f.TryGetBool(p + "add_bos_token") ?? true,
-            Pre = pre,
-            IgnoreMerges = pre == "llama-bpe", // llama.cpp sets ignore_merges for the Llama 3 pre-tokenizer
-        };
-    }
 }

@@ -184,18 +184,8 @@ public static class GgufExporter
         w.AddUInt32(p + "vocab_size", (uint)c.VocabSize);
     }
 
-    private static void AddTokenizerKeys(GgufWriter w, TokenizerData t, LlamaConfig c)
-    {
-        const string p = "tokenizer.ggml.";
-        w.AddString(p + "model", "gpt2");
-        w.AddString(p + "pre", t.Pre);
-        w.AddStringArray(p + "tokens", t.Tokens);
-        w.AddInt32Array(p + "token_type", t.TokenTypes.Select(x => (int)x));
-        w.AddStringArray(p + "merges", t.Merges);
-        if ((t.BosId ?? c.BosTokenId) is int bos) w.AddUInt32(p + "bos_token_id", (uint)bos);
-        if ((t.EosId ?? (c.EosTokenIds.Length > 0 ? c.EosTokenIds[0] : null)) is int eos) w.AddUInt32(p + "eos_token_id", (uint)eos);
-        w.AddBool(p + "add_bos_token", t.AddBos);
-    }
+    private static void AddTokenizerKeys(GgufWriter w, TokenizerData t, LlamaConfig c) =>
+        GgufTokenizer.Write(w, t, t.BosId ?? c.BosTokenId, t.EosId ?? (c.EosTokenIds.Length > 0 ? c.EosTokenIds[0] : null));
 
     private static string DefaultName(string path)
     {
