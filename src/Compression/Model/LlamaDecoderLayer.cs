@@ -6,17 +6,21 @@ namespace Compression.Model;
 
 public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
 {
-    [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
-    [ComponentName(Name = "self_attn")] private readonly LlamaAttention _attention;
-    [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postAttentionNorm;
-    [ComponentName(Name = "mlp")] private readonly FeedForward _mlp;
+    // Registered by hand: the feed-forward part is "mlp" or Mixtral's "block_sparse_moe", as in the checkpoints.
+    private readonly RmsNorm _inputNorm;
+    private readonly LlamaAttention _attention;
+    private readonly RmsNorm _postAttentionNorm;
+    private readonly FeedForward _mlp;
     private readonly int _index;
 
     public LlamaDecoderLayer(int index, RmsNorm inputNorm, LlamaAttention attention, RmsNorm postNorm, FeedForward mlp)
         : base(nameof(LlamaDecoderLayer))
     {
         (_index, _inputNorm, _attention, _postAttentionNorm, _mlp) = (index, inputNorm, attention, postNorm, mlp);
-        RegisterComponents();
+        register_module("input_layernorm", _inputNorm);
+        register_module("self_attn", _attention);
+        register_module("post_attention_layernorm", _postAttentionNorm);
+        register_module(_mlp.Prefix.TrimEnd('.'), _mlp);
     }
 
     public LlamaAttention Attention => _attention;

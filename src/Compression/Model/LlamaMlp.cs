@@ -6,9 +6,8 @@ namespace Compression.Model;
 
 public sealed class LlamaMlp : FeedForward
 {
-    [ComponentName(Name = "gate_proj")] private readonly LinearLayer _gateProj;
-    [ComponentName(Name = "up_proj")] private readonly LinearLayer _upProj;
-    [ComponentName(Name = "down_proj")] private readonly LinearLayer _downProj;
+    // Registered by hand, not with [ComponentName]: a Mixtral expert's parameters are named w1/w3/w2, as in its checkpoints.
+    private readonly LinearLayer _gateProj, _upProj, _downProj;
     private readonly (string Gate, string Up, string Down) _names;
 
     /// <param name="names">HF names of the three projections: gate_proj/up_proj/down_proj, or Mixtral's w1/w3/w2 for an expert.</param>
@@ -16,7 +15,9 @@ public sealed class LlamaMlp : FeedForward
     {
         (_gateProj, _upProj, _downProj) = (gate, up, down);
         _names = names ?? ("gate_proj", "up_proj", "down_proj");
-        RegisterComponents();
+        register_module(_names.Gate, _gateProj);
+        register_module(_names.Up, _upProj);
+        register_module(_names.Down, _downProj);
     }
 
     public override string Prefix => "mlp.";
