@@ -101,7 +101,7 @@ public sealed class KvCache : IDisposable
     {
         if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length));
         // A rolling buffer has overwritten what a window back from `length` needs once more than Slots positions were stored.
-        if (length < Length && Length > Slots)
+        if (length > 0 && length < Length && Length > Slots)
             throw new InvalidOperationException($"cannot rewind a rolling cache of {Slots} slots from position {Length} to {length}");
         Length = length;
     }
