@@ -24,8 +24,10 @@ public sealed record RopeScaling
 /// <summary>Hyper-parameters of a Llama-family model (Llama, Qwen3, Mistral, Mixtral), as in Hugging Face's config.json.</summary>
 public sealed record LlamaConfig
 {
+    // The family fields are left out when null under any serializer options, so records written before they existed
+    // (training manifests, result records) still compare equal.
     /// <summary>HF class names ("LlamaForCausalLM", "Qwen3ForCausalLM", ...); the first selects the <see cref="Family"/>.</summary>
-    [JsonPropertyName("architectures")] public string[]? Architectures { get; init; }
+    [JsonPropertyName("architectures"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? Architectures { get; init; }
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
     [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; }
     [JsonPropertyName("num_hidden_layers")] public int NumLayers { get; init; }
@@ -46,11 +48,11 @@ public sealed record LlamaConfig
     [JsonPropertyName("mlp_bias")] public bool MlpBias { get; init; }
     [JsonPropertyName("model_type")] public string? ModelType { get; init; }
     /// <summary>Attention window in tokens (Mistral v0.1: 4096); null or absent for full attention.</summary>
-    [JsonPropertyName("sliding_window")] public int? SlidingWindow { get; init; }
+    [JsonPropertyName("sliding_window"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? SlidingWindow { get; init; }
     /// <summary>Experts per block of a sparse mixture (Mixtral: 8).</summary>
-    [JsonPropertyName("num_local_experts")] public int? NumLocalExperts { get; init; }
+    [JsonPropertyName("num_local_experts"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? NumLocalExperts { get; init; }
     /// <summary>Experts each token is routed to (Mixtral: 2).</summary>
-    [JsonPropertyName("num_experts_per_tok")] public int? NumExpertsPerToken { get; init; }
+    [JsonPropertyName("num_experts_per_tok"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? NumExpertsPerToken { get; init; }
 
     // Derived sizes: computed here and nowhere else.
     [JsonIgnore] public int NumKeyValueHeads => NumKeyValueHeadsRaw ?? NumHeads;
