@@ -15,12 +15,16 @@ public class Qwen3ReferenceTests(ITestOutputHelper output)
 {
     private static readonly LlamaCppOptions Exact = new() { Threads = 2, ContextSize = 64, BatchSize = 64, ExactAttention = true };
 
-    [Fact]
-    public void WorkbenchMatchesLlamaCppOnHfAndGgufEncodings()
+    /// <summary>Untied like Qwen3 8B, tied like Qwen3 0.6B–4B (the GGUF then has no output.weight; llama.cpp reuses token_embd).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WorkbenchMatchesLlamaCppOnHfAndGgufEncodings(bool tied)
     {
-        var (hf, gguf) = FamilyCheckpoints.Write(FamilyCheckpoints.Qwen3, "qwen3-ref");
+        var (hf, gguf) = FamilyCheckpoints.Write(FamilyCheckpoints.Qwen3 with { TieWordEmbeddings = tied }, "qwen3-ref");
         using (var file = GgufFile.Open(gguf))
         {
+            Assert.Equal(tied, file.FindTensor("output.weight") is null);
             Assert.Equal("qwen3", file.TryGetString("general.architecture"));
             Assert.Equal(32u, file.TryGetUInt32("qwen3.attention.key_length"));
             Assert.NotNull(file.FindTensor("blk.0.attn_q_norm.weight"));
@@ -36,9 +40,10 @@ public class Qwen3ReferenceTests(ITestOutputHelper output)
         {
             using var session = ModelSession.Open(path);
             Assert.Same(ModelFamilies.Qwen3, session.Config.Family);
+            Assert.Equal(tied, session.Config.TieWordEmbeddings);
             double full = ReferenceLogits.MaxAbsDiff(reference, session.Model.Logits(tokens));
             double incremental = ReferenceLogits.MaxAbsDiff(reference, FamilyCheckpoints.Incremental(session.Model, tokens, prefill: 9));
-            output.WriteLine($"{session.Kind}: |Δlogit| vs llama.cpp full {full:E2}, incremental {incremental:E2} (logit spread {spread:F2})");
+            output.WriteLine($"{(tied ? "tied" : "untied")} {session.Kind}: |Δlogit| vs llama.cpp full {full:E2}, incremental {incremental:E2} (logit spread {spread:F2})");
             Assert.True(full < 1e-3, $"{session.Kind} full prefill differs from llama.cpp by {full:E2}");
             Assert.True(incremental < 1e-3, $"{session.Kind} incremental decode differs from llama.cpp by {incremental:E2}");
         }
