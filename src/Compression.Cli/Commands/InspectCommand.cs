@@ -12,12 +12,14 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "config.json, a checkpoint directory, or a preset name (llama-3.1-8b, llama-3.1-70b, llama-3.2-1b, llama-3.2-3b)" };
+        var config = new Option<string?>("--config") { Description = $"config.json, a checkpoint directory, or a preset name ({string.Join(", ", LlamaConfig.PresetNames)})" };
+        var families = new Option<bool>("--families") { Description = "Compare the sizes of Llama 3.1 8B, Qwen3 8B, Bonsai 8B, Llama 2 7B, Mistral 7B and Mixtral 8x7B at f16/q8_0/q4_0/q1_0" };
         var path = new Argument<string?>("PATH") { Description = "A checkpoint directory or .gguf file to inspect on disk", Arity = ArgumentArity.ZeroOrOne };
         var allowNonFinite = CliOptions.AllowNonFinite();
         allowNonFinite.Description = "Report tensors holding NaN or ±Inf without failing";
         var command = new Command("inspect", "Parameters and sizes of a config (default Llama 3.1 8B), a checkpoint directory or a GGUF file");
         command.Options.Add(config);
+        command.Options.Add(families);
         command.Options.Add(allowNonFinite);
         command.Arguments.Add(path);
         command.SetAction(parse =>
@@ -31,11 +33,17 @@ internal static class InspectCommand
                 ReportNonFinite(checkpoint, parse.GetValue(allowNonFinite));
                 return 0;
             }
+            if (parse.GetValue(families))
+            {
+                PrintFamilies();
+                return 0;
+            }
             string? c = parse.GetValue(config);
             var cfg = c is null ? LlamaConfig.Llama31_8B
                 : File.Exists(c) || Directory.Exists(c) ? LlamaConfig.Load(c) : LlamaConfig.Preset(c);
             PrintConfig(cfg, c ?? "llama-3.1-8b (built-in preset)");
             PrintSizes(cfg);
+            PrintPublished(c ?? "llama-3.1-8b", cfg);
             return 0;
         });
         return command;
@@ -43,9 +51,11 @@ internal static class InspectCommand
 
     private static void PrintConfig(LlamaConfig c, string source)
     {
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(source)}[/]: hidden {c.HiddenSize} · intermediate {c.IntermediateSize} · {c.NumLayers} layers · " +
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(source)}[/]: {c.Family.Name} · hidden {c.HiddenSize} · intermediate {c.IntermediateSize} · {c.NumLayers} layers · " +
             $"{c.NumHeads} heads · {c.NumKeyValueHeads} KV heads · head_dim {c.HeadDim} · vocab {c.VocabSize} · " +
-            $"{(c.TieWordEmbeddings ? "tied" : "untied")} embeddings · rope θ {c.RopeTheta:G} {(c.RopeScaling is { Kind: "llama3" } r ? $"(llama3 scaling ×{r.Factor:G})" : "")}");
+            $"{(c.TieWordEmbeddings ? "tied" : "untied")} embeddings · rope θ {c.RopeTheta:G} {(c.RopeScaling is { Kind: "llama3" } r ? $"(llama3 scaling ×{r.Factor:G})" : "")}" +
+            (c.Family.QueryKeyNorm ? " · q/k RMSNorm per head" : "") + (c.AttentionWindow is int w ? $" · sliding window {w}" : "") +
+            (c.Experts > 0 ? $" · {c.Experts} experts, top-{c.ExpertsPerToken}" : ""));
         var table = new Table().Border(TableBorder.Rounded).AddColumn("tensor group").AddColumn(new TableColumn("tensors").RightAligned())
             .AddColumn(new TableColumn("parameters").RightAligned()).AddColumn(new TableColumn("share").RightAligned());
         var specs = LlamaTensorLayout.Expected(c);
@@ -53,6 +63,11 @@ internal static class InspectCommand
         foreach (var g in specs.GroupBy(s => SizeAccounting.Group(s.Role)))
             table.AddRow(g.Key, g.Count().ToString(), $"{g.Sum(s => s.Elements):N0}", $"{100.0 * g.Sum(s => s.Elements) / total:F2}%");
         table.AddRow("[bold]total[/]", specs.Count.ToString(), $"[bold]{total:N0}[/]", "100%");
+        if (c.Experts > 0)
+        {
+            long active = LlamaTensorLayout.ActiveParameterCount(c);
+            table.AddRow($"[bold]active per token[/] (top-{c.ExpertsPerToken} of {c.Experts} experts)", "", $"[bold]{active:N0}[/]", $"{100.0 * active / total:F2}%");
+        }
         AnsiConsole.Write(table);
     }
 
@@ -72,6 +87,39 @@ internal static class InspectCommand
         AnsiConsole.MarkupLine("[grey]Tensor bytes only. A GGUF file adds its header — metadata, the tokenizer (for Llama 3: 128,256 token strings and " +
             "280,147 merges, roughly 8–10 MB) and alignment padding — which is why llama.cpp's scoreboard lists Llama 3 8B files of 7.96 GiB (q8_0) " +
             "and 4.34 GiB (q4_0) where the tensor data here is 7.95 and 4.33 GiB. `compress inspect FILE.gguf` measures a real file.[/]");
+    }
+
+    /// <summary>The model makers' published sizes for a preset, beside the same quantity computed from its config.</summary>
+    private static void PrintPublished(string preset, LlamaConfig c)
+    {
+        var figures = PublishedSizes.For(preset).ToList();
+        if (figures.Count == 0) return;
+        var table = new Table().Border(TableBorder.Rounded).Title("Published figures vs computed").AddColumn("quantity")
+            .AddColumn(new TableColumn("published").RightAligned()).AddColumn(new TableColumn("computed").RightAligned())
+            .AddColumn(new TableColumn("difference").RightAligned()).AddColumn("source");
+        foreach (var f in figures)
+        {
+            double computed = f.Compute(c);
+            string Show(double v) => f.Unit == "bytes" ? $"{v:N0} bytes" : $"{v:0.00#} {f.Unit}";
+            string diff = f.Unit == "bytes" ? $"{computed - f.Published:+#,0;-#,0;0} bytes ({100 * (computed - f.Published) / f.Published:+0.000;-0.000}%)"
+                : $"{computed - f.Published:+0.000;-0.000;0}";
+            table.AddRow(Markup.Escape(f.Quantity), Show(f.Published), Show(computed), diff, Markup.Escape(f.Source));
+        }
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>The family size comparison (<see cref="SizeTable.FamilyRows"/>).</summary>
+    private static void PrintFamilies()
+    {
+        var rows = SizeTable.FamilyRows();
+        var table = new Table().Border(TableBorder.Rounded).Title("Sizes by family (GB of tensor data; quantized: every 2-D tensor in the format, norms and routers f32)")
+            .AddColumn("model").AddColumn("family").AddColumn(new TableColumn("parameters").RightAligned()).AddColumn(new TableColumn("active").RightAligned());
+        foreach (var (format, _) in rows[0].Sizes) table.AddColumn(new TableColumn(format).RightAligned());
+        foreach (var r in rows)
+            table.AddRow([r.Model, r.Family, $"{r.Parameters / 1e9:F2} B", $"{r.ActiveParameters / 1e9:F2} B", .. r.Sizes.Select(s => $"{s.Bytes / 1e9:F2}")]);
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("[grey]Bonsai 8B has Qwen3 8B's architecture; it ships as Q1_0 everywhere (1,151,820,864-byte GGUF, PrismML). " +
+            "Mixtral reads only its active parameters per token. `inspect --config NAME` lists each preset's published figures beside these.[/]");
     }
 
     /// <summary>Scans every tensor for NaN/±Inf (part of reading the file); any found is an error unless allowed.</summary>

@@ -1,4 +1,5 @@
-// LlamaAttention: grouped-query self-attention with rotary embeddings, causal mask and KV cache.
+// LlamaAttention: grouped-query self-attention with rotary embeddings, causal (optionally sliding-window) mask and KV
+// cache; Qwen3's per-head query/key RMSNorm when the family has it.
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,14 +11,26 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "k_proj")] private readonly LinearLayer _kProj;
     [ComponentName(Name = "v_proj")] private readonly LinearLayer _vProj;
     [ComponentName(Name = "o_proj")] private readonly LinearLayer _oProj;
+    [ComponentName(Name = "q_norm")] private readonly RmsNorm? _qNorm;
+    [ComponentName(Name = "k_norm")] private readonly RmsNorm? _kNorm;
     private readonly int _heads, _kvHeads, _headDim;
+    private readonly int? _window;
 
-    public LlamaAttention(LlamaConfig c, LinearLayer q, LinearLayer k, LinearLayer v, LinearLayer o) : base(nameof(LlamaAttention))
+    /// <param name="qNorm">Per-head RMSNorm of the queries (Qwen3), or null.</param>
+    /// <param name="kNorm">Per-head RMSNorm of the keys (Qwen3), or null.</param>
+    public LlamaAttention(LlamaConfig c, LinearLayer q, LinearLayer k, LinearLayer v, LinearLayer o, RmsNorm? qNorm = null, RmsNorm? kNorm = null)
+        : base(nameof(LlamaAttention))
     {
-        (_qProj, _kProj, _vProj, _oProj) = (q, k, v, o);
-        (_heads, _kvHeads, _headDim) = (c.NumHeads, c.NumKeyValueHeads, c.HeadDim);
+        if ((qNorm is null) != (kNorm is null)) throw new ArgumentException("q_norm and k_norm come together");
+        (_qProj, _kProj, _vProj, _oProj, _qNorm, _kNorm) = (q, k, v, o, qNorm, kNorm);
+        (_heads, _kvHeads, _headDim, _window) = (c.NumHeads, c.NumKeyValueHeads, c.HeadDim, c.AttentionWindow);
         RegisterComponents();
     }
+
+    /// <summary>The per-head query norm (Qwen3), or null.</summary>
+    public RmsNorm? QueryNorm => _qNorm;
+    /// <summary>The per-head key norm (Qwen3), or null.</summary>
+    public RmsNorm? KeyNorm => _kNorm;
 
     public IEnumerable<(string Name, LinearLayer Layer)> NamedProjections() =>
         [("q_proj", _qProj), ("k_proj", _kProj), ("v_proj", _vProj), ("o_proj", _oProj)];
@@ -35,12 +48,19 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = _qProj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);   // (B, nh, T, hd)
-        var k = _kProj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, nKv, T, hd)
+        var q = _qProj.forward(x).view(b, t, _heads, _headDim);                  // (B, T, nh, hd)
+        var k = _kProj.forward(x).view(b, t, _kvHeads, _headDim);                // (B, T, nKv, hd)
+        if (_qNorm is not null) (q, k) = (_qNorm.forward(q), _kNorm!.forward(k)); // RMS over hd, per head, before RoPE
+        q = RotaryEmbedding.Apply(q.transpose(1, 2), cos, sin);                  // (B, nh, T, hd)
+        k = RotaryEmbedding.Apply(k.transpose(1, 2), cos, sin);                  // (B, nKv, T, hd)
         var v = _vProj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, nKv, T, hd)
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
-        if (cache is not null) (k, v) = cache.Update(layer, start, k, v);          // (B, nKv, S, hd), S = start+T
+        if (_window is int w && start + t > w)
+        {
+            if (cache is null || t > 1)
+                return _oProj.forward(Windowed(q, k, v, cache, layer, start, w)).MoveToOuterDisposeScope();
+            (k, v) = cache.AppendRolling(layer, start, k, v);                      // (B, nKv, w, hd): exactly the window
+        }
+        else if (cache is not null) (k, v) = cache.Update(layer, start, k, v);     // (B, nKv, S, hd), S = start+T
         int groups = _heads / _kvHeads;
         Tensor y;
         if (t == 1 && groups > 1)
@@ -72,5 +92,29 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         }
         y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);          // (B, T, nh·hd)
         return _oProj.forward(y).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Attention once the sequence is longer than the window: query at position p sees keys at p−w+1 … p. With a cache,
+    /// the keys come from its rolling buffer (the last w positions, in position order) plus the new tokens.
+    /// </summary>
+    private Tensor Windowed(Tensor q, Tensor k, Tensor v, KvCache? cache, int layer, int start, int w)
+    {
+        long b = q.shape[0], t = q.shape[2];
+        int first = start;                                                          // position of the first key
+        if (cache is not null) (k, v, first) = cache.UpdateWindow(layer, start, k, v); // (B, nKv, S, hd)
+        long s = k.shape[2];
+        int groups = _heads / _kvHeads;
+        if (groups > 1)
+        {
+            k = k.repeat_interleave(groups, dim: 1);                               // (B, nh, S, hd)
+            v = v.repeat_interleave(groups, dim: 1);
+        }
+        var qPos = arange(start, start + t, dtype: ScalarType.Int64, device: q.device).unsqueeze(1);  // (T, 1)
+        var kPos = arange(first, first + s, dtype: ScalarType.Int64, device: q.device).unsqueeze(0);  // (1, S)
+        var distance = qPos - kPos;                                                 // (T, S)
+        var allowed = distance.ge(0).logical_and(distance.lt(w));
+        var y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: allowed); // (B, nh, T, hd)
+        return y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);       // (B, T, nh·hd)
     }
 }

@@ -2,6 +2,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Compression.Model.Families;
 
 namespace Compression.Model;
 
@@ -20,9 +21,13 @@ public sealed record RopeScaling
     [JsonIgnore] public string Kind => RopeType ?? LegacyType ?? "default";
 }
 
-/// <summary>Hyper-parameters of a Llama-family model, as in Hugging Face's config.json.</summary>
+/// <summary>Hyper-parameters of a Llama-family model (Llama, Qwen3, Mistral, Mixtral), as in Hugging Face's config.json.</summary>
 public sealed record LlamaConfig
 {
+    // The family fields are left out when null under any serializer options, so records written before they existed
+    // (training manifests, result records) still compare equal.
+    /// <summary>HF class names ("LlamaForCausalLM", "Qwen3ForCausalLM", ...); the first selects the <see cref="Family"/>.</summary>
+    [JsonPropertyName("architectures"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? Architectures { get; init; }
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
     [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; }
     [JsonPropertyName("num_hidden_layers")] public int NumLayers { get; init; }
@@ -42,6 +47,12 @@ public sealed record LlamaConfig
     [JsonPropertyName("attention_bias")] public bool AttentionBias { get; init; }
     [JsonPropertyName("mlp_bias")] public bool MlpBias { get; init; }
     [JsonPropertyName("model_type")] public string? ModelType { get; init; }
+    /// <summary>Attention window in tokens (Mistral v0.1: 4096); null or absent for full attention.</summary>
+    [JsonPropertyName("sliding_window"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? SlidingWindow { get; init; }
+    /// <summary>Experts per block of a sparse mixture (Mixtral: 8).</summary>
+    [JsonPropertyName("num_local_experts"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? NumLocalExperts { get; init; }
+    /// <summary>Experts each token is routed to (Mixtral: 2).</summary>
+    [JsonPropertyName("num_experts_per_tok"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? NumExpertsPerToken { get; init; }
 
     // Derived sizes: computed here and nowhere else.
     [JsonIgnore] public int NumKeyValueHeads => NumKeyValueHeadsRaw ?? NumHeads;
@@ -49,6 +60,19 @@ public sealed record LlamaConfig
     [JsonIgnore] public int QueryDim => NumHeads * HeadDim;
     [JsonIgnore] public int KeyValueDim => NumKeyValueHeads * HeadDim;
     [JsonIgnore] public int? BosTokenId => BosTokenIds.Length > 0 ? BosTokenIds[0] : null;
+
+    /// <summary>
+    /// The architecture: the first <c>architectures</c> entry, else <c>model_type</c>, else Llama. An unknown name is an
+    /// error (see <see cref="Validate"/>); here it falls back to Llama so derived sizes stay computable.
+    /// </summary>
+    [JsonIgnore] public ModelFamily Family =>
+        (Architectures is { Length: > 0 } a ? ModelFamilies.ByHfArchitecture(a[0]) : ModelFamilies.ByName(ModelType)) ?? ModelFamilies.Llama;
+    /// <summary>The window attention is limited to, when the family honours <c>sliding_window</c>; else null.</summary>
+    [JsonIgnore] public int? AttentionWindow => Family.SlidingWindow ? SlidingWindow : null;
+    /// <summary>Experts per block (0 for a dense model).</summary>
+    [JsonIgnore] public int Experts => Family.SparseExperts ? NumLocalExperts ?? 0 : 0;
+    /// <summary>Experts used per token (0 for a dense model).</summary>
+    [JsonIgnore] public int ExpertsPerToken => Family.SparseExperts ? NumExpertsPerToken ?? 0 : 0;
 
     /// <summary>Largest config.json read (real ones are about 1 KB).</summary>
     public const long MaxFileBytes = 16 << 20;
@@ -63,6 +87,7 @@ public sealed record LlamaConfig
     public const int MaxHeadDim = 1024;
     public const int MaxVocabSize = 1 << 22;
     public const int MaxContext = 1 << 24;
+    public const int MaxExperts = 1024;
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -99,6 +124,15 @@ public sealed record LlamaConfig
     public void Validate(string source = "config.json")
     {
         void Require(bool ok, string what) { if (!ok) throw new InvalidDataException($"{source}: {what}"); }
+        if (Architectures is { Length: > 0 } archs)
+            Require(ModelFamilies.ByHfArchitecture(archs[0]) is not null,
+                $"architecture '{archs[0]}' is not supported; supported: {ModelFamilies.SupportedArchitectures}");
+        else if (ModelType is not null)
+            Require(ModelFamilies.ByName(ModelType) is not null,
+                $"model_type '{ModelType}' is not supported; supported: {string.Join(", ", ModelFamilies.All.Select(f => f.Name))}");
+        var family = Family;
+        foreach (var field in family.RequiredFields)
+            Require(HasField(field), $"missing required field '{field}' (needed by the {family.Name} architecture)");
         Require(HiddenSize > 0, "missing or invalid required field 'hidden_size'");
         Require(IntermediateSize > 0, "missing or invalid required field 'intermediate_size'");
         Require(NumLayers > 0, "missing or invalid required field 'num_hidden_layers'");
@@ -130,6 +164,15 @@ public sealed record LlamaConfig
             Require(id >= 0 && id < VocabSize, $"bos/eos token id {id} is outside the vocabulary of {VocabSize} tokens");
         Require(HiddenAct == "silu", $"hidden_act '{HiddenAct}' is not supported (Llama uses silu)");
         Require(!AttentionBias && !MlpBias, "attention_bias / mlp_bias are not supported by the Llama architecture here");
+        if (SlidingWindow is int window) Require(window > 0, $"sliding_window ({window}) must be positive");
+        if (family.SparseExperts)
+        {
+            Require(NumLocalExperts is > 0 and <= MaxExperts, $"num_local_experts ({NumLocalExperts}) must be in [1, {MaxExperts}]");
+            Require(NumExpertsPerToken > 0 && NumExpertsPerToken <= NumLocalExperts,
+                $"num_experts_per_tok ({NumExpertsPerToken}) must be in [1, num_local_experts = {NumLocalExperts}]");
+        }
+        if (RopeScaling is { Kind: not "default" } && !family.Llama3RopeScaling)
+            Require(false, $"rope_scaling type '{RopeScaling.Kind}' is not supported by the {family.Name} architecture (it uses no rope scaling)");
         if (RopeScaling is { } rs)
         {
             Require(rs.Kind is "llama3" or "default", $"rope_scaling type '{rs.Kind}' is not supported (only 'llama3')");
@@ -139,6 +182,16 @@ public sealed record LlamaConfig
                     "rope_scaling needs finite factor > 0, high_freq_factor > low_freq_factor > 0, original_max_position_embeddings > 0");
         }
     }
+
+    /// <summary>Whether an optional config.json field a family may require is set.</summary>
+    private bool HasField(string field) => field switch
+    {
+        "head_dim" => HeadDimRaw is not null,
+        "num_local_experts" => NumLocalExperts is not null,
+        "num_experts_per_tok" => NumExpertsPerToken is not null,
+        "sliding_window" => SlidingWindow is not null,
+        _ => throw new InvalidOperationException($"family field '{field}' has no LlamaConfig property"),
+    };
 
     // Named presets, read from the JSON shipped in experiments/configs (embedded in the library).
     public static LlamaConfig Llama31_8B => Preset("llama-3.1-8b");

@@ -1,29 +1,35 @@
-// LlamaMlp: the SwiGLU feed-forward block, down(silu(gate(x)) · up(x)).
+// LlamaMlp: the SwiGLU feed-forward block, down(silu(gate(x)) · up(x)) — also one expert of a sparse mixture.
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Compression.Model;
 
-public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+public sealed class LlamaMlp : FeedForward
 {
-    [ComponentName(Name = "gate_proj")] private readonly LinearLayer _gateProj;
-    [ComponentName(Name = "up_proj")] private readonly LinearLayer _upProj;
-    [ComponentName(Name = "down_proj")] private readonly LinearLayer _downProj;
+    // Registered by hand, not with [ComponentName]: a Mixtral expert's parameters are named w1/w3/w2, as in its checkpoints.
+    private readonly LinearLayer _gateProj, _upProj, _downProj;
+    private readonly (string Gate, string Up, string Down) _names;
 
-    public LlamaMlp(LinearLayer gate, LinearLayer up, LinearLayer down) : base(nameof(LlamaMlp))
+    /// <param name="names">HF names of the three projections: gate_proj/up_proj/down_proj, or Mixtral's w1/w3/w2 for an expert.</param>
+    public LlamaMlp(LinearLayer gate, LinearLayer up, LinearLayer down, (string Gate, string Up, string Down)? names = null) : base(nameof(LlamaMlp))
     {
         (_gateProj, _upProj, _downProj) = (gate, up, down);
-        RegisterComponents();
+        _names = names ?? ("gate_proj", "up_proj", "down_proj");
+        register_module(_names.Gate, _gateProj);
+        register_module(_names.Up, _upProj);
+        register_module(_names.Down, _downProj);
     }
 
-    public IEnumerable<(string Name, LinearLayer Layer)> NamedProjections() =>
-        [("gate_proj", _gateProj), ("up_proj", _upProj), ("down_proj", _downProj)];
+    public override string Prefix => "mlp.";
 
-    /// <param name="x">(B, T, H)</param>
+    public override IEnumerable<(string Name, LinearLayer Layer)> NamedProjections() =>
+        [(_names.Gate, _gateProj), (_names.Up, _upProj), (_names.Down, _downProj)];
+
+    /// <param name="x">(B, T, H) or (N, H)</param>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(_gateProj.forward(x)) * _upProj.forward(x); // (B, T, I)
-        return _downProj.forward(h).MoveToOuterDisposeScope();                 // (B, T, H)
+        var h = nn.functional.silu(_gateProj.forward(x)) * _upProj.forward(x); // (…, I)
+        return _downProj.forward(h).MoveToOuterDisposeScope();                 // (…, H)
     }
 }

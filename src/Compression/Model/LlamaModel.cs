@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Compression.Model;
 
 /// <summary>
-/// The Llama 3.x causal language model. Activations run in <see cref="DType"/> (float32 by default);
+/// The Llama-family causal language model (Llama 2/3.x, Qwen3, Mistral, Mixtral: see <see cref="Families.ModelFamilies"/>). Activations run in <see cref="DType"/> (float32 by default);
 /// the logits returned are always float32. Build it with <see cref="ModelLoader"/> (from a checkpoint),
 /// <see cref="CreateRandom"/> (for training) or <see cref="CreateOnMeta"/> (for size accounting); all of them, and
 /// in-memory quantization, go through <see cref="Assemble"/>.
@@ -58,7 +58,16 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     public long WeightBytes =>
         _embedTokens.WeightBytes + LinearLayers().Where(l => !(Config.TieWordEmbeddings && ReferenceEquals(l.Layer, _lmHead)))
             .Sum(l => l.Layer.WeightBytes)
-        + (_norm.Weight.numel() + _layers.Sum(l => l.InputNorm.Weight.numel() + l.PostAttentionNorm.Weight.numel())) * 4;
+        + NamedNorms().Sum(n => n.Norm.Weight.numel()) * 4 + _layerArray.Sum(l => l.Mlp.OtherWeightBytes);
+
+    /// <summary>Every RMSNorm with its Hugging Face weight name (block norms, Qwen3's q/k norms, the final norm).</summary>
+    public IEnumerable<(string Name, RmsNorm Norm)> NamedNorms()
+    {
+        for (int i = 0; i < _layerArray.Length; i++)
+            foreach (var (name, norm) in _layerArray[i].NamedNorms())
+                yield return ($"model.layers.{i}.{name}.weight", norm);
+        yield return ("model.norm.weight", _norm);
+    }
 
     /// <summary>A KV cache for this model holding up to <paramref name="capacity"/> positions.</summary>
     public KvCache NewCache(int capacity, int batch = 1) => new(Config, capacity, DType, Device, batch);
@@ -158,6 +167,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// </summary>
     public static LlamaModel Assemble(LlamaConfig c, IModelParts parts, ScalarType dtype, Device device)
     {
+        var family = c.Family;
         var specs = LlamaTensorLayout.Expected(c).ToDictionary(s => s.Name);
         var made = new List<IDisposable>();
         T Make<T>(T part) where T : IDisposable { made.Add(part); return part; }
@@ -171,10 +181,22 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
             {
                 string p = $"model.layers.{i}.";
                 var inputNorm = Norm(p + "input_layernorm.weight");
-                var attention = new LlamaAttention(c, Linear(p + "self_attn.q_proj.weight"), Linear(p + "self_attn.k_proj.weight"),
+                var (q, k, v, o) = (Linear(p + "self_attn.q_proj.weight"), Linear(p + "self_attn.k_proj.weight"),
                     Linear(p + "self_attn.v_proj.weight"), Linear(p + "self_attn.o_proj.weight"));
+                var attention = family.QueryKeyNorm
+                    ? new LlamaAttention(c, q, k, v, o, Norm(p + "self_attn.q_norm.weight"), Norm(p + "self_attn.k_norm.weight"))
+                    : new LlamaAttention(c, q, k, v, o);
                 var postNorm = Norm(p + "post_attention_layernorm.weight");
-                var mlp = new LlamaMlp(Linear(p + "mlp.gate_proj.weight"), Linear(p + "mlp.up_proj.weight"), Linear(p + "mlp.down_proj.weight"));
+                FeedForward mlp;
+                if (family.SparseExperts)
+                {
+                    string m = p + "block_sparse_moe.";
+                    var router = Make(parts.Router(specs[m + "gate.weight"]));
+                    var experts = Enumerable.Range(0, c.Experts).Select(e => new LlamaMlp(Linear($"{m}experts.{e}.w1.weight"),
+                        Linear($"{m}experts.{e}.w3.weight"), Linear($"{m}experts.{e}.w2.weight"), ("w1", "w3", "w2"))).ToList();
+                    mlp = new SparseMoe(router, experts, c.ExpertsPerToken);
+                }
+                else mlp = new LlamaMlp(Linear(p + "mlp.gate_proj.weight"), Linear(p + "mlp.up_proj.weight"), Linear(p + "mlp.down_proj.weight"));
                 layers.Add(new LlamaDecoderLayer(i, inputNorm, attention, postNorm, mlp));
             }
             var norm = Norm("model.norm.weight");
@@ -194,6 +216,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         public TokenEmbedding Embedding(TensorSpec spec) => new DenseEmbedding(weight(spec.Name, spec.Shape), requiresGrad);
         public LinearLayer Linear(TensorSpec spec) => new DenseLinear(weight(spec.Name, spec.Shape), requiresGrad);
         public RmsNorm Norm(TensorSpec spec, double eps) => new(weight(spec.Name, spec.Shape), eps, requiresGrad);
+        public DenseLinear Router(TensorSpec spec) => new(weight(spec.Name, spec.Shape).to(ScalarType.Float32), requiresGrad);
         public IReadOnlyList<float>? RopeFactors => ropeFactors;
     }
 }

@@ -49,6 +49,8 @@ public static class ModelLoader
 
         public RmsNorm Norm(TensorSpec spec, double eps) => Report(spec, new RmsNorm(Dense(spec, ScalarType.Float32), eps));
 
+        public DenseLinear Router(TensorSpec spec) => Report(spec, new DenseLinear(Dense(spec, ScalarType.Float32)));
+
         public IReadOnlyList<float>? RopeFactors => checkpoint.RopeFrequencyFactors;
 
         private Tensor Dense(TensorSpec spec, ScalarType dtype) => ToTensor(checkpoint[spec.Name], dtype, options.Device);

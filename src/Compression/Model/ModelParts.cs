@@ -3,7 +3,7 @@
 namespace Compression.Model;
 
 /// <summary>
-/// Supplies the parts of a Llama model, one tensor spec at a time (HF name, shape, role, layer). A source decides
+/// Supplies the parts of a Llama-family model, one tensor spec at a time (HF name, shape, role, layer). A source decides
 /// the layer type per tensor — dense, packed as stored, quantized to a planned format — so the model's structure
 /// is written once, in <see cref="LlamaModel.Assemble"/>, and never rebuilt. Parts are handed over: the model owns
 /// (and disposes) what a source returns.
@@ -16,8 +16,11 @@ public interface IModelParts
     /// <summary>A linear layer: q/k/v/o, gate/up/down, or the untied LM head.</summary>
     LinearLayer Linear(TensorSpec spec);
 
-    /// <summary>An RMSNorm (attention, MLP or final norm).</summary>
+    /// <summary>An RMSNorm (attention, MLP, Qwen3's per-head q/k, or final norm).</summary>
     RmsNorm Norm(TensorSpec spec, double eps);
+
+    /// <summary>A mixture-of-experts router (<see cref="TensorRole.Router"/>), always float32: its logits choose the experts.</summary>
+    DenseLinear Router(TensorSpec spec) => throw new NotSupportedException($"{spec.Name}: this weight source has no mixture-of-experts routers");
 
     /// <summary>Per-pair divisors of the rotary frequencies stored with the weights (GGUF <c>rope_freqs</c>), or null.</summary>
     IReadOnlyList<float>? RopeFactors => null;

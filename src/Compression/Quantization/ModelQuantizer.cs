@@ -60,9 +60,7 @@ public static class ModelQuantizer
         IDictionary<string, LinearLayer>? prepared, IReadOnlyDictionary<string, Tensor>? norms) : IModelParts
     {
         private readonly Dictionary<string, LinearLayer> _linears = model.LinearLayers().ToDictionary(l => l.Name, l => l.Layer);
-        private readonly Dictionary<string, RmsNorm> _norms = model.Layers
-            .SelectMany((l, i) => new[] { ($"model.layers.{i}.input_layernorm.weight", l.InputNorm), ($"model.layers.{i}.post_attention_layernorm.weight", l.PostAttentionNorm) })
-            .Append(("model.norm.weight", model.Norm)).ToDictionary(p => p.Item1, p => p.Item2);
+        private readonly Dictionary<string, RmsNorm> _norms = model.NamedNorms().ToDictionary(p => p.Name, p => p.Norm);
         private int _done;
 
         public TokenEmbedding Embedding(TensorSpec spec) => Report(spec, Convert(model.EmbedTokens, choice(spec)));
@@ -71,6 +69,9 @@ public static class ModelQuantizer
         /// <summary>A norm over the same weight storage (a new handle, so disposing either model leaves the other intact).</summary>
         public RmsNorm Norm(TensorSpec spec, double eps) =>
             new((norms is not null && norms.TryGetValue(spec.Name, out var w) ? w : _norms[spec.Name].Weight).detach(), eps);
+        /// <summary>The router stays float32 (shared storage), as llama-quantize keeps ffn_gate_inp.</summary>
+        public DenseLinear Router(TensorSpec spec) =>
+            new(((SparseMoe)model.Layers[spec.Layer].Mlp).Router.Weight.detach());
         public IReadOnlyList<float>? RopeFactors => model.Rotary.FrequencyFactors;
 
         private T Report<T>(TensorSpec spec, T part)

@@ -27,7 +27,7 @@ public sealed record QuantizationPolicy
     /// <summary>The format for tensor <paramref name="spec"/>; <paramref name="ggufName"/> is also matched by overrides.</summary>
     public TensorFormat Choose(TensorSpec spec, string? ggufName = null)
     {
-        if (spec.Shape.Length < 2 || spec.IsNorm) return FormatRegistry.F32;
+        if (spec.Shape.Length < 2 || spec.IsNorm || spec.Role == TensorRole.Router) return FormatRegistry.F32; // routers as llama-quantize: float
         TensorFormat chosen = KeepFormat;
         bool matched = false;
         foreach (var (pattern, format) in Overrides)

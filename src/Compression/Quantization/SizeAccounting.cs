@@ -20,7 +20,8 @@ public static class SizeAccounting
         TensorRole.Embedding => "token embedding",
         TensorRole.Query or TensorRole.Key or TensorRole.Value or TensorRole.Output => "attention (q, k, v, o)",
         TensorRole.Gate or TensorRole.Up or TensorRole.Down => "MLP (gate, up, down)",
-        TensorRole.AttentionNorm or TensorRole.MlpNorm or TensorRole.FinalNorm => "norms",
+        TensorRole.AttentionNorm or TensorRole.MlpNorm or TensorRole.FinalNorm or TensorRole.QueryNorm or TensorRole.KeyNorm => "norms",
+        TensorRole.Router => "MoE router",
         TensorRole.LmHead => "LM head",
         _ => role.ToString(),
     };

@@ -23,4 +23,21 @@ public static class SizeTable
         }
         return rows;
     }
+
+    /// <summary>One model of the family comparison: its size with every 2-D tensor in each format (llama-quantize --pure; Bonsai's layout).</summary>
+    public sealed record FamilyRow(string Model, string Family, long Parameters, long ActiveParameters, IReadOnlyList<(string Format, long Bytes)> Sizes);
+
+    /// <summary>The family size comparison: each model of <see cref="PublishedSizes.ComparisonModels"/> at f16, q8_0, q4_0 and q1_0.</summary>
+    public static IReadOnlyList<FamilyRow> FamilyRows(IReadOnlyList<string>? formats = null)
+    {
+        formats ??= ["f16", "q8_0", "q4_0", "q1_0"];
+        return PublishedSizes.ComparisonModels.Select(m =>
+        {
+            var c = LlamaConfig.Preset(m.Preset);
+            var sizes = formats.Select(f => FormatRegistry.Get(f) is var format && format.IsFloat
+                ? (f, SizeAccounting.FloatBytes(c, format))
+                : (f, SizeAccounting.Measure(c, QuantizationPolicy.PureOf(format)).Bytes)).ToList();
+            return new FamilyRow(m.Label, c.Family.Name, LlamaTensorLayout.ParameterCount(c), LlamaTensorLayout.ActiveParameterCount(c), sizes);
+        }).ToList();
+    }
 }

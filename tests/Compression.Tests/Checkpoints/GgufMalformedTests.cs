@@ -195,9 +195,14 @@ public class GgufMalformedTests
         var e = Assert.Throws<InvalidDataException>(() => GgufCheckpoint.Open(path).Dispose());
         Assert.Contains("general.architecture is missing", e.Message);
 
+        string gemma = Path.Combine(TestPaths.NewTempDir("gguf-bad"), "gemma.gguf");
+        using (var w = new GgufWriter(gemma)) { w.AddString("general.architecture", "gemma2"); w.Complete(); }
+        var unknown = Assert.Throws<InvalidDataException>(() => GgufCheckpoint.Open(gemma).Dispose()).Message;
+        Assert.Contains("architecture 'gemma2' is not supported; supported: llama, qwen3", unknown);
+
         string qwen = Path.Combine(TestPaths.NewTempDir("gguf-bad"), "qwen.gguf");
         using (var w = new GgufWriter(qwen)) { w.AddString("general.architecture", "qwen3"); w.Complete(); }
-        Assert.Contains("architecture 'qwen3' is not supported", Assert.Throws<InvalidDataException>(() => GgufCheckpoint.Open(qwen).Dispose()).Message);
+        Assert.Contains("qwen3.embedding_length", Assert.Throws<InvalidDataException>(() => GgufCheckpoint.Open(qwen).Dispose()).Message);
 
         string noKeys = Path.Combine(TestPaths.NewTempDir("gguf-bad"), "llama.gguf");
         using (var w = new GgufWriter(noKeys)) { w.AddString("general.architecture", "llama"); w.Complete(); }

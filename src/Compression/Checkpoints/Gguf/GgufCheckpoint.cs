@@ -1,12 +1,14 @@
-// GgufCheckpoint: a llama-architecture GGUF file seen as a Checkpoint — config from llama.* metadata,
-// tensors under HF names in PyTorch order with Q/K rows un-permuted, tokenizer and RoPE factors exposed.
+// GgufCheckpoint: a Llama-family GGUF file (llama, qwen3; Mistral and Mixtral are "llama") seen as a Checkpoint — config
+// from the ARCH.* metadata, tensors under HF names in PyTorch order with Q/K rows un-permuted and merged expert tensors
+// split per expert, tokenizer and RoPE factors exposed.
 using System.Globalization;
 using Compression.Model;
+using Compression.Model.Families;
 using Compression.Tokenization;
 
 namespace Compression.Checkpoints.Gguf;
 
-/// <summary>A GGUF checkpoint of the llama architecture (as llama.cpp's converter and llama-quantize write it).</summary>
+/// <summary>A GGUF checkpoint of a Llama-family architecture (as llama.cpp's converter and llama-quantize write it).</summary>
 public sealed class GgufCheckpoint : Checkpoint
 {
     private readonly Dictionary<string, StoredTensor> _tensors;
@@ -35,10 +37,10 @@ public sealed class GgufCheckpoint : Checkpoint
         File = file;
         string arch = file.TryGetString("general.architecture")
             ?? throw new InvalidDataException($"{file.Path}: general.architecture is missing");
-        if (arch != "llama")
-            throw new InvalidDataException($"{file.Path}: architecture '{arch}' is not supported (only 'llama')");
+        if (!ModelFamilies.IsGgufArchitecture(arch))
+            throw new InvalidDataException($"{file.Path}: architecture '{arch}' is not supported; supported: {ModelFamilies.SupportedGgufArchitectures}");
 
-        Config = ReadConfig(file);
+        Config = ReadConfig(file, arch);
         var rope = file.FindTensor(GgufTensorNames.RopeFrequencies);
         if (rope is not null)
         {
@@ -59,6 +61,19 @@ public sealed class GgufCheckpoint : Checkpoint
         foreach (var info in file.Tensors)
         {
             if (info.Name == GgufTensorNames.RopeFrequencies) continue;
+            if (GgufTensorNames.ExpertSlices(info.Name) is { } expertName && info.Dimensions.Length == 3)
+            {
+                // (Experts, rows, cols) expert-major: expert e's matrix is a contiguous slice.
+                long[] shape = info.Shape[1..];
+                long bytes = shape[0] * info.Format.RowBytes(shape[1]);
+                for (int e = 0; e < info.Shape[0]; e++)
+                    _tensors.Add(expertName(e), new StoredTensor
+                    {
+                        Name = expertName(e), FileTensorName = info.Name, Shape = shape, Format = info.Format,
+                        Source = File.Mapped, Offset = info.Offset + e * bytes,
+                    });
+                continue;
+            }
             // Unknown names are kept as they are, so CheckAgainstConfig reports them as unexpected.
             string hf = GgufTensorNames.ToHuggingFace(info.Name) ?? info.Name;
             int[]? rowOrder = null;
@@ -87,9 +102,9 @@ public sealed class GgufCheckpoint : Checkpoint
         Source = File.Mapped, Offset = info.Offset, RowOrder = rowOrder,
     };
 
-    private static LlamaConfig ReadConfig(GgufFile f)
+    private static LlamaConfig ReadConfig(GgufFile f, string arch)
     {
-        const string p = "llama.";
+        string p = arch + ".";
         int Req(string key) => Opt(key) ?? throw new InvalidDataException($"{f.Path}: metadata key '{p}{key}' is missing");
         int? Opt(string key) => f.TryGetUInt32(p + key) switch
         {
@@ -114,18 +129,26 @@ public sealed class GgufCheckpoint : Checkpoint
         int vocab = Opt("vocab_size")
             ?? f.TryGetArray<string>("tokenizer.ggml.tokens")?.Length
             ?? (f.FindTensor("token_embd.weight") is { Dimensions.Length: 2 } e ? VocabFromEmbedding(f, e.Dimensions[1]) : 0);
+        int experts = Opt("expert_count") ?? 0;
+        int? window = Opt("attention.sliding_window");
+        // Mistral and Mixtral are written as "llama"; their extra keys say which family the blocks are.
+        var family = arch == ModelFamilies.Qwen3.GgufArchitecture ? ModelFamilies.Qwen3
+            : experts > 0 ? ModelFamilies.Mixtral : window is not null ? ModelFamilies.Mistral : ModelFamilies.Llama;
         int? bos = f.TryGetUInt32("tokenizer.ggml.bos_token_id") is uint b and <= int.MaxValue ? (int)b : null;
         int? eos = f.TryGetUInt32("tokenizer.ggml.eos_token_id") is uint e2 and <= int.MaxValue ? (int)e2 : null;
 
         var config = new LlamaConfig
         {
-            ModelType = "llama",
+            ModelType = family.Name,
             HiddenSize = hidden,
             IntermediateSize = Req("feed_forward_length"),
             NumLayers = Req("block_count"),
             NumHeads = heads,
             NumKeyValueHeadsRaw = Opt("attention.head_count_kv") ?? heads,
-            HeadDimRaw = headDim,
+            HeadDimRaw = headDim ?? (family.RequiredFields.Contains("head_dim") ? hidden / heads : null),
+            SlidingWindow = window,
+            NumLocalExperts = experts > 0 ? experts : null,
+            NumExpertsPerToken = experts > 0 ? Opt("expert_used_count") : null,
             VocabSize = vocab,
             MaxPositionEmbeddings = Opt("context_length") ?? 2048,
             RmsNormEps = Widen(f.GetFloat32(p + "attention.layer_norm_rms_epsilon")),

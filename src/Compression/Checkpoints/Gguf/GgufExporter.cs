@@ -33,10 +33,10 @@ public readonly record struct GgufExportProgress(int TensorIndex, int TensorCoun
 /// <summary>What an export wrote.</summary>
 public sealed record GgufExportResult(string Path, long FileBytes, uint? FileType, IReadOnlyList<GgufExportedTensor> Tensors);
 
-/// <summary>One written tensor: GGUF name, HF name (null for rope_freqs), format and bytes.</summary>
+/// <summary>One written tensor: GGUF name, HF name (null for rope_freqs and merged expert tensors), format and bytes.</summary>
 public sealed record GgufExportedTensor(string GgufName, string? HfName, TensorFormat Format, long Bytes);
 
-/// <summary>Writes checkpoints as GGUF (llama architecture) in llama.cpp's tensor order and metadata layout.</summary>
+/// <summary>Writes checkpoints as GGUF (their family's architecture) in llama.cpp's tensor order and metadata layout.</summary>
 public static class GgufExporter
 {
     /// <summary>
@@ -61,25 +61,37 @@ public static class GgufExporter
         if (ropeFactors is not null && ropeFactors.Count != config.HeadDim / 2)
             throw new ArgumentException($"{ropeFactors.Count} rope frequency factors given, expected head_dim/2 = {config.HeadDim / 2}");
 
-        // Plan: every tensor with its GGUF name and format, in llama.cpp's order.
-        var plan = new List<(TensorSpec? Spec, string GgufName, TensorFormat Format)>();
+        // Plan: every GGUF tensor with the HF tensors it holds (one; or every expert of a merged Mixtral tensor, expert-major),
+        // its name and format, in llama.cpp's order.
+        var family = config.Family;
+        var plan = new List<(List<TensorSpec>? Specs, string GgufName, TensorFormat Format)>();
+        var merged = new Dictionary<string, int>();
         foreach (var spec in LlamaTensorLayout.Expected(config))
         {
             string name = GgufTensorNames.ToGguf(spec.Name) ?? throw new InvalidOperationException($"no GGUF name for {spec.Name}");
-            var format = spec.Shape.Length < 2 ? FormatRegistry.F32 : chooseFormat(spec, name);
+            // Norms and routers stay F32, as llama.cpp's converter and llama-quantize keep them.
+            var format = spec.Shape.Length < 2 || spec.Role == TensorRole.Router ? FormatRegistry.F32 : chooseFormat(spec, name);
             CheckWritable(spec, name, format);
-            plan.Add((spec, name, format));
+            if (spec.Expert >= 0 && merged.TryGetValue(name, out int at))
+            {
+                if (plan[at].Format != format)
+                    throw new ArgumentException($"{name}: experts of one merged tensor need one format, got {plan[at].Format.Name} and {format.Name} ({spec.Name})");
+                plan[at].Specs!.Add(spec);
+                continue;
+            }
+            if (spec.Expert >= 0) merged[name] = plan.Count;
+            plan.Add(([spec], name, format));
             if (spec.Role == TensorRole.Embedding && ropeFactors is not null)
                 plan.Add((null, GgufTensorNames.RopeFrequencies, FormatRegistry.F32)); // where the converter puts it
         }
 
-        var dominant = plan.Where(p => p.Spec is { Shape.Length: 2 })
-            .GroupBy(p => p.Format).OrderByDescending(g => g.Sum(p => p.Spec!.Elements)).First().Key;
+        var dominant = plan.Where(p => p.Specs is [{ Shape.Length: 2 }, ..])
+            .GroupBy(p => p.Format).OrderByDescending(g => g.Sum(p => p.Specs!.Sum(s => s.Elements))).First().Key;
         uint? fileType = GgmlTypes.FileType(dominant);
         bool quantized = plan.Any(p => !p.Format.IsFloat);
 
         using var writer = new GgufWriter(outPath);
-        writer.AddString("general.architecture", "llama");
+        writer.AddString("general.architecture", family.GgufArchitecture);
         writer.AddString("general.name", options.Name ?? gguf?.Name ?? DefaultName(input.Path));
         if (options.WriteAlignmentKey) writer.AddUInt32(GgufFile.AlignmentKey, writer.Alignment);
         AddModelKeys(writer, config);
@@ -88,32 +100,40 @@ public static class GgufExporter
         else AddTokenizerKeys(writer, tokenizer, config);
         if (quantized) writer.AddUInt32("general.quantization_version", 2);
 
-        foreach (var (spec, name, format) in plan)
-            writer.AddTensor(name, spec is null ? [ropeFactors!.Count] : spec.Shape.Reverse().ToArray(), format);
+        foreach (var (specs, name, format) in plan)
+        {
+            long[] dims = specs is null ? [ropeFactors!.Count]
+                : specs.Count == 1 && specs[0].Expert < 0 ? specs[0].Shape.Reverse().ToArray()
+                : [.. specs[0].Shape.Reverse(), specs.Count]; // ggml order of (Experts, rows, cols)
+            writer.AddTensor(name, dims, format);
+        }
 
         long total = Enumerable.Range(0, writer.TensorCount).Sum(writer.TensorByteLength), written = 0;
         var tensors = new List<GgufExportedTensor>();
         for (int i = 0; i < plan.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
-            var (spec, name, format) = plan[i];
-            if (spec is null)
+            var (specs, name, format) = plan[i];
+            if (specs is null)
             {
                 writer.WriteTensorData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ropeFactors!.ToArray().AsSpan()));
                 written += writer.TensorByteLength(i);
             }
             else
             {
-                var heads = GgufTensorNames.PermutedHeads(spec, config);
-                var source = input[spec.Name];
-                NonFinite.Check(source, options.AllowNonFinite);
-                WriteTensor(writer, source, format, heads, options.ChunkBytes, ct, bytes =>
+                foreach (var spec in specs)
                 {
-                    written += bytes;
-                    progress?.Report(new(i, plan.Count, name, written, total));
-                });
+                    var heads = GgufTensorNames.PermutedHeads(spec, config);
+                    var source = input[spec.Name];
+                    NonFinite.Check(source, options.AllowNonFinite);
+                    WriteTensor(writer, source, format, heads, options.ChunkBytes, ct, bytes =>
+                    {
+                        written += bytes;
+                        progress?.Report(new(i, plan.Count, name, written, total));
+                    });
+                }
             }
-            tensors.Add(new(name, spec?.Name, format, writer.TensorByteLength(i)));
+            tensors.Add(new(name, specs is [var only] ? only.Name : null, format, writer.TensorByteLength(i)));
             progress?.Report(new(i, plan.Count, name, written, total));
         }
         ct.ThrowIfCancellationRequested();
@@ -169,7 +189,7 @@ public static class GgufExporter
 
     private static void AddModelKeys(GgufWriter w, LlamaConfig c)
     {
-        const string p = "llama.";
+        string p = c.Family.GgufArchitecture + ".";
         w.AddUInt32(p + "context_length", (uint)c.MaxPositionEmbeddings);
         w.AddUInt32(p + "embedding_length", (uint)c.HiddenSize);
         w.AddUInt32(p + "block_count", (uint)c.NumLayers);
@@ -182,6 +202,12 @@ public static class GgufExporter
         w.AddFloat32(p + "rope.freq_base", (float)c.RopeTheta);
         w.AddFloat32(p + "attention.layer_norm_rms_epsilon", (float)c.RmsNormEps);
         w.AddUInt32(p + "vocab_size", (uint)c.VocabSize);
+        if (c.Experts > 0)
+        {
+            w.AddUInt32(p + "expert_count", (uint)c.Experts);
+            w.AddUInt32(p + "expert_used_count", (uint)c.ExpertsPerToken);
+        }
+        if (c.AttentionWindow is int window) w.AddUInt32(p + "attention.sliding_window", (uint)window);
     }
 
     private static void AddTokenizerKeys(GgufWriter w, TokenizerData t, LlamaConfig c) =>

@@ -1,5 +1,5 @@
-// GgufTensorNames: Hugging Face <-> llama.cpp tensor names for the llama architecture, and the Q/K row
-// permutation llama.cpp's converter applies so its RoPE can rotate adjacent pairs.
+// GgufTensorNames: Hugging Face <-> llama.cpp tensor names for the Llama family (llama, qwen3; Mixtral's experts), and
+// the Q/K row permutation llama.cpp's converter applies so its RoPE can rotate adjacent pairs.
 using System.Text.RegularExpressions;
 using Compression.Model;
 
@@ -29,7 +29,28 @@ public static partial class GgufTensorNames
         ("mlp.gate_proj", "ffn_gate"),
         ("mlp.up_proj", "ffn_up"),
         ("mlp.down_proj", "ffn_down"),
+        ("self_attn.q_norm", "attn_q_norm"),
+        ("self_attn.k_norm", "attn_k_norm"),
+        ("block_sparse_moe.gate", "ffn_gate_inp"),
     ];
+
+    /// <summary>Mixtral's per-expert HF projections and the GGUF tensor holding all experts of a block, expert-major.</summary>
+    private static readonly (string Hf, string Gguf)[] Experts = [("w1", "ffn_gate_exps"), ("w3", "ffn_up_exps"), ("w2", "ffn_down_exps")];
+
+    [GeneratedRegex(@"^model\.layers\.(\d+)\.block_sparse_moe\.experts\.(\d+)\.(w[123])\.weight$")] private static partial Regex HfExpert();
+    [GeneratedRegex(@"^blk\.(\d+)\.(ffn_(?:gate|up|down)_exps)\.weight$")] private static partial Regex GgufExperts();
+
+    /// <summary>
+    /// For a merged GGUF expert tensor (<c>blk.N.ffn_gate_exps.weight</c>, …), the HF name of expert <c>e</c>'s slice as a
+    /// function of e; null for any other name.
+    /// </summary>
+    public static Func<int, string>? ExpertSlices(string ggufName)
+    {
+        var m = GgufExperts().Match(ggufName);
+        if (!m.Success) return null;
+        string layer = m.Groups[1].Value, hf = Experts.First(x => x.Gguf == m.Groups[2].Value).Hf;
+        return e => $"model.layers.{layer}.block_sparse_moe.experts.{e}.{hf}.weight";
+    }
 
     [GeneratedRegex(@"^model\.layers\.(\d+)\.(.+)\.weight$")] private static partial Regex HfBlock();
     [GeneratedRegex(@"^blk\.(\d+)\.(.+)\.weight$")] private static partial Regex GgufBlock();
@@ -38,6 +59,8 @@ public static partial class GgufTensorNames
     public static string? ToGguf(string hfName)
     {
         foreach (var (hf, gguf) in Global) if (hf == hfName) return gguf;
+        if (HfExpert().Match(hfName) is { Success: true } x)
+            return $"blk.{x.Groups[1].Value}.{Experts.First(e => e.Hf == x.Groups[3].Value).Gguf}.weight"; // the merged tensor
         var m = HfBlock().Match(hfName);
         if (!m.Success) return null;
         foreach (var (hf, gguf) in Block)
@@ -45,7 +68,7 @@ public static partial class GgufTensorNames
         return null;
     }
 
-    /// <summary>The HF name of GGUF tensor <paramref name="ggufName"/>, or null when it is not a llama weight.</summary>
+    /// <summary>The HF name of GGUF tensor <paramref name="ggufName"/>, or null when it is not one weight (see <see cref="ExpertSlices"/>).</summary>
     public static string? ToHuggingFace(string ggufName)
     {
         foreach (var (hf, gguf) in Global) if (gguf == ggufName) return hf;
@@ -58,9 +81,9 @@ public static partial class GgufTensorNames
 
     /// <summary>
     /// Heads whose rows llama.cpp permutes for tensor <paramref name="spec"/>: the query heads for q_proj,
-    /// the KV heads for k_proj, null for every other tensor.
+    /// the KV heads for k_proj, null for every other tensor and for families whose GGUF keeps HF's rotate-half order (Qwen).
     /// </summary>
-    public static int? PermutedHeads(TensorSpec spec, LlamaConfig config) => spec.Role switch
+    public static int? PermutedHeads(TensorSpec spec, LlamaConfig config) => !config.Family.GgufPermutesQueryKey ? null : spec.Role switch
     {
         TensorRole.Query => config.NumHeads,
         TensorRole.Key => config.NumKeyValueHeads,

@@ -9,7 +9,8 @@ namespace Compression.Checkpoints.Safetensors;
 /// <summary>
 /// Random-weight checkpoints for configs whose real weights are not at hand (e.g. Llama 3.1 8B),
 /// to measure sizes, loading and throughput. Linear and embedding weights are normal(0, 0.02)
-/// (HF's default initializer_range), norms are 1.0. Values depend only on the seed and the tensor
+/// (HF's default initializer_range), norms are 1.0 (Qwen3's per-head q/k norms 1 + normal(0, 0.25), so a test sees
+/// whether they are applied weight by weight). Values depend only on the seed and the tensor
 /// name and row, so the same seed gives the same tensors whatever the shard size.
 /// </summary>
 public static partial class SyntheticCheckpoint
@@ -35,8 +36,10 @@ public static partial class SyntheticCheckpoint
     /// <param name="seed">Random seed; the same seed gives the same values for the same tensor names and shapes.</param>
     /// <param name="progress">Reports (tensors done, tensor count, name of the tensor just written).</param>
     /// <param name="tokenizer">A tokenizer of exactly vocab_size tokens to write beside the weights, or null for none.</param>
+    /// <param name="std">Standard deviation of the linear and embedding weights (larger ones give reference tests logits that differ more).</param>
     public static void Write(LlamaConfig config, string outDir, TensorFormat dtype, long maxShardBytes, int seed = 0,
-                             IProgress<(int done, int total, string name)>? progress = null, Tokenization.TokenizerData? tokenizer = null)
+                             IProgress<(int done, int total, string name)>? progress = null, Tokenization.TokenizerData? tokenizer = null,
+                             float std = InitStd)
     {
         if (tokenizer is not null)
         {
@@ -57,7 +60,7 @@ public static partial class SyntheticCheckpoint
         {
             for (int i = 0; i < specs.Count; i++)
             {
-                WriteTensor(writer, specs[i], seed);
+                WriteTensor(writer, specs[i], seed, std);
                 progress?.Report((i + 1, specs.Count, specs[i].Name));
             }
             writer.Complete();
@@ -67,16 +70,23 @@ public static partial class SyntheticCheckpoint
         else foreach (var stale in new[] { "tokenizer.json", Tokenization.TokenizerJson.ConfigFileName }) File.Delete(Path.Combine(outDir, stale)); // an earlier run's
         // config.json last: it is what marks the directory as a checkpoint.
         string configPath = Path.Combine(outDir, "config.json");
-        var written = config with { TorchDtype = torchDtype, ModelType = config.ModelType ?? "llama" };
+        var written = config with { TorchDtype = torchDtype, ModelType = config.ModelType ?? config.Family.Name, Architectures = config.Architectures ?? [config.Family.HfArchitectures[0]] };
         Compression.IO.AtomicFile.WriteAllText(configPath, written.ToJson());
     }
 
-    private static void WriteTensor(ShardedSafetensorsWriter writer, TensorSpec spec, int seed)
+    private static void WriteTensor(ShardedSafetensorsWriter writer, TensorSpec spec, int seed, float std)
     {
         int cols = checked((int)spec.Shape[^1]);
         long rows = spec.Elements / cols;
         int chunkRows = (int)Math.Clamp(ChunkElements / cols, 1, rows);
         var buffer = new float[(long)chunkRows * cols];
+        if (spec.Role is TensorRole.QueryNorm or TensorRole.KeyNorm)
+        {
+            SeededNormal.FillRow(SeededNormal.TensorKey(seed, spec.Name), 0, 0.25f, buffer.AsSpan(0, cols), new float[(cols + 1) / 2 * 2]);
+            for (int j = 0; j < cols; j++) buffer[j] += 1f;
+            writer.WriteFloats(buffer.AsSpan(0, cols));
+            return;
+        }
         if (spec.IsNorm)
         {
             Array.Fill(buffer, 1f);
@@ -93,7 +103,7 @@ public static partial class SyntheticCheckpoint
                 () => new float[(cols + 1) / 2 * 2],
                 (i, _, scratch) =>
                 {
-                    SeededNormal.FillRow(key, first + i, InitStd, buffer.AsSpan(i * cols, cols), scratch);
+                    SeededNormal.FillRow(key, first + i, std, buffer.AsSpan(i * cols, cols), scratch);
                     return scratch;
                 },
                 _ => { });

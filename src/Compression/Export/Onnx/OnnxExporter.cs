@@ -61,6 +61,10 @@ public static class OnnxExporter
         if (options.Block < 16 || options.Block > 256 || (options.Block & (options.Block - 1)) != 0)
             throw new ArgumentException($"--block {options.Block}: MatMulNBits needs a power of 2 from 16 to 256");
         var c = input.Config;
+        // The graph is the Llama block; a family whose block differs must not be written as one.
+        string? unsupported = c.Family.QueryKeyNorm ? "per-head q/k norms" : c.Experts > 0 ? "mixture of experts" : c.AttentionWindow is not null ? "sliding-window attention" : null;
+        if (unsupported is not null)
+            throw new NotSupportedException($"{input.Path}: ONNX export writes the Llama graph; the {c.Family.Name} architecture's {unsupported} has no ONNX form here");
         int context = options.ContextLength ?? c.MaxPositionEmbeddings;
         if (context < 1) throw new ArgumentException($"context length {context} must be positive");
         var specs = LlamaTensorLayout.Expected(c).ToDictionary(s => s.Name);

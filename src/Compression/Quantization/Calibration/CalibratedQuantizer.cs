@@ -41,6 +41,8 @@ public static class CalibratedQuantizer
         if (sequences.Any(s => s.Length != length)) throw new ArgumentException($"{method.Name}: calibration sequences differ in length");
 
         var c = model.Config;
+        if (c.Family.SparseExperts)
+            throw new NotSupportedException($"{method.Name}: calibrated methods handle dense blocks; the {c.Family.Name} architecture's experts can be quantized with rtn");
         var specs = LlamaTensorLayout.Expected(c).ToDictionary(s => s.Name);
         TensorFormat Choice(string name) => policy.Choose(specs[name], Checkpoints.Gguf.GgufTensorNames.ToGguf(name));
         foreach (var (name, _) in model.LinearLayers().Where(l => specs.ContainsKey(l.Name)))
@@ -117,11 +119,13 @@ public static class CalibratedQuantizer
         LinearLayer Borrow(string name) => prepared.TryGetValue(prefix + name + ".weight", out var made) ? Share(made) : Share(projections[name]);
         var parts = new List<IDisposable>();
         T Keep<T>(T part) where T : IDisposable { parts.Add(part); return part; }
+        RmsNorm? ShareNorm(RmsNorm? norm) => norm is null ? null : Keep(new RmsNorm(norm.Weight.detach(), norm.Eps)); // Qwen3's q/k norms, unchanged
         try
         {
             var c = model.Config;
             var block = Keep(new LlamaDecoderLayer(i, Keep(new RmsNorm(weights[BlockWeights.InputNorm].detach(), layer.InputNorm.Eps)),
-                Keep(new LlamaAttention(c, Keep(Borrow(BlockWeights.Q)), Keep(Borrow(BlockWeights.K)), Keep(Borrow(BlockWeights.V)), Keep(Borrow(BlockWeights.O)))),
+                Keep(new LlamaAttention(c, Keep(Borrow(BlockWeights.Q)), Keep(Borrow(BlockWeights.K)), Keep(Borrow(BlockWeights.V)), Keep(Borrow(BlockWeights.O)),
+                    ShareNorm(layer.Attention.QueryNorm), ShareNorm(layer.Attention.KeyNorm))),
                 Keep(new RmsNorm(weights[BlockWeights.PostNorm].detach(), layer.PostAttentionNorm.Eps)),
                 Keep(new LlamaMlp(Keep(Borrow(BlockWeights.Gate)), Keep(Borrow(BlockWeights.Up)), Keep(Borrow(BlockWeights.Down))))));
             for (int s = 0; s < hidden.Count; s++)
