@@ -30,6 +30,7 @@ public static partial class Charts
         double Y(double v) => log ? Math.Log10(v) : v;
         var series = new List<ChartSeries>();
         int colour = 0;
+        var drawn = new HashSet<double>();
         foreach (var curve in curves)
         {
             var pts = curve.Points.Where(p => (kl ? p.Kl : p.Loss) is double v && v > 0 && double.IsFinite(v)).OrderBy(p => p.Step).ToList();
@@ -41,13 +42,14 @@ public static partial class Charts
             line.MarkerSize = 5;
             line.LineWidth = 2;
             series.Add(new ChartSeries(curve.Label, pts.Count));
-            if (pts[0].Step == 0)
+            // Runs that start from the same post-training model share one step-0 level: draw it once.
+            if (pts[0].Step == 0 && drawn.Add(Y(kl ? pts[0].Kl!.Value : pts[0].Loss)))
             {
                 var ptq = plot.Add.HorizontalLine(Y(kl ? pts[0].Kl!.Value : pts[0].Loss));
                 ptq.Color = color.WithAlpha(0.6);
                 ptq.LinePattern = LinePattern.Dashed;
                 ptq.LineWidth = 1;
-                ptq.LegendText = $"{curve.Label}: post-training (step 0)";
+                ptq.LegendText = $"step 0 = post-training quantization ({string.Join(" ", curve.Label.Split(' ').Skip(1))})";
                 series.Add(new ChartSeries(ptq.LegendText, 1));
             }
         }
