@@ -183,6 +183,16 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             var tokenizer = session.RequireTokenizer();
             summary = summary with { BaselineLoss = Training.Qat.QatRun.ValidationLoss(session.Model, Training.ProxyModel.EncodeDocuments(tokenizer, options.ValidFile), options) };
         }
+        if (summary.ExportCheck is null)
+        {
+            _progress.Activity($"{group.Method}: checking {Path.GetFileName(summary.Gguf)} against the trained student (workbench and llama.cpp)");
+            var valid = Training.ProxyModel.EncodeDocuments(session.RequireTokenizer(), options.ValidFile);
+            summary = summary with
+            {
+                ExportCheck = Training.Qat.ExportCheck.Measure(Path.Combine(dir, Training.Qat.QatRun.CheckpointFolder), summary.Gguf,
+                    options.QuantizationPolicy, valid.AsSpan(0, Math.Min(options.SequenceLength, valid.Length))),
+            };
+        }
         ReportInputs.SaveTrainingCurve(store.Root, summary);
         _progress.Activity($"loading {Path.GetFileName(summary.Gguf)}");
         using var trained = ModelSession.Open(summary.Gguf, new ModelSessionOptions { PackedLayers = PackedLoading.Hooks });

@@ -30,6 +30,8 @@ public sealed record QatSummary
     [JsonPropertyName("baseline_loss")] public double? BaselineLoss { get; init; }
     [JsonPropertyName("gguf")] public required string Gguf { get; init; }
     [JsonPropertyName("gguf_bytes")] public long GgufBytes { get; init; }
+    /// <summary>The exported file's logits against the trained student's, in the workbench and in llama.cpp.</summary>
+    [JsonPropertyName("export_check")] public ExportCheck? ExportCheck { get; init; }
     [JsonPropertyName("machine")] public string? Machine { get; init; }
 }
 
@@ -145,6 +147,7 @@ public static class QatRun
                 Final = trainer.Evaluations.Count > 0 ? trainer.Evaluations[^1] : null,
                 Curve = [.. trainer.Evaluations],
                 BaselineLoss = ValidationLoss(teacher.Model, valid, o),
+                ExportCheck = ExportCheck.Measure(checkpoint, gguf, policy, valid.AsSpan(0, Math.Min(o.SequenceLength, valid.Length))),
                 Gguf = gguf,
                 GgufBytes = bytes,
                 Machine = Reporting.MachineInfo.Current.Summary,

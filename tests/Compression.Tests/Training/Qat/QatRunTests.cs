@@ -76,6 +76,11 @@ public class QatRunTests(ITestOutputHelper output)
         Assert.True(packedDiff < 1e-3, $"packed vs fake-quant: {packedDiff:E2}");
         // llama.cpp quantizes activations to 8-bit blocks on the fly (see LlamaCppAgreementTests for the same bounds).
         Assert.True(llamaDiff < 0.15 && llamaMean < 0.02, $"llama.cpp vs fake-quant: max {llamaDiff:E2} mean {llamaMean:E2}");
+
+        // The run measured the same on a validation window and recorded it in qat.json.
+        var check = summary.ExportCheck!;
+        Assert.Equal(32, check.Tokens);
+        Assert.True(check.WorkbenchMaxAbs < 1e-3 && check.LlamaCppMaxAbs < 0.15 && check.LlamaCppMeanAbs < 0.02, check.ToString());
     }
 
     [Fact]
