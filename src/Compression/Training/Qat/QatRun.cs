@@ -142,7 +142,8 @@ public static class QatRun
                 Steps = trainer.Step,
                 TokensSeen = (long)trainer.Step * trainer.Options.TokensPerStep,
                 ElapsedSeconds = result.Elapsed.TotalSeconds,
-                TokensPerSecond = result.TokensPerSecond,
+                // Over the whole run, validation included (a resumed or re-exported run has no steps of its own to time).
+                TokensPerSecond = result.Elapsed.TotalSeconds > 0 ? (long)trainer.Step * trainer.Options.TokensPerStep / result.Elapsed.TotalSeconds : 0,
                 Ptq = trainer.Evaluations.FirstOrDefault(e => e.Step == 0),
                 Final = trainer.Evaluations.Count > 0 ? trainer.Evaluations[^1] : null,
                 Curve = [.. trainer.Evaluations],
@@ -188,13 +189,29 @@ public static class QatRun
     {
         using var input = CheckpointOpener.Open(checkpoint);
         using var original = CheckpointOpener.Open(source.Path);
-        var tokenizer = original.LoadTokenizerData();
+        var tokenizer = PaddedTo(original.LoadTokenizerData(), input.Config.VocabSize);
         var options = new GgufExportOptions
         {
             Name = $"{source.Name}-{policy.Format.Name}-{policy.Label}-qat",
             RopeFrequencyFactors = source.Model.Rotary.FrequencyFactors,
         };
         return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), ggufPath, options).FileBytes;
+    }
+
+    /// <summary>
+    /// The tokenizer with ids from its last token up to <paramref name="vocabSize"/> filled by "[PAD{id}]" tokens of type
+    /// Unused, as llama.cpp's convert_hf_to_gguf.py does: llama.cpp takes n_vocab from the token list and refuses a
+    /// token_embd with more rows (the proxy has 971 tokens and 1024 embedding rows).
+    /// </summary>
+    public static TokenizerData? PaddedTo(TokenizerData? tokenizer, int vocabSize)
+    {
+        if (tokenizer is null || tokenizer.Tokens.Count >= vocabSize) return tokenizer;
+        int n = tokenizer.Tokens.Count;
+        return tokenizer with
+        {
+            Tokens = [.. tokenizer.Tokens, .. Enumerable.Range(n, vocabSize - n).Select(i => $"[PAD{i}]")],
+            TokenTypes = [.. tokenizer.TokenTypes, .. Enumerable.Repeat(TokenType.Unused, vocabSize - n)],
+        };
     }
 
     /// <summary>
