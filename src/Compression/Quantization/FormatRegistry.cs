@@ -23,6 +23,8 @@ public static class FormatRegistry
         IntLowBitFormat.Int3G64,
         IntLowBitFormat.Int2G128,
         IntLowBitFormat.Int2G64,
+        TQ2_0Format.Instance,
+        TQ1_0Format.Instance,
         Q1_0Format.Instance,
     ];
 
