@@ -32,6 +32,7 @@ foreach (var command in new[]
     PlotCommand.Create(),
     RunCommand.Create(),
     TrainCommand.Create(),
+    QatCommand.Create(),
     SensitivityCommand.Create(),
     PlanCommand.Create(),
 })

@@ -34,6 +34,12 @@ public sealed record ExperimentSpec
     /// </summary>
     public IReadOnlyList<string>? Methods { get; init; }
 
+    /// <summary>
+    /// Quantization-aware training cells (method "qat" or "qat+kd"), trained — or reused when a finished run with the same
+    /// settings exists — and evaluated from their exported GGUF next to the post-training cells.
+    /// </summary>
+    public QatSpec? Qat { get; init; }
+
     /// <summary>The calibration set of the calibrated methods; required when one is listed.</summary>
     public CalibrationSettings? Calibration { get; init; }
 
@@ -120,4 +126,45 @@ public sealed record ThroughputSpec
     public int Warmup { get; set; } = 1;
     /// <summary>Read bandwidth of the machine (bytes/s); when set, records carry the decode roofline.</summary>
     public double? ReadBandwidth { get; set; }
+}
+
+/// <summary>
+/// QAT cells and their shared training settings (see <see cref="Training.Qat.QatOptions"/>). Each cell trains into
+/// <c>{output}/{method}-{format}-{policy}</c> ("+" written "-"), resuming an interrupted run and reusing a finished one.
+/// </summary>
+public sealed record QatSpec
+{
+    /// <summary>Training text (documents separated by blank lines), e.g. the proxy corpus train.txt.</summary>
+    public string? Train { get; init; }
+    /// <summary>Validation text for the training curve.</summary>
+    public string? Valid { get; init; }
+    /// <summary>The teacher of "qat+kd" cells; default the model under test.</summary>
+    public string? Teacher { get; init; }
+    /// <summary>Where runs are kept. Default ".cache/qat".</summary>
+    public string? Output { get; init; }
+    public IReadOnlyList<QatCellSpec>? Cells { get; init; }
+    // set, not init: the source-generated reader would otherwise reset defaults of fields the JSON leaves out.
+    public int Steps { get; set; } = 300;
+    public double LearningRate { get; set; } = 1e-3;
+    public double MinLearningRateRatio { get; set; } = 0.1;
+    public int WarmupSteps { get; set; } = 20;
+    public int BatchSize { get; set; } = 8;
+    public int SequenceLength { get; set; } = 128;
+    /// <summary>KL weight of "qat+kd" cells ("qat" cells use 0).</summary>
+    public double Alpha { get; set; } = 0.9;
+    public double Temperature { get; set; } = 1.0;
+    public int Seed { get; set; } = 1234;
+    public int EvalInterval { get; set; } = 25;
+    public int EvalBatches { get; set; } = 4;
+    public int CheckpointInterval { get; set; } = 50;
+    public int Threads { get; set; } = 1;
+    public int MaxTrainTokens { get; set; }
+}
+
+/// <summary>One QAT cell: method ("qat" or "qat+kd"), format, policy ("pure" or "default").</summary>
+public sealed record QatCellSpec
+{
+    public string? Method { get; init; }
+    public string? Format { get; init; }
+    public string? Policy { get; init; }
 }

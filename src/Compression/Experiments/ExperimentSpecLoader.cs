@@ -81,6 +81,29 @@ public static class ExperimentSpecLoader
             if (method!.NeedsCalibration && spec.Calibration is null)
                 Fail("calibration", $"required by method '{method.Name}': {{\"file\": TEXT_OR_JSONL, \"sequences\": N, \"length\": L, \"seed\": S}}");
         }
+        if (spec.Qat is { } qat)
+        {
+            if (spec.Model is null) Fail("qat", "QAT cells need a model");
+            if (qat.Cells is not { Count: > 0 }) Fail("qat.cells", "required: one or more {\"method\": \"qat\"|\"qat+kd\", \"format\": F, \"policy\": \"pure\"|\"default\"}");
+            if (string.IsNullOrWhiteSpace(qat.Train)) Fail("qat.train", "required (training text, documents separated by blank lines)");
+            if (string.IsNullOrWhiteSpace(qat.Valid)) Fail("qat.valid", "required (validation text)");
+            for (int i = 0; i < qat.Cells!.Count; i++)
+            {
+                var cell = qat.Cells[i];
+                if (!Training.Qat.QatMethod.IsQat(cell.Method ?? ""))
+                    Fail($"qat.cells[{i}].method", $"'{cell.Method}': expected {Training.Qat.QatMethod.Plain} or {Training.Qat.QatMethod.Distilled}");
+                var format = FormatRegistry.TryGet(cell.Format ?? "");
+                if (format is null) Fail($"qat.cells[{i}].format", $"unknown format '{cell.Format}'; known: {string.Join(", ", FormatRegistry.All.Select(f => f.Name))}");
+                else if (!format.CanQuantize || format.IsFloat) Fail($"qat.cells[{i}].format", $"'{format.Name}' is not a quantized format the workbench can produce");
+                if (cell.Policy is not (null or "pure" or "default")) Fail($"qat.cells[{i}].policy", $"'{cell.Policy}': expected pure or default");
+            }
+            if (qat.Cells.GroupBy(c => (c.Method, c.Format?.ToLowerInvariant(), c.Policy ?? "pure")).Any(g => g.Count() > 1)) Fail("qat.cells", "a cell is listed twice");
+            var options = QatOptions(spec, 0, "model");
+            try { options.Validate(); }
+            catch (ArgumentException e) { Fail("qat", e.Message); }
+            if (qat.BatchSize < 1 || qat.SequenceLength < 2 || qat.EvalInterval < 0 || qat.EvalBatches < 0 || qat.CheckpointInterval < 0 || qat.Threads < 0 || qat.WarmupSteps < 0)
+                Fail("qat", "batchSize, sequenceLength must be positive; evalInterval, evalBatches, checkpointInterval, threads, warmupSteps non-negative");
+        }
         if (spec.Calibration is { } cal)
         {
             if (string.IsNullOrWhiteSpace(cal.File)) Fail("calibration.file", "required (a text or JSONL file)");
@@ -108,7 +131,7 @@ public static class ExperimentSpecLoader
             if (string.IsNullOrWhiteSpace(kl.File)) Fail("tasks.kl.file", "required (a raw text file)");
             if (kl.Context < 2) Fail("tasks.kl.context", $"must be at least 2, got {kl.Context}");
             if (kl.MaxTokens is < 1) Fail("tasks.kl.maxTokens", $"must be positive, got {kl.MaxTokens}");
-            if (spec.Formats is not { Count: > 0 }) Fail("tasks.kl", "KL divergence compares quantized formats with the baseline: list at least one format");
+            if (spec.Formats is not { Count: > 0 } && spec.Qat is null) Fail("tasks.kl", "KL divergence compares quantized formats with the baseline: list at least one format");
         }
         if (tasks?.Choice is { } choice)
         {
@@ -125,7 +148,7 @@ public static class ExperimentSpecLoader
             if (tp.Repetitions < 1) Fail("tasks.throughput.repetitions", $"must be positive, got {tp.Repetitions}");
             if (tp.Warmup < 0) Fail("tasks.throughput.warmup", $"must be 0 or more, got {tp.Warmup}");
         }
-        if (spec.Baseline == false && spec.Formats is not { Count: > 0 } && anyTask)
+        if (spec.Baseline == false && spec.Formats is not { Count: > 0 } && spec.Qat is null && anyTask)
             Fail("baseline", "false with no formats leaves nothing to evaluate");
         return spec;
     }
@@ -140,6 +163,11 @@ public static class ExperimentSpecLoader
             Model = spec.Model is { Path: { } mp } m ? m with { Path = Abs(mp) } : spec.Model,
             Output = Abs(spec.Output ?? "results"),
             Calibration = spec.Calibration is { File: { } cf0 } cal ? cal with { File = Abs(cf0) } : spec.Calibration,
+            Qat = spec.Qat is { } q ? q with
+            {
+                Train = q.Train is { } qt ? Abs(qt) : null, Valid = q.Valid is { } qv ? Abs(qv) : null,
+                Teacher = q.Teacher is { } th ? Abs(th) : null, Output = Abs(q.Output ?? ".cache/qat"),
+            } : null,
             Tasks = tasks is null ? null : tasks with
             {
                 Perplexity = tasks.Perplexity is { File: { } pf } p ? p with { File = Abs(pf) } : tasks.Perplexity,
@@ -147,6 +175,28 @@ public static class ExperimentSpecLoader
                 Choice = tasks.Choice is { Files: { } cf } c ? c with { Files = cf.Select(Abs).ToList() } : tasks.Choice,
             },
         };
+    }
+
+    /// <summary>The training settings of QAT cell <paramref name="cell"/> of a validated spec, for the model at <paramref name="modelPath"/>.</summary>
+    public static Training.Qat.QatOptions QatOptions(ExperimentSpec spec, int cell, string modelPath)
+    {
+        var q = spec.Qat!;
+        var c = q.Cells![cell];
+        return new Training.Qat.QatOptions
+        {
+            Model = modelPath, Teacher = q.Teacher, Format = FormatRegistry.Get(c.Format!).Name, Policy = c.Policy ?? "pure",
+            Alpha = c.Method == Training.Qat.QatMethod.Distilled ? q.Alpha : 0, Temperature = q.Temperature,
+            TrainFile = q.Train!, ValidFile = q.Valid!, MaxTrainTokens = q.MaxTrainTokens, Steps = q.Steps, LearningRate = q.LearningRate,
+            MinLearningRateRatio = q.MinLearningRateRatio, WarmupSteps = q.WarmupSteps, BatchSize = q.BatchSize, SequenceLength = q.SequenceLength,
+            Seed = q.Seed, EvalInterval = q.EvalInterval, EvalBatches = q.EvalBatches, CheckpointInterval = q.CheckpointInterval, Threads = q.Threads,
+        };
+    }
+
+    /// <summary>Where QAT cell <paramref name="cell"/> of a resolved spec trains: {qat.output}/{method}-{format}-{policy}.</summary>
+    public static string QatDirectory(ExperimentSpec spec, int cell)
+    {
+        var c = spec.Qat!.Cells![cell];
+        return Path.Combine(spec.Qat.Output ?? ".cache/qat", $"{c.Method!.Replace('+', '-')}-{FormatRegistry.Get(c.Format!).Name}-{c.Policy ?? "pure"}");
     }
 
     /// <summary>

@@ -61,6 +61,36 @@ public static class ReportInputs
     public static IReadOnlyList<TensorError> LoadTensorErrors(string root) =>
         Read(Path.Combine(root, TensorErrorsFileName), json => JsonSerializer.Deserialize(json, ExperimentSpecJson.Default.ListTensorError)) ?? [];
 
+    /// <summary>Folder of the QAT runs' summaries (their validation curves) under a results root.</summary>
+    public const string TrainingCurvesFolder = "qat";
+
+    /// <summary>Copies a QAT run's summary to ROOT/qat/{method}-{format}-{policy}.json for the training-curve charts.</summary>
+    public static void SaveTrainingCurve(string root, Training.Qat.QatSummary summary)
+    {
+        string dir = Path.Combine(root, TrainingCurvesFolder);
+        Directory.CreateDirectory(dir);
+        var o = summary.Options;
+        // Machine-independent: the summary names the GGUF by file name only (the absolute path is the machine's cache).
+        var portable = summary with { Gguf = Path.GetFileName(summary.Gguf) };
+        AtomicFile.WriteAllText(Path.Combine(dir, $"{o.Method.Replace('+', '-')}-{o.TensorFormat.Name}-{o.Policy}.json"),
+            JsonSerializer.Serialize(portable, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>The training curves saved under <paramref name="root"/> (empty when none); a corrupt file throws naming it.</summary>
+    public static IReadOnlyList<TrainingCurve> LoadTrainingCurves(string root)
+    {
+        string dir = Path.Combine(root, TrainingCurvesFolder);
+        if (!Directory.Exists(dir)) return [];
+        var curves = new List<TrainingCurve>();
+        foreach (string file in Directory.GetFiles(dir, "*.json").Order(StringComparer.Ordinal))
+        {
+            var s = Read(file, json => JsonSerializer.Deserialize<Training.Qat.QatSummary>(json))!;
+            curves.Add(new TrainingCurve($"{s.Method} {s.Options.Format} {s.Options.Policy}",
+                s.Curve.Select(e => new CurvePoint(e.Step, e.Loss, e.Kl)).ToList(), s.BaselineLoss, s.ElapsedSeconds));
+        }
+        return curves;
+    }
+
     /// <summary>Remembers the report title so a later `compress report` uses it too.</summary>
     public static void SaveTitle(string root, string title) => AtomicFile.WriteAllText(Path.Combine(root, TitleFileName), title);
 
@@ -85,6 +115,7 @@ public static class ReportInputs
             }
         }
         if (LoadTensorErrors(root) is { Count: > 0 } errors) options = options with { TensorErrors = errors };
+        if (LoadTrainingCurves(root) is { Count: > 0 } curves) options = options with { TrainingCurves = curves };
         return options;
     }
 

@@ -29,6 +29,7 @@ public static class SweepPlan
     public static IReadOnlyList<string> Policies(ExperimentSpec spec) => spec.Policies is { Count: > 0 } p ? p : ["default"];
 
     /// <summary>The method names of a spec (default ["rtn"]), as the registry spells them.</summary>
+    /// <remarks>QAT cells (<see cref="ExperimentSpec.Qat"/>) are groups of their own, after the post-training ones.</remarks>
     public static IReadOnlyList<string> Methods(ExperimentSpec spec) =>
         spec.Methods is { Count: > 0 } m ? m.Select(n => Quantization.Methods.MethodRegistry.Get(n).Name).ToList() : [ResultKey.Rtn];
 
@@ -58,6 +59,11 @@ public static class SweepPlan
             foreach (string policy in Policies(spec))
                 foreach (string method in Methods(spec))
                     groups.Add(Group(format.Name, Policy(policy, format).Label, false, method));
+        }
+        foreach (var qat in spec.Qat?.Cells ?? [])
+        {
+            var format = FormatRegistry.Get(qat.Format!);
+            groups.Add(Group(format.Name, Policy(qat.Policy ?? "pure", format).Label, false, qat.Method!));
         }
         return groups;
 

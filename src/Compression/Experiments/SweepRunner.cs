@@ -134,6 +134,11 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                 RunCells(group, baseline, baseline, store, written, cancellationToken);
                 continue;
             }
+            if (Training.Qat.QatMethod.IsQat(group.Method))
+            {
+                RunQatGroup(group, session, baseline, store, written, cancellationToken);
+                continue;
+            }
             var policy = SweepPlan.Policy(group.Policy, FormatRegistry.Get(group.Format));
             var method = Quantization.Methods.MethodRegistry.Get(group.Method);
             _progress.Activity($"quantizing to {group.Format} ({group.Policy}{(group.Method == ResultKey.Rtn ? "" : ", " + group.Method)})");
@@ -155,6 +160,44 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             }
             RunCells(group, baseline, quantized, store, written, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// A QAT group: train the cell (or resume, or reuse a finished run with the same settings), then evaluate the GGUF it
+    /// exported, loaded packed like any other file — so what is measured is the file llama.cpp would run. The run's
+    /// summary (its training curve) is copied into the results folder for the report's training-curve chart.
+    /// </summary>
+    private void RunQatGroup(SweepGroup group, ModelSession session, EvaluatedModel baseline, ResultsStore store,
+        List<ResultRecord> written, CancellationToken cancellationToken)
+    {
+        int index = spec.Qat!.Cells!.Select((c, i) => (c, i)).First(x => x.c.Method == group.Method
+            && FormatRegistry.Get(x.c.Format!).Name == group.Format && SweepPlan.Policy(x.c.Policy ?? "pure", FormatRegistry.Get(group.Format)).Label == group.Policy).i;
+        var options = ExperimentSpecLoader.QatOptions(spec, index, session.Path);
+        string dir = ExperimentSpecLoader.QatDirectory(spec, index);
+        _progress.Activity($"{group.Method} to {group.Format} ({group.Policy}): training in {dir}");
+        var summary = Training.Qat.QatRun.Run(options, dir, new InlineProgress<string>(m => _progress.Activity($"{group.Method}: {m}")),
+            p => _progress.Progress(new EvaluationProgress(p.Step, p.TotalSteps, "steps")), cancellationToken)
+            ?? throw new InvalidOperationException($"{dir}: the QAT run stopped before its last step");
+        if (summary.BaselineLoss is null)
+        {
+            var tokenizer = session.RequireTokenizer();
+            summary = summary with { BaselineLoss = Training.Qat.QatRun.ValidationLoss(session.Model, Training.ProxyModel.EncodeDocuments(tokenizer, options.ValidFile), options) };
+        }
+        if (summary.ExportCheck is null)
+        {
+            _progress.Activity($"{group.Method}: checking {Path.GetFileName(summary.Gguf)} against the trained student (workbench and llama.cpp)");
+            var valid = Training.ProxyModel.EncodeDocuments(session.RequireTokenizer(), options.ValidFile);
+            summary = summary with
+            {
+                ExportCheck = Training.Qat.ExportCheck.Measure(Path.Combine(dir, Training.Qat.QatRun.CheckpointFolder), summary.Gguf,
+                    options.QuantizationPolicy, valid.AsSpan(0, Math.Min(options.SequenceLength, valid.Length))),
+            };
+        }
+        ReportInputs.SaveTrainingCurve(store.Root, summary);
+        _progress.Activity($"loading {Path.GetFileName(summary.Gguf)}");
+        using var trained = ModelSession.Open(summary.Gguf, new ModelSessionOptions { PackedLayers = PackedLoading.Hooks });
+        var model = baseline.Quantized(trained.Model, options.QuantizationPolicy);
+        RunCells(group, baseline, model, store, written, cancellationToken);
     }
 
     private Quantization.Calibration.CalibrationSet? _calibration;

@@ -73,6 +73,14 @@ public static class ReportCharts
             const string title = "Decode throughput vs bits per weight, by engine";
             Try(title, () => [Charts.DecodeByEngine(throughput, Path.Combine(directory, "throughput-by-engine"), title)]);
         }
+        if (options.TrainingCurves is { Count: > 0 } curves)
+        {
+            Try("training curves (loss)", () => [Charts.TrainingCurves(curves, "loss", Path.Combine(directory, "training-curve-loss"),
+                "Quantization-aware training: validation loss vs step")]);
+            if (curves.Any(c => c.Points.Any(p => p.Kl is not null)))
+                Try("training curves (KL)", () => [Charts.TrainingCurves(curves, "kl", Path.Combine(directory, "training-curve-kl"),
+                    "Quantization-aware training: validation KL from the teacher vs step")]);
+        }
         if (options.SizeTable is { Count: > 0 } sizes)
         {
             Try(options.SizeTableTitle, () => [Charts.ModelSizes(sizes, Path.Combine(directory, "model-sizes"),

@@ -27,6 +27,9 @@ public sealed record ReportOptions
     /// <summary>Per-tensor relative errors to chart (one chart per format); null for none.</summary>
     public IReadOnlyList<TensorError>? TensorErrors { get; init; }
 
+    /// <summary>Validation curves of training runs (quantization-aware training) drawn as loss and KL vs step; null for none.</summary>
+    public IReadOnlyList<TrainingCurve>? TrainingCurves { get; init; }
+
     /// <summary>Memory-bandwidth roofline drawn on throughput charts; null for none.</summary>
     public Roofline? Roofline { get; init; }
 

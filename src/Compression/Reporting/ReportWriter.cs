@@ -40,6 +40,31 @@ public static class ReportWriter
         AtomicFile.WriteAllText(path, Render(records, charts, problems, dir, options ?? new ReportOptions()));
     }
 
+    /// <summary>
+    /// One row per training run (quantization-aware training): steps, wall time, and the validation loss and KL at step 0
+    /// (the post-training quantization it started from) and at the end, beside the float baseline's loss on the same windows.
+    /// </summary>
+    private static void AppendTrainingRuns(StringBuilder md, IReadOnlyList<TrainingCurve> curves)
+    {
+        md.AppendLine("## Training runs (validation windows of the training corpus)").AppendLine();
+        md.AppendLine("| run | steps | wall time | float baseline loss | step-0 loss (PTQ) | final loss | step-0 KL | final KL |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        string F(double? v, string fmt) => v is { } x ? x.ToString(fmt, s_inv) : "—";
+        foreach (var c in curves)
+        {
+            var first = c.Points.OrderBy(p => p.Step).FirstOrDefault();
+            var last = c.Points.OrderBy(p => p.Step).LastOrDefault();
+            md.Append("| ").Append(Escape(c.Label)).Append(" | ").Append(last?.Step.ToString(s_inv) ?? "—")
+              .Append(" | ").Append(c.ElapsedSeconds is { } e ? $"{e / 60:0.0} min" : "—")
+              .Append(" | ").Append(F(c.BaselineLoss, "0.0000"))
+              .Append(" | ").Append(first?.Step == 0 ? F(first.Loss, "0.0000") : "—")
+              .Append(" | ").Append(F(last?.Loss, "0.0000"))
+              .Append(" | ").Append(first?.Step == 0 ? F(first.Kl, "0.0000") : "—")
+              .Append(" | ").Append(F(last?.Kl, "0.0000")).AppendLine(" |");
+        }
+        md.AppendLine();
+    }
+
     /// <summary>The report as Markdown. <paramref name="reportDirectory"/> is where it will live (for relative chart links).</summary>
     public static string Render(IReadOnlyList<ResultRecord> records, IReadOnlyList<ChartFile> charts,
         IReadOnlyList<string> problems, string reportDirectory, ReportOptions options)
@@ -55,6 +80,7 @@ public static class ReportWriter
         }
         if (options.SizeTable is { Count: > 0 } sizes) AppendSizeTable(md, sizes, options);
         AppendThroughput(md, ThroughputSummary.Rows(records));
+        if (options.TrainingCurves is { Count: > 0 } curves) AppendTrainingRuns(md, curves);
         if (charts.Count > 0)
         {
             md.AppendLine("## Charts").AppendLine();

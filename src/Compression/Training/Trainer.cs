@@ -27,6 +27,8 @@ public sealed class Trainer : IDisposable
     private readonly TokenWindows _valid;
     private readonly long[] _validStarts;
     private readonly ITrainingWeightStore _store;
+    private readonly ITrainingObjective _objective;
+    private readonly Action<string>? _writeExtraFiles;
     private readonly (long Tokens, string Fingerprint) _trainId, _validId;
     private readonly List<StepRecord> _history = [];
     private readonly List<EvalRecord> _evaluations = [];
@@ -39,8 +41,28 @@ public sealed class Trainer : IDisposable
     /// <param name="weightStore">Weight file format; <see cref="SafetensorsWeightStore"/> (HF model.safetensors) by default.</param>
     public Trainer(TrainingOptions options, ReadOnlyMemory<int> train, ReadOnlyMemory<int> valid,
         string? checkpointDirectory = null, ITrainingWeightStore? weightStore = null)
+        : this(options, CreateRandomModel(options), NextTokenObjective.Instance, train, valid, checkpointDirectory, weightStore)
     {
-        options.Validate();
+    }
+
+    /// <summary>
+    /// Starts a run on a given model (which the trainer takes over and disposes) with a given objective — how
+    /// quantization-aware training trains a fake-quantized student initialised from a trained model.
+    /// </summary>
+    /// <param name="writeExtraFiles">Writes further files into each checkpoint's temp directory (the caller's own state).</param>
+    public Trainer(TrainingOptions options, LlamaModel model, ITrainingObjective objective, ReadOnlyMemory<int> train, ReadOnlyMemory<int> valid,
+        string? checkpointDirectory = null, ITrainingWeightStore? weightStore = null, Action<string>? writeExtraFiles = null)
+    {
+        try
+        {
+            options.Validate();
+            var expected = LlamaTensorLayout.Expected(options.Config).Select(t => (t.Name, string.Join(",", t.Shape)));
+            var actual = LlamaTensorLayout.Expected(model.Config).Select(t => (t.Name, string.Join(",", t.Shape)));
+            if (!expected.SequenceEqual(actual)) throw new ArgumentException("training options: config describes a model of another shape than the one given");
+        }
+        catch { model.Dispose(); throw; }
+        _objective = objective;
+        _writeExtraFiles = writeExtraFiles;
         Options = options;
         CheckpointDirectory = checkpointDirectory;
         _store = weightStore ?? new SafetensorsWeightStore();
@@ -53,7 +75,7 @@ public sealed class Trainer : IDisposable
         _valid = new TokenWindows(valid, options.SequenceLength, "valid");
         _validStarts = _valid.EvenlySpacedStarts(options.EvalBatches * options.BatchSize);
 
-        _model = LlamaModel.CreateRandom(options.Config, options.Seed, options.InitStd);
+        _model = model;
         _model.train();
         _hfWeights = _model.named_parameters().Select(p => (HfName(p.name), (Tensor)p.parameter)).ToList();
         (_groups, _parameters) = ParameterGroups(_model, options);
@@ -65,11 +87,18 @@ public sealed class Trainer : IDisposable
     /// The token streams must be the ones the run started with (checked by length and hash).
     /// </summary>
     public static Trainer Resume(string checkpointDirectory, ReadOnlyMemory<int> train, ReadOnlyMemory<int> valid,
-        ITrainingWeightStore? weightStore = null)
+        ITrainingWeightStore? weightStore = null) =>
+        Resume(checkpointDirectory, state => new Trainer(state.Options, train, valid, checkpointDirectory, weightStore));
+
+    /// <summary>
+    /// Reopens a run whose trainer <paramref name="create"/> makes from the saved state (its model built the way the run
+    /// built it, e.g. fake-quantized); the saved weights, optimizer moments, step and history are then restored into it.
+    /// </summary>
+    public static Trainer Resume(string checkpointDirectory, Func<TrainerState, Trainer> create)
     {
         Training.CheckpointDirectory.Recover(checkpointDirectory);
         var state = TrainerState.Load(Path.Combine(checkpointDirectory, TrainerState.FileName));
-        var trainer = new Trainer(state.Options, train, valid, checkpointDirectory, weightStore);
+        var trainer = create(state);
         try
         {
             trainer.CheckSameData(state, checkpointDirectory);
@@ -132,7 +161,7 @@ public sealed class Trainer : IDisposable
             if (Options.EvalInterval > 0 && Options.EvalBatches > 0 && (Step % Options.EvalInterval == 0 || Step == Options.TotalSteps))
                 validation = Validate();
             progress?.Invoke(new TrainingProgress(Step, Options.TotalSteps, record.Loss, record.LearningRate, record.GradNorm,
-                Options.TokensPerStep / seconds, validation, Elapsed(clock)));
+                Options.TokensPerStep / seconds, validation, Elapsed(clock), record.Kl, validation is null ? null : _evaluations[^1].Kl));
 
             cancelled = cancellationToken.IsCancellationRequested;
             if (CheckpointDirectory is not null && !cancelled && Options.CheckpointInterval > 0 && Step % Options.CheckpointInterval == 0)
@@ -159,12 +188,14 @@ public sealed class Trainer : IDisposable
         foreach (var group in _groups) group.LearningRate = lr;
         var (inputs, targets) = _train.TrainingBatch(Options.Seed, Step, Options.BatchSize); // (B, T) each
         _optimizer.zero_grad();
-        var loss = NextTokenLoss(inputs, targets, reduction: nn.Reduction.Mean);
+        var value = _objective.Loss(_model, inputs, targets);
+        var loss = value.Loss;
         loss.backward();
         // With clipping off, an infinite bound still reports the norm and scales by exactly 1.
         double gradNorm = nn.utils.clip_grad_norm_(_parameters, Options.GradClipNorm > 0 ? Options.GradClipNorm : double.PositiveInfinity);
         _optimizer.step();
-        var record = new StepRecord(Step + 1, loss.item<float>(), lr, gradNorm);
+        var record = new StepRecord(Step + 1, loss.item<float>(), lr, gradNorm,
+            value.Kl is null ? null : value.CrossEntropy.item<float>(), value.Kl?.item<float>());
         Step++;
         _history.Add(record);
         return record;
@@ -173,26 +204,38 @@ public sealed class Trainer : IDisposable
     /// <summary>Mean next-token cross-entropy (nats/token) over the fixed validation windows; recorded in <see cref="Evaluations"/>.</summary>
     public double Validate()
     {
-        double loss = ValidationLoss();
-        _evaluations.Add(new EvalRecord(Step, loss, Math.Exp(loss)));
+        var (loss, kl) = ValidationMeans();
+        _evaluations.Add(new EvalRecord(Step, loss, Math.Exp(loss), kl));
         return loss;
     }
 
     /// <summary>Mean next-token cross-entropy over the fixed validation windows, without recording it.</summary>
-    public double ValidationLoss()
+    public double ValidationLoss() => ValidationMeans().Loss;
+
+    /// <summary>Mean cross-entropy and (when the objective has a reference model) mean KL divergence per validation token.</summary>
+    public (double Loss, double? Kl) ValidationMeans()
     {
         using var noGrad = no_grad();
-        double sum = 0;
-        long count = 0;
-        for (int i = 0; i < _validStarts.Length; i += Options.BatchSize)
+        bool wasTraining = _model.training;
+        _model.eval();
+        try
         {
-            using var scope = NewDisposeScope();
-            var starts = _validStarts.AsSpan(i, Math.Min(Options.BatchSize, _validStarts.Length - i));
-            var (inputs, targets) = _valid.Batch(starts);
-            sum += NextTokenLoss(inputs, targets, nn.Reduction.Sum).item<float>();
-            count += targets.numel();
+            double sum = 0, klSum = 0;
+            bool hasKl = false;
+            long count = 0;
+            for (int i = 0; i < _validStarts.Length; i += Options.BatchSize)
+            {
+                using var scope = NewDisposeScope();
+                var starts = _validStarts.AsSpan(i, Math.Min(Options.BatchSize, _validStarts.Length - i));
+                var (inputs, targets) = _valid.Batch(starts);
+                var sums = _objective.Validate(_model, inputs, targets);
+                sum += sums.CrossEntropy;
+                if (sums.Kl is { } k) { klSum += k; hasKl = true; }
+                count += sums.Tokens;
+            }
+            return count == 0 ? (double.NaN, null) : (sum / count, hasKl ? klSum / count : null);
         }
-        return count == 0 ? double.NaN : sum / count;
+        finally { if (wasTraining) _model.train(); }
     }
 
     /// <summary>Writes a complete checkpoint of the current step to <paramref name="directory"/> (atomically replaced).</summary>
@@ -215,6 +258,7 @@ public sealed class Trainer : IDisposable
             File.WriteAllText(Path.Combine(temp, "config.json"), (Options.Config with { TorchDtype = "float32" }).ToJson());
             _store.Write(temp, _hfWeights);
             _optimizer.save_state_dict(Path.Combine(temp, OptimizerFileName));
+            _writeExtraFiles?.Invoke(temp);
             File.WriteAllText(Path.Combine(temp, TrainerState.FileName), state.ToJson());
         });
     }
@@ -225,10 +269,10 @@ public sealed class Trainer : IDisposable
         _model.Dispose();
     }
 
-    private Tensor NextTokenLoss(Tensor inputs, Tensor targets, nn.Reduction reduction)
+    private static LlamaModel CreateRandomModel(TrainingOptions options)
     {
-        var logits = _model.Forward(inputs, null);                                       // (B, T, V) float32
-        return nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), reduction: reduction);
+        options.Validate();
+        return LlamaModel.CreateRandom(options.Config, options.Seed, options.InitStd);
     }
 
     private TimeSpan Elapsed(Stopwatch clock) => TimeSpan.FromSeconds(_elapsedBefore) + clock.Elapsed;

@@ -4,18 +4,21 @@ using System.Text.Json.Serialization;
 
 namespace Compression.Training;
 
-/// <summary>One optimizer step in the loss history.</summary>
+/// <summary>One optimizer step in the loss history; a distillation run also records its cross-entropy and KL parts.</summary>
 public sealed record StepRecord(
     [property: JsonPropertyName("step")] int Step,
     [property: JsonPropertyName("loss")] double Loss,
     [property: JsonPropertyName("lr")] double LearningRate,
-    [property: JsonPropertyName("grad_norm")] double GradNorm);
+    [property: JsonPropertyName("grad_norm")] double GradNorm,
+    [property: JsonPropertyName("ce"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? CrossEntropy = null,
+    [property: JsonPropertyName("kl"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Kl = null);
 
-/// <summary>One validation pass.</summary>
+/// <summary>One validation pass; <see cref="Kl"/> is the mean KL divergence from the teacher when the run has one.</summary>
 public sealed record EvalRecord(
     [property: JsonPropertyName("step")] int Step,
     [property: JsonPropertyName("loss")] double Loss,
-    [property: JsonPropertyName("perplexity")] double Perplexity);
+    [property: JsonPropertyName("perplexity")] double Perplexity,
+    [property: JsonPropertyName("kl"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Kl = null);
 
 /// <summary>
 /// Everything besides weights and optimizer moments that a resumed run needs. The data order has no RNG

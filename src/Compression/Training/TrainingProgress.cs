@@ -9,8 +9,10 @@ namespace Compression.Training;
 /// <param name="TokensPerSecond">Training throughput of this step (forward, backward, update).</param>
 /// <param name="ValidationLoss">Mean validation cross-entropy when this step evaluated, else null.</param>
 /// <param name="Elapsed">Wall time of the run so far, across resumes.</param>
+/// <param name="Kl">KL divergence from the teacher on this step's batch (distillation runs), else null.</param>
+/// <param name="ValidationKl">Mean validation KL divergence from the teacher when this step evaluated one, else null.</param>
 public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, double LearningRate, double GradNorm,
-    double TokensPerSecond, double? ValidationLoss, TimeSpan Elapsed)
+    double TokensPerSecond, double? ValidationLoss, TimeSpan Elapsed, double? Kl = null, double? ValidationKl = null)
 {
     /// <summary>exp(validation loss) when this step evaluated.</summary>
     public double? ValidationPerplexity => ValidationLoss is { } v ? Math.Exp(v) : null;
