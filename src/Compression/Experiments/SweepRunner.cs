@@ -124,14 +124,27 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             Progress = new InlineProgress<(int Done, int Total, string Name)>(p => _progress.Progress(new EvaluationProgress(p.Done, p.Total, "tensors"))),
         });
         var baseline = EvaluatedModel.Baseline(session);
+        using var artifacts = new EngineArtifacts(session.Path, baseline.Info, baseline.Format, new InlineProgress<string>(m => _progress.Activity(m)));
+        // Each engine's baseline, opened when a KL cell compares with it (another engine's baseline may be the reference).
+        var baselines = new Dictionary<string, EvaluatedModel> { [SweepEngines.TorchSharp] = baseline };
+        EvaluatedModel BaselineOn(string engine) => baselines.TryGetValue(engine, out var b) ? b
+            : baselines[engine] = artifacts.Open(new SweepGroup(baseline.Format, EvaluatedModel.BaselinePolicy, true, [], ResultKey.Rtn, engine));
         foreach (var group in groups)
         {
             cancellationToken.ThrowIfCancellationRequested();
             bool errors = needsErrors(group);
             if (group.Cells.Count == 0 && !errors) continue;
+            var klBaseline = spec.Tasks?.Kl is null ? baseline : BaselineOn(SweepPlan.KlBaselineEngine(spec, group.Engine));
+            if (group.Engine != SweepEngines.TorchSharp)
+            {
+                _progress.Activity($"preparing {group.Format} ({group.Policy}) for {group.Engine}");
+                var onEngine = group.IsBaseline ? BaselineOn(group.Engine) : artifacts.Open(group);
+                RunCells(group, klBaseline, onEngine, store, written, cancellationToken);
+                continue;
+            }
             if (group.IsBaseline)
             {
-                RunCells(group, baseline, baseline, store, written, cancellationToken);
+                RunCells(group, klBaseline, baseline, store, written, cancellationToken);
                 continue;
             }
             var policy = SweepPlan.Policy(group.Policy, FormatRegistry.Get(group.Format));
@@ -153,7 +166,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                 }
                 ReportInputs.SaveTensorErrors(store.Root, tensorErrors);
             }
-            RunCells(group, baseline, quantized, store, written, cancellationToken);
+            RunCells(group, klBaseline, quantized, store, written, cancellationToken);
         }
     }
 
@@ -187,7 +200,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                     cell.Key.Seed, relay, cancellationToken),
                 CellKind.MultipleChoice => MultipleChoiceCell.Run(model, cell.File!,
                     new MultipleChoiceOptions { FewShot = tasks.Choice!.FewShot, Limit = tasks.Choice.Limit, Seed = cell.Key.Seed }, relay, cancellationToken),
-                CellKind.Throughput => ThroughputCell.Run(model, new ThroughputOptions
+                CellKind.Throughput => ThroughputCell.RunOn(model, new ThroughputOptions
                 {
                     PrefillTokens = tasks.Throughput!.Prefill, DecodeTokens = tasks.Throughput.Decode,
                     Repetitions = tasks.Throughput.Repetitions, WarmupRuns = tasks.Throughput.Warmup, Seed = cell.Key.Seed,

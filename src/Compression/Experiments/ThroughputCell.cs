@@ -31,8 +31,23 @@ public static class ThroughputCell
     public static ResultRecord Run(EvaluatedModel model, ThroughputOptions options,
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var r = ThroughputBenchmark.Run(model.Model, options, progress, cancellationToken);
-        return Record(model.Info, model.Format, model.Policy, model.Size, r, DecodeTraffic.WeightBytesPerToken(model.Model), options);
+        var weights = model.RequireModel();
+        var r = ThroughputBenchmark.Run(weights, options, progress, cancellationToken);
+        return Record(model.Info, model.Format, model.Policy, model.Size, r, DecodeTraffic.WeightBytesPerToken(weights), options);
+    }
+
+    /// <summary>
+    /// The model on its engine: the workbench's forward in memory, or llama.cpp on the GGUF the sweep wrote — then filed
+    /// under the model's own format, policy and engine (task <see cref="TaskName"/>) like every other cell of its row.
+    /// </summary>
+    public static ResultRecord RunOn(EvaluatedModel model, ThroughputOptions options,
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (model.Engine == ResultKey.DefaultEngine) return Run(model, options, progress, cancellationToken);
+        if (model.Engine != LlamaCppRuntime.EngineName || model.ArtifactPath is not { } gguf)
+            throw new NotSupportedException($"throughput on {model.Engine} is not measured by sweeps yet");
+        var r = RunLlamaCpp(gguf, options, Environment.ProcessorCount, progress, cancellationToken);
+        return r with { Model = model.Info, Format = model.Format, Policy = model.Policy, Size = model.Size, Task = r.Task with { Name = TaskName } };
     }
 
     /// <summary>

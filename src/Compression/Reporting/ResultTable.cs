@@ -51,8 +51,10 @@ public static class ResultTable
         var tables = new List<ModelTable>();
         foreach (var model in records.GroupBy(r => r.Model.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            // A method other than round-to-nearest is its own row, shown as "policy + method" (and in chart labels).
-            var rows = model.GroupBy(r => (r.Format, Policy: r.Method is null or ResultKey.Rtn ? r.Policy : $"{r.Policy} + {r.Method}"))
+            // A method other than round-to-nearest is its own row, shown as "policy + method" (and in chart labels); so is
+            // another engine, "policy @ engine", beside the workbench's row of the same format (unless the task name carries it).
+            var rows = model.GroupBy(r => (r.Format, Policy: (r.Method is null or ResultKey.Rtn ? r.Policy : $"{r.Policy} + {r.Method}")
+                                                          + (r.Key.EngineImplied ? "" : $" @ {r.Engine}")))
                 .Select(g => MakeRow(model.Key, g.Key.Format, g.Key.Policy, g.ToList())).ToList();
             int baseline = FindBaseline(rows, baselineFormat);
             if (baseline >= 0) rows[baseline] = rows[baseline] with { IsBaseline = true };
@@ -95,7 +97,9 @@ public static class ResultTable
         int best = -1;
         for (int i = 0; i < rows.Count; i++)
         {
-            if (rows[i].Size is { } s && (best < 0 || s.BitsPerWeight > rows[best].Size!.BitsPerWeight)) best = i;
+            // Equal sizes: the workbench's own row wins over another engine's run of the same file.
+            if (rows[i].Size is { } s && (best < 0 || s.BitsPerWeight > rows[best].Size!.BitsPerWeight
+                || s.BitsPerWeight == rows[best].Size!.BitsPerWeight && rows[best].Policy.Contains(" @ ") && !rows[i].Policy.Contains(" @ "))) best = i;
         }
         if (best >= 0) return best;
         return rows.FindIndex(r => FormatRegistry.TryGet(r.Format)?.IsFloat == true);

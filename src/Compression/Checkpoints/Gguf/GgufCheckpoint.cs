@@ -87,7 +87,7 @@ public sealed class GgufCheckpoint : Checkpoint
         Source = File.Mapped, Offset = info.Offset, RowOrder = rowOrder,
     };
 
-    private static LlamaConfig ReadConfig(GgufFile f)
+    internal static LlamaConfig ReadConfig(GgufFile f)
     {
         const string p = "llama.";
         int Req(string key) => Opt(key) ?? throw new InvalidDataException($"{f.Path}: metadata key '{p}{key}' is missing");
@@ -147,7 +147,7 @@ public sealed class GgufCheckpoint : Checkpoint
     // double config.json had (1e-5, not 9.99999974737875e-06), so configs from both sources compare equal.
     private static double Widen(float x) => double.Parse(x.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    private static TokenizerData? ReadTokenizer(GgufFile f)
+    internal static TokenizerData? ReadTokenizer(GgufFile f)
     {
         const string p = "tokenizer.ggml.";
         if (f.TryGetString(p + "model") != "gpt2") return null; // only byte-level BPE maps onto TokenizerData

@@ -13,7 +13,7 @@ namespace Compression.Engines.OnnxRuntime;
 /// (GroupQueryAttention takes a zero-length past), which is what <see cref="LogitsLanguageModelBase"/> asks for.
 /// Sizes come from <c>genai_config.json</c>; the context is its <c>context_length</c> (the rotary cache length).
 /// </summary>
-public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IDisposable
+public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IOwnedLanguageModel
 {
     private readonly InferenceSession _session;
     private readonly LlamaTokenizer _tokenizer;
