@@ -61,8 +61,8 @@ public static class ExperimentSpecLoader
                 Fail($"engines[{i}]", $"unknown engine '{spec.Engines[i]}'; known: {string.Join(", ", SweepEngines.Names)}");
         if (spec.Engines is { Count: 0 }) Fail("engines", "empty list; omit it for [\"torchsharp\"]");
         if (spec.Engines is { } es && es.Distinct().Count() != es.Count) Fail("engines", "an engine is listed twice");
-        if (tasks?.Kl?.BaselineEngine is { } klEngine && !SweepEngines.Of(spec).Contains(klEngine))
-            Fail("tasks.kl.baselineEngine", $"'{klEngine}' is not one of the spec's engines ({string.Join(", ", SweepEngines.Of(spec))})");
+        if (tasks?.Kl?.BaselineEngine is { } klEngine && !SweepEngines.Names.Contains(klEngine))
+            Fail("tasks.kl.baselineEngine", $"unknown engine '{klEngine}'; known: {string.Join(", ", SweepEngines.Names)}");
         for (int i = 0; i < (spec.Formats?.Count ?? 0); i++)
         {
             var format = FormatRegistry.TryGet(spec.Formats![i] ?? "");

@@ -53,6 +53,7 @@ public static class ReportWriter
             AppendHeadline(md, table);
             AppendSizes(md, table);
         }
+        EngineComparison.Append(md, records);
         if (options.SizeTable is { Count: > 0 } sizes) AppendSizeTable(md, sizes, options);
         AppendThroughput(md, ThroughputSummary.Rows(records));
         if (charts.Count > 0)

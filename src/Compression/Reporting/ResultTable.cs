@@ -95,11 +95,13 @@ public static class ResultTable
                 .OrderBy(x => x.r.Policy, StringComparer.Ordinal).Select(x => x.i).DefaultIfEmpty(-1).First();
         }
         int best = -1;
+        // The workbench's own rows are the reference when there are any: another engine's file of the same weights
+        // (an ONNX folder with its rotary caches) may be larger without being the baseline.
+        bool anyOwn = rows.Any(r => !r.Policy.Contains(" @ "));
         for (int i = 0; i < rows.Count; i++)
         {
-            // Equal sizes: the workbench's own row wins over another engine's run of the same file.
-            if (rows[i].Size is { } s && (best < 0 || s.BitsPerWeight > rows[best].Size!.BitsPerWeight
-                || s.BitsPerWeight == rows[best].Size!.BitsPerWeight && rows[best].Policy.Contains(" @ ") && !rows[i].Policy.Contains(" @ "))) best = i;
+            if (anyOwn && rows[i].Policy.Contains(" @ ")) continue;
+            if (rows[i].Size is { } s && (best < 0 || s.BitsPerWeight > rows[best].Size!.BitsPerWeight)) best = i;
         }
         if (best >= 0) return best;
         return rows.FindIndex(r => FormatRegistry.TryGet(r.Format)?.IsFloat == true);

@@ -189,8 +189,11 @@ public static class GgufExporter
         const string p = "tokenizer.ggml.";
         w.AddString(p + "model", "gpt2");
         w.AddString(p + "pre", t.Pre);
-        w.AddStringArray(p + "tokens", t.Tokens);
-        w.AddInt32Array(p + "token_type", t.TokenTypes.Select(x => (int)x));
+        // A vocabulary shorter than the embedding (a vocab_size padded for alignment) is padded with unused "[PADn]" tokens, as
+        // llama.cpp's convert_hf_to_gguf.py does: llama.cpp takes n_vocab from this list and refuses an embedding of another size.
+        int pad = Math.Max(0, c.VocabSize - t.Tokens.Count);
+        w.AddStringArray(p + "tokens", pad == 0 ? t.Tokens : t.Tokens.Concat(Enumerable.Range(t.Tokens.Count, pad).Select(i => $"[PAD{i}]")).ToList());
+        w.AddInt32Array(p + "token_type", t.TokenTypes.Select(x => (int)x).Concat(Enumerable.Repeat((int)TokenType.Unused, pad)));
         w.AddStringArray(p + "merges", t.Merges);
         if ((t.BosId ?? c.BosTokenId) is int bos) w.AddUInt32(p + "bos_token_id", (uint)bos);
         if ((t.EosId ?? (c.EosTokenIds.Length > 0 ? c.EosTokenIds[0] : null)) is int eos) w.AddUInt32(p + "eos_token_id", (uint)eos);

@@ -75,6 +75,9 @@ public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IOwnedLa
         return bytes;
     }
 
+    /// <summary>Full prefill: logits (T × V, row-major), row t predicting token t + 1 (for <c>compress logits</c>).</summary>
+    public float[] AllLogits(ReadOnlySpan<int> tokens) => Logits(tokens);
+
     /// <summary>Full prefill: logits (T × V), row t predicting token t + 1.</summary>
     protected override float[] Logits(ReadOnlySpan<int> tokens)
     {
