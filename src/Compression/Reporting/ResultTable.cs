@@ -83,6 +83,9 @@ public static class ResultTable
                 : new MetricSummary(values.Average(v => v.Value), null, null, values.Count);
         }
         string label = policy == "default" ? format : policy.StartsWith("default + ", StringComparison.Ordinal) ? $"{format} ({policy[10..]})" : $"{format} ({policy})";
+        // Another engine's row: "q4_0 @ llama.cpp" for its default policy (and for llama.cpp's own file types, whose policy is llama.cpp's).
+        int at = policy.IndexOf(" @ ", StringComparison.Ordinal);
+        if (at > 0 && (policy[..at] == "default" || policy[..at] == policy[(at + 3)..])) label = $"{format} @ {policy[(at + 3)..]}";
         return new ResultRow(model, format, policy, label, size, false, metrics);
     }
 

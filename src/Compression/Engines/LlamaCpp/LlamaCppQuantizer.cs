@@ -57,8 +57,11 @@ public static class LlamaCppQuantizer
         CancellationToken ct = default)
     {
         if (fileType.NeedsImatrix)
-            throw new NotSupportedException($"{LlamaCppRuntime.EngineName}: {fileType.Name} needs an importance matrix (llama-imatrix), which the " +
-                "workbench does not compute for llama.cpp yet; pick a type that does not (Q2_K, IQ2_M, IQ3_XXS, Q3_K_M, IQ4_XS, Q4_K_M …)");
+            // llama_model_quantize takes the matrix only as a pointer to a C++ std::unordered_map (llama-quantize builds it
+            // from llama-imatrix's file), which cannot be made from C#.
+            throw new NotSupportedException($"{LlamaCppRuntime.EngineName}: {fileType.Name} needs an importance matrix, which llama.cpp's library " +
+                "accepts only as a C++ object (use llama-imatrix and llama-quantize --imatrix); pick a type that does not " +
+                "(Q2_K, IQ2_M, IQ3_XXS, Q3_K_M, IQ4_XS, Q4_K_M …)");
         if (!File.Exists(input) && !Directory.Exists(input)) throw new FileNotFoundException($"{input} does not exist", input);
         string full = OutputFile.Prepare(output);
         if (File.Exists(input) && string.Equals(Path.GetFullPath(input), full, StringComparison.Ordinal))
