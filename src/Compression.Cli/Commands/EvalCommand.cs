@@ -35,7 +35,7 @@ internal static class EvalCommand
             string? klEngine = parse.GetValue(klBaseline) is { } k0 ? SweepEngines.Check(k0) : null;
             if (parse.GetValue(kl) is not null && format is null && (klEngine ?? engineName) == engineName)
                 throw new ArgumentException("--kl compares a quantized model with the model as loaded: add --quantize FORMAT (or --kl-baseline ENGINE to compare engines)");
-            if (format is not null && !SweepEngines.Runs(engineName, format))
+            if (format is not null && engineName != SweepEngines.TorchSharp && !SweepEngines.Runs(engineName, format))
                 throw new ArgumentException($"--quantize {format}: the {engineName} engine cannot run this format");
             string[] files = parse.GetValue(tasks) ?? [];
             if (parse.GetValue(perplexity) is null && parse.GetValue(kl) is null && files.Length == 0)

@@ -9,7 +9,9 @@ namespace Compression.Reporting;
 /// A sweep asks <see cref="ResultsStore.Contains"/> with this key to skip completed cells.
 /// </summary>
 public readonly record struct ResultKey(string Model, string Format, string Policy, string Task, int Seed, string Method = ResultKey.Rtn,
-    string Engine = ResultKey.DefaultEngine)
+    // Not in a record's "key" JSON: the records of every engine keep their committed text; the engine is in the record's
+    // settings and in the file name.
+    [property: System.Text.Json.Serialization.JsonIgnore] string Engine = ResultKey.DefaultEngine)
 {
     /// <summary>The method of records that name none: round-to-nearest (every record before methods existed).</summary>
     public const string Rtn = "rtn";
@@ -21,6 +23,7 @@ public readonly record struct ResultKey(string Model, string Format, string Poli
     /// True when the engine is already part of the task name (<c>throughput.llama.cpp</c>, the benchmark's side-by-side
     /// convention) or is the default: then neither the file name nor the report row names it again.
     /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool EngineImplied => Engine == DefaultEngine || Task.EndsWith("." + Engine, StringComparison.Ordinal);
 
     /// <summary>
