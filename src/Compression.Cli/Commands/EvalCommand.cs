@@ -21,16 +21,22 @@ internal static class EvalCommand
         var fewShot = new Option<int>("--few-shot") { Description = "Solved examples before each question", DefaultValueFactory = _ => 0 };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N documents of each task file" };
         var seed = new Option<int>("--seed") { Description = "Seed of the few-shot draw", DefaultValueFactory = _ => 1234 };
+        var engine = new Option<string>("--engine") { Description = "torchsharp (the workbench's forward), llama.cpp (a GGUF: the --model file, or one written for --quantize) or onnxruntime (an ONNX folder exported from --model)", DefaultValueFactory = _ => "torchsharp" };
+        var klBaseline = new Option<string?>("--kl-baseline") { Description = "Engine whose float model is the KL baseline (default: --engine's); e.g. --engine llama.cpp --kl-baseline torchsharp" };
         var results = new Option<string>("--results") { Description = "Results folder (one JSON record per measurement)", DefaultValueFactory = _ => "results" };
         var command = new Command("eval", "Evaluate a model (as loaded, or quantized in memory): perplexity, KL divergence vs the loaded model, multiple-choice accuracy")
         {
-            model, quantize, policy, perplexity, kl, tasks, context, maxTokens, documents, fewShot, limit, seed, results,
+            model, quantize, policy, perplexity, kl, tasks, context, maxTokens, documents, fewShot, limit, seed, engine, klBaseline, results,
         };
         command.SetAction((parse, cancel) =>
         {
             string? format = parse.GetValue(quantize);
-            if (parse.GetValue(kl) is not null && format is null)
-                throw new ArgumentException("--kl compares a quantized model with the model as loaded: add --quantize FORMAT");
+            string engineName = SweepEngines.Check(parse.GetValue(engine)!);
+            string? klEngine = parse.GetValue(klBaseline) is { } k0 ? SweepEngines.Check(k0) : null;
+            if (parse.GetValue(kl) is not null && format is null && (klEngine ?? engineName) == engineName)
+                throw new ArgumentException("--kl compares a quantized model with the model as loaded: add --quantize FORMAT (or --kl-baseline ENGINE to compare engines)");
+            if (format is not null && engineName != SweepEngines.TorchSharp && !SweepEngines.Runs(engineName, format))
+                throw new ArgumentException($"--quantize {format}: the {engineName} engine cannot run this format");
             string[] files = parse.GetValue(tasks) ?? [];
             if (parse.GetValue(perplexity) is null && parse.GetValue(kl) is null && files.Length == 0)
                 throw new ArgumentException("nothing to evaluate: give --perplexity FILE, --kl FILE and/or --tasks FILES");
@@ -44,9 +50,10 @@ internal static class EvalCommand
                 Tasks = new TaskSpecs
                 {
                     Perplexity = parse.GetValue(perplexity) is { } p ? new PerplexitySpec { File = p, Context = parse.GetValue(context), MaxTokens = parse.GetValue(maxTokens), DocumentSeparator = parse.GetValue(documents) ? "\n\n" : null } : null,
-                    Kl = parse.GetValue(kl) is { } k ? new KlSpec { File = k, Context = parse.GetValue(context), MaxTokens = parse.GetValue(maxTokens), DocumentSeparator = parse.GetValue(documents) ? "\n\n" : null } : null,
+                    Kl = parse.GetValue(kl) is { } k ? new KlSpec { File = k, Context = parse.GetValue(context), MaxTokens = parse.GetValue(maxTokens), DocumentSeparator = parse.GetValue(documents) ? "\n\n" : null, BaselineEngine = klEngine } : null,
                     Choice = files.Length > 0 ? new ChoiceSpec { Files = files, FewShot = parse.GetValue(fewShot), Limit = parse.GetValue(limit) } : null,
                 },
+                Engines = [engineName],
                 Seeds = [parse.GetValue(seed)],
                 Output = parse.GetValue(results),
             };

@@ -20,13 +20,20 @@ internal static class GenerateCommand
             .Check(p => p is > 0 and <= 1 || !double.IsFinite(p) ? null : "must be in (0, 1]");
         var allowNonFinite = CliOptions.AllowNonFinite();
         var seed = new Option<int>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0 };
+        var engine = new Option<string>("--engine") { Description = "torchsharp (the workbench's forward), llama.cpp (a GGUF file) or onnxruntime (an exported ONNX folder); the other engines decode greedily", DefaultValueFactory = _ => "torchsharp" };
         var command = new Command("generate", "Generate text from a prompt (greedy by default), streaming it, then print prefill and decode tokens/s")
         {
-            model, device, dtype, prompt, maxTokens, temperature, topP, seed, allowNonFinite,
+            model, device, dtype, prompt, maxTokens, temperature, topP, seed, allowNonFinite, engine,
         };
         command.SetAction((parse, cancel) =>
         {
             var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) }.Validate();
+            string engineName = parse.GetValue(engine)!;
+            if (engineName != "torchsharp")
+            {
+                if (parse.GetValue(temperature) > 0) throw new ArgumentException($"--engine {engineName}: only greedy decoding (--temperature 0) is wired for other engines");
+                return Task.FromResult(EngineGeneration.Greedy(engineName, parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(maxTokens), cancel));
+            }
             using var session = CliOptions.Load(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(allowNonFinite));
             var tokenizer = session.RequireTokenizer();
             var ids = tokenizer.Encode(parse.GetValue(prompt)!);

@@ -16,7 +16,7 @@ internal static class LogitsCommand
         var dtype = CliOptions.DType();
         var tokens = new Option<string?>("--tokens", "-t") { Description = "Comma-separated token ids, e.g. 1,2,3" };
         var text = new Option<string?>("--text") { Description = "Text to tokenize (with BOS) instead of --tokens" };
-        var engine = new Option<string>("--engine") { Description = "torchsharp (the workbench's forward) or llama.cpp (a GGUF file; F32 KV cache, no flash attention)", DefaultValueFactory = _ => "torchsharp" };
+        var engine = new Option<string>("--engine") { Description = "torchsharp (the workbench's forward), llama.cpp (a GGUF file; F32 KV cache, no flash attention) or onnxruntime (a folder from compress export --to onnx)", DefaultValueFactory = _ => "torchsharp" };
         var command = new Command("logits", "Print the logits of every position as a JSON array of arrays (standard output holds only the JSON)")
         {
             model, device, dtype, tokens, text, engine,
@@ -27,7 +27,8 @@ internal static class LogitsCommand
             {
                 "torchsharp" => Ours(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(tokens), parse.GetValue(text)),
                 LlamaCppRuntime.EngineName => LlamaCpp(parse.GetValue(model)!, parse.GetValue(tokens), parse.GetValue(text)),
-                var other => throw new ArgumentException($"--engine {other}: expected torchsharp or llama.cpp"),
+                "onnxruntime" => Onnx(parse.GetValue(model)!, parse.GetValue(tokens), parse.GetValue(text)),
+                var other => throw new ArgumentException($"--engine {other}: expected torchsharp, llama.cpp or onnxruntime"),
             };
             using var stdout = Console.OpenStandardOutput();
             using var json = new Utf8JsonWriter(stdout);
@@ -58,19 +59,32 @@ internal static class LogitsCommand
     /// <summary>llama.cpp on the GGUF file, text tokenized by the workbench's tokenizer from the same file.</summary>
     private static float[,] LlamaCpp(string path, string? tokens, string? text)
     {
-        int vocab;
-        TokenizerData? tokenizer;
-        using (var checkpoint = CheckpointOpener.Open(path))
-        {
-            if (checkpoint.Kind != "gguf") throw new ArgumentException($"--model {path}: llama.cpp needs a .gguf file (compress quantize writes one)");
-            vocab = checkpoint.Config.VocabSize;
-            tokenizer = checkpoint.LoadTokenizerData();
-        }
+        if (!File.Exists(path) || Directory.Exists(path)) throw new ArgumentException($"--model {path}: llama.cpp needs a .gguf file (compress quantize writes one)");
+        // Metadata only, so llama.cpp's own file types (Q4_K_M …) are read too.
+        Compression.Checkpoints.Gguf.GgufSummary summary;
+        try { summary = Compression.Checkpoints.Gguf.GgufSummary.Read(path); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{LlamaCppRuntime.EngineName} cannot load {e.Message}", e); }
+        int vocab = summary.Config.VocabSize;
+        TokenizerData? tokenizer = summary.Tokenizer;
         int[] ids = tokens is { } list ? ParseIds(list, vocab)
             : text is { } t ? new LlamaTokenizer(tokenizer ?? throw new InvalidDataException($"{path}: the checkpoint has no tokenizer; pass --tokens")).Encode(t)
             : throw new ArgumentException("give --tokens 1,2,3 or --text TEXT");
         using var model = LlamaCppModel.Load(path, new LlamaCppOptions { ContextSize = ids.Length, BatchSize = ids.Length, ExactAttention = true });
         return model.Logits(ids);
+    }
+
+    /// <summary>ONNX Runtime on an exported folder, text tokenized by the folder's tokenizer.json.</summary>
+    private static float[,] Onnx(string dir, string? tokens, string? text)
+    {
+        if (!Directory.Exists(dir)) throw new ArgumentException($"--model {dir}: onnxruntime needs the folder compress export --to onnx wrote");
+        using var model = Compression.Engines.OnnxRuntime.OnnxRuntimeLanguageModel.Open(dir);
+        int[] ids = tokens is { } list ? ParseIds(list, model.VocabSize)
+            : text is { } t ? model.Encode(t, addBos: true)
+            : throw new ArgumentException("give --tokens 1,2,3 or --text TEXT");
+        float[] flat = model.AllLogits(ids);
+        var result = new float[ids.Length, model.VocabSize];
+        Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(float));
+        return result;
     }
 
     internal static int[] ParseIds(string list, int vocab)

@@ -35,9 +35,14 @@ internal static class QuantizeCommand
         var quantizeEmbeddings = new Option<bool>("--quantize-embeddings") { Description = "Quantize the token embedding too" };
         var quantizeHead = new Option<bool>("--quantize-lm-head") { Description = "Quantize the LM head too" };
         var allowNonFinite = CliOptions.AllowNonFinite();
+        var engine = new Option<string>("--engine")
+        {
+            Description = "torchsharp (the workbench's writer) or llama.cpp (mainline's quantizer, llama.cpp's file types: Q4_K_M, Q5_K_M, Q6_K, Q3_K_M, Q2_K, IQ4_XS …)",
+            DefaultValueFactory = _ => "torchsharp",
+        };
         var command = new Command("quantize", "Write a quantized GGUF (llama.cpp layout, tokenizer included), streaming tensor by tensor")
         {
-            model, format, output, pure, tensorType, keep, quantizeEmbeddings, quantizeHead, allowNonFinite,
+            model, format, output, pure, tensorType, keep, quantizeEmbeddings, quantizeHead, allowNonFinite, engine,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -51,6 +56,18 @@ internal static class QuantizeCommand
                 AllowNonFinite = parse.GetValue(allowNonFinite),
             };
             var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            switch (parse.GetValue(engine))
+            {
+                case "torchsharp": break;
+                case Compression.Engines.LlamaCpp.LlamaCppRuntime.EngineName:
+                    if (request.TensorTypes.Count > 0 || request.KeepEmbeddingsFormat is not null || request.QuantizeEmbeddings || request.QuantizeLmHead)
+                        throw new ArgumentException("--engine llama.cpp: --tensor-type, --keep-embeddings-format, --quantize-embeddings and --quantize-lm-head are the workbench writer's; llama.cpp's file type decides");
+                    err.MarkupLine($"[grey]llama.cpp quantizing {Markup.Escape(request.Model)} to {Markup.Escape(request.Format)}[/]");
+                    PrintLlamaCpp(Compression.Engines.LlamaCpp.LlamaCppQuantizer.Quantize(request.Model,
+                        Compression.Engines.LlamaCpp.LlamaCppQuantizer.Get(request.Format), request.Out, request.Pure, ct: cancel));
+                    return Task.FromResult(0);
+                case var other: throw new ArgumentException($"--engine {other}: expected torchsharp or llama.cpp");
+            }
             try
             {
                 GgufExportResult? result = null;
@@ -146,6 +163,13 @@ internal static class QuantizeCommand
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(result.Path)}: {result.FileBytes:N0} bytes ({result.FileBytes / (double)(1L << 30):F3} GiB), " +
             $"metadata and padding {result.FileBytes - total:N0} bytes");
+    }
+
+    private static void PrintLlamaCpp(Compression.Engines.LlamaCpp.LlamaCppQuantizeResult result)
+    {
+        var types = string.Join(", ", result.Summary.TensorsPerType.OrderByDescending(p => p.Value).Select(p => $"{p.Value} × {p.Key}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"wrote {result.Path}: {result.FileBytes:N0} bytes, tensor data {result.Summary.TensorBytes:N0} bytes = " +
+            $"{result.Summary.BitsPerWeight:F3} bits/weight ({types})"));
     }
 
     /// <summary>Reports on the exporting thread (Progress&lt;T&gt; would post out of order to the thread pool).</summary>

@@ -52,7 +52,7 @@ internal static class SweepConsole
         {
             var metrics = r.Metrics.Where(m => order.Contains(m.Key)).OrderBy(m => order.ToList().IndexOf(m.Key))
                 .Select(m => $"{m.Key} {Format(m.Value)}");
-            table.AddRow(Markup.Escape(r.Model.Name), Markup.Escape(r.Format), Markup.Escape(r.Policy), Markup.Escape(r.Task.Name),
+            table.AddRow(Markup.Escape(r.Model.Name), Markup.Escape(r.Format), Markup.Escape(r.Key.EngineImplied ? r.Policy : $"{r.Policy} @ {r.Engine}"), Markup.Escape(r.Task.Name),
                 Markup.Escape(string.Join("\n", metrics)),
                 r.Size is null ? "" : (r.Size.Bytes / 1e6).ToString("0.00", CultureInfo.InvariantCulture),
                 r.Size is null ? "" : r.Size.BitsPerWeight.ToString("0.00", CultureInfo.InvariantCulture));

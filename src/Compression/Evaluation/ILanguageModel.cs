@@ -54,3 +54,9 @@ public interface ITokenScoreSink
     /// </summary>
     void Accept(int position, int actualToken, ReadOnlySpan<float> logProbs);
 }
+
+/// <summary>
+/// A language model that owns native resources (weights, a KV cache, a runtime session): what an evaluation engine
+/// hands out, disposed by whoever opened it.
+/// </summary>
+public interface IOwnedLanguageModel : ILanguageModel, IDisposable;

@@ -11,7 +11,7 @@ namespace Compression.Evaluation;
 /// truncated back to the context between choices). Only the LM-head rows a request scores are computed, and only their
 /// log-probabilities of the targets leave libtorch. Tokenization is supplied by the caller. Dispose to free the KV cache.
 /// </summary>
-public sealed class LlamaLanguageModel : ILanguageModel, IDisposable
+public sealed class LlamaLanguageModel : IOwnedLanguageModel
 {
     private readonly LlamaModel _model;
     private readonly Func<string, bool, int[]> _encode;

@@ -19,6 +19,11 @@ internal static class CellRecords
     public static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A record of <paramref name="model"/> for task <paramref name="task"/>, with its measured size.</summary>
-    public static ResultRecord Create(EvaluatedModel model, TaskInfo task, Dictionary<string, MetricValue> metrics, RunSettings settings) =>
-        ResultRecord.Create(model.Info, model.Format, model.Policy, task, metrics, settings, model.Size);
+    /// <summary>Another engine's records name it in the <c>engine</c> setting (the workbench's keep records as they were).</summary>
+    public static ResultRecord Create(EvaluatedModel model, TaskInfo task, Dictionary<string, MetricValue> metrics, RunSettings settings)
+    {
+        if (model.Engine != ResultKey.DefaultEngine)
+            settings = settings with { Extra = new Dictionary<string, string>(settings.Extra ?? new Dictionary<string, string>()) { ["engine"] = model.Engine } };
+        return ResultRecord.Create(model.Info, model.Format, model.Policy, task, metrics, settings, model.Size);
+    }
 }

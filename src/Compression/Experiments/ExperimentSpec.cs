@@ -43,6 +43,13 @@ public sealed record ExperimentSpec
     /// <summary>The calibration set of the calibrated methods; required when one is listed.</summary>
     public CalibrationSettings? Calibration { get; init; }
 
+    /// <summary>
+    /// Engines every format runs on (<see cref="SweepEngines"/>): "torchsharp" (the workbench's forward), "llama.cpp" (a GGUF
+    /// the sweep writes), "onnxruntime" (an ONNX folder the sweep exports). A format an engine cannot run is skipped for
+    /// it; llama.cpp file types (Q4_K_M …) in <see cref="Formats"/> run on llama.cpp only. Default ["torchsharp"].
+    /// </summary>
+    public IReadOnlyList<string>? Engines { get; init; }
+
     /// <summary>Whether the baseline (the model as loaded) is evaluated too. Default true.</summary>
     public bool? Baseline { get; init; }
 
@@ -107,6 +114,11 @@ public sealed record KlSpec
     public int? MaxTokens { get; init; }
     /// <summary>As <see cref="PerplexitySpec.DocumentSeparator"/>.</summary>
     public string? DocumentSeparator { get; init; }
+    /// <summary>
+    /// The engine whose baseline every KL divergence is measured against (e.g. "torchsharp": every engine's formats
+    /// against the workbench's float model; other engines' baselines then get a KL row too). Default: each engine's own.
+    /// </summary>
+    public string? BaselineEngine { get; init; }
 }
 
 /// <summary>Multiple-choice accuracy over JSONL task files (globs allowed in the file name part).</summary>

@@ -56,9 +56,25 @@ public static class ExperimentSpecLoader
         else if (string.IsNullOrWhiteSpace(spec.Model.Path) == string.IsNullOrWhiteSpace(spec.Model.Preset))
             Fail("model", "give exactly one of \"path\" or \"preset\"");
 
+        for (int i = 0; i < (spec.Engines?.Count ?? 0); i++)
+            if (!SweepEngines.Names.Contains(spec.Engines![i] ?? ""))
+                Fail($"engines[{i}]", $"unknown engine '{spec.Engines[i]}'; known: {string.Join(", ", SweepEngines.Names)}");
+        if (spec.Engines is { Count: 0 }) Fail("engines", "empty list; omit it for [\"torchsharp\"]");
+        if (spec.Engines is { } es && es.Distinct().Count() != es.Count) Fail("engines", "an engine is listed twice");
+        if (tasks?.Kl?.BaselineEngine is { } klEngine && !SweepEngines.Names.Contains(klEngine))
+            Fail("tasks.kl.baselineEngine", $"unknown engine '{klEngine}'; known: {string.Join(", ", SweepEngines.Names)}");
         for (int i = 0; i < (spec.Formats?.Count ?? 0); i++)
         {
             var format = FormatRegistry.TryGet(spec.Formats![i] ?? "");
+            // llama.cpp's own file types (Q4_K_M …) are formats of the llama.cpp engine.
+            if (format is null && SweepEngines.IsLlamaCppFileType(spec.Formats[i]))
+            {
+                if (!SweepEngines.Of(spec).Contains(SweepEngines.LlamaCpp))
+                    Fail($"formats[{i}]", $"'{spec.Formats[i]}' is a llama.cpp file type: add \"llama.cpp\" to engines");
+                if (Compression.Engines.LlamaCpp.LlamaCppQuantizer.Get(spec.Formats[i]).NeedsImatrix)
+                    Fail($"formats[{i}]", $"llama.cpp's {spec.Formats[i]} needs an importance matrix, which the sweep does not compute");
+                continue;
+            }
             if (format is null)
                 Fail($"formats[{i}]", $"unknown format '{spec.Formats[i]}'; known: {string.Join(", ", FormatRegistry.All.Select(f => f.Name))}");
             else if (!format.CanQuantize) Fail($"formats[{i}]", $"format '{format.Name}' cannot be produced by quantization");
@@ -131,7 +147,8 @@ public static class ExperimentSpecLoader
             if (string.IsNullOrWhiteSpace(kl.File)) Fail("tasks.kl.file", "required (a raw text file)");
             if (kl.Context < 2) Fail("tasks.kl.context", $"must be at least 2, got {kl.Context}");
             if (kl.MaxTokens is < 1) Fail("tasks.kl.maxTokens", $"must be positive, got {kl.MaxTokens}");
-            if (spec.Formats is not { Count: > 0 } && spec.Qat is null) Fail("tasks.kl", "KL divergence compares quantized formats with the baseline: list at least one format");
+            if (spec.Formats is not { Count: > 0 } && spec.Qat is null && kl.BaselineEngine is null)
+                Fail("tasks.kl", "KL divergence compares quantized formats with the baseline: list at least one format");
         }
         if (tasks?.Choice is { } choice)
         {

@@ -6,7 +6,11 @@ using Compression.Reporting;
 
 namespace Compression.Experiments;
 
-/// <summary>Runs <see cref="KlDivergenceTask"/> with both models loaded side by side and files the result under the candidate.</summary>
+/// <summary>
+/// Runs <see cref="KlDivergenceTask"/> with both models loaded side by side and files the result under the candidate. The
+/// two may run on different engines (baseline in the workbench, candidate in llama.cpp): rows are compared position by
+/// position as both produce them, so no logits file is written.
+/// </summary>
 public static class KlDivergenceCell
 {
     /// <summary>Task name the records carry.</summary>
@@ -42,7 +46,7 @@ public static class KlDivergenceCell
             Extra = new Dictionary<string, string>
             {
                 ["file"] = Path.GetFileName(file),
-                ["baseline"] = $"{baseline.Format} ({baseline.Policy})",
+                ["baseline"] = $"{baseline.Format} ({baseline.Policy})" + (baseline.Engine == candidate.Engine ? "" : $" on {baseline.Engine}"),
                 ["max_tokens"] = options.MaxTokens is int m ? CellRecords.Text(m) : "all",
                 ["documents"] = options.DocumentSeparator is null ? "one stream" : "each scored from its own BOS",
             },

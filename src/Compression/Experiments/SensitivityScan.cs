@@ -34,7 +34,7 @@ public static class SensitivityScan
     {
         if (method.NeedsCalibration && calibration is null) throw new ArgumentException($"sensitivity: method '{method.Name}' needs a calibration set");
         foreach (var f in formats) method.Check(f);
-        var linears = baseline.Model.LinearLayers().Where(l => l.Name != "lm_head.weight").ToList();
+        var linears = baseline.RequireModel().LinearLayers().Where(l => l.Name != "lm_head.weight").ToList();
         var units = perLayer
             ? linears.GroupBy(l => string.Join('.', l.Name.Split('.').Take(3))).Select(g => (Name: g.Key, Layers: g.ToList())).ToList()
             : linears.Select(l => (Name: l.Name, Layers: new List<(string Name, Model.LinearLayer Layer)> { l })).ToList();
@@ -55,8 +55,8 @@ public static class SensitivityScan
                 {
                     log?.Report($"{name} → {format.Name} ({method.Name})");
                     using var quantized = method.NeedsCalibration
-                        ? CalibratedQuantizer.Apply(baseline.Model, policy, method, calibration!.Sequences)
-                        : ModelQuantizer.Apply(baseline.Model, policy);
+                        ? CalibratedQuantizer.Apply(baseline.RequireModel(), policy, method, calibration!.Sequences)
+                        : ModelQuantizer.Apply(baseline.RequireModel(), policy);
                     // Filed under the format tried (the policy's own format is f32: everything else stays at the baseline).
                     var candidate = baseline.Quantized(quantized, policy) with { Format = format.Name };
                     record = KlDivergenceCell.Run(baseline, candidate, textFile, window, 0, null, cancellationToken)

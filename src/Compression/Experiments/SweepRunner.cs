@@ -68,12 +68,8 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             var choiceFiles = spec.Tasks?.Choice?.Files is { } patterns
                 ? ExperimentSpecLoader.ExpandFiles(patterns, source, "tasks.choice.files") : [];
 
-            string modelName, storedFormat;
-            using (var checkpoint = CheckpointOpener.Open(path))
-            {
-                modelName = EvaluatedModel.NameOf(checkpoint.Path);
-                storedFormat = EvaluatedModel.StoredFormat(checkpoint.Tensors.Values.GroupBy(t => t.Format.Name).ToDictionary(g => g.Key, g => g.Count()));
-            }
+            var (described, storedFormat) = Describe(path);
+            string modelName = described.Name;
             var groups = SweepPlan.Expand(spec, modelName, storedFormat, choiceFiles);
             total = groups.Sum(g => g.Cells.Count);
             var pending = groups.Select(g => g with { Cells = g.Cells.Where(c => !_options.SkipCompleted || !store.Contains(c.Key)).ToList() }).ToList();
@@ -117,21 +113,47 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
     private void RunGroups(string path, IReadOnlyList<SweepGroup> groups, Func<SweepGroup, bool> needsErrors, List<TensorError> tensorErrors,
         ResultsStore store, List<ResultRecord> written, CancellationToken cancellationToken)
     {
-        _progress.Activity($"loading {Path.GetFileName(path.TrimEnd('/', '\\'))}");
-        using var session = ModelSession.Open(path, new ModelSessionOptions
+        // The workbench loads the model only when it runs a cell or is the KL reference of one: a sweep on llama.cpp alone
+        // evaluates a GGUF in llama.cpp's own types, which the workbench cannot compute with.
+        static bool HasKl(SweepGroup g) => g.Cells.Any(c => c.Kind == CellKind.KlDivergence);
+        bool workbench = groups.Any(g => (g.Cells.Count > 0 || needsErrors(g))
+            && (g.Engine == SweepEngines.TorchSharp || HasKl(g) && SweepPlan.KlBaselineEngine(spec, g.Engine) == SweepEngines.TorchSharp));
+        ModelSession? session = null;
+        if (workbench)
         {
-            PackedLayers = PackedLoading.Hooks,
-            Progress = new InlineProgress<(int Done, int Total, string Name)>(p => _progress.Progress(new EvaluationProgress(p.Done, p.Total, "tensors"))),
-        });
-        var baseline = EvaluatedModel.Baseline(session);
+            _progress.Activity($"loading {Path.GetFileName(path.TrimEnd('/', '\\'))}");
+            session = ModelSession.Open(path, new ModelSessionOptions
+            {
+                PackedLayers = PackedLoading.Hooks,
+                Progress = new InlineProgress<(int Done, int Total, string Name)>(p => _progress.Progress(new EvaluationProgress(p.Done, p.Total, "tensors"))),
+            });
+        }
+        using var ownedSession = session;
+        var baseline = session is null ? null : EvaluatedModel.Baseline(session);
+        var (info, storedFormat) = baseline is not null ? (baseline.Info, baseline.Format) : Describe(path);
+        using var artifacts = new EngineArtifacts(path, info, storedFormat, new InlineProgress<string>(m => _progress.Activity(m)));
+        // Each engine's baseline, opened when a KL cell compares with it (another engine's baseline may be the reference).
+        var baselines = new Dictionary<string, EvaluatedModel>();
+        if (baseline is not null) baselines[SweepEngines.TorchSharp] = baseline;
+        EvaluatedModel BaselineOn(string engine) => baselines.TryGetValue(engine, out var b) ? b
+            : baselines[engine] = artifacts.Open(new SweepGroup(storedFormat, EvaluatedModel.BaselinePolicy, true, [], ResultKey.Rtn, engine));
         foreach (var group in groups)
         {
             cancellationToken.ThrowIfCancellationRequested();
             bool errors = needsErrors(group);
             if (group.Cells.Count == 0 && !errors) continue;
+            var klBaseline = HasKl(group) ? BaselineOn(SweepPlan.KlBaselineEngine(spec, group.Engine)) : null;
+            if (group.Engine != SweepEngines.TorchSharp)
+            {
+                _progress.Activity($"preparing {group.Format} ({group.Policy}) for {group.Engine}");
+                var onEngine = group.IsBaseline ? BaselineOn(group.Engine) : artifacts.Open(group);
+                RunCells(group, klBaseline ?? onEngine, onEngine, store, written, cancellationToken);
+                continue;
+            }
+            if (session is null || baseline is null) throw new InvalidOperationException("the workbench's cells need the model loaded");
             if (group.IsBaseline)
             {
-                RunCells(group, baseline, baseline, store, written, cancellationToken);
+                RunCells(group, klBaseline ?? baseline, baseline, store, written, cancellationToken);
                 continue;
             }
             if (Training.Qat.QatMethod.IsQat(group.Method))
@@ -158,7 +180,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                 }
                 ReportInputs.SaveTensorErrors(store.Root, tensorErrors);
             }
-            RunCells(group, baseline, quantized, store, written, cancellationToken);
+            RunCells(group, klBaseline ?? baseline, quantized, store, written, cancellationToken);
         }
     }
 
@@ -200,6 +222,26 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
         RunCells(group, baseline, model, store, written, cancellationToken);
     }
 
+    /// <summary>
+    /// The model's name, parameter count and stored format, read without loading weights: a GGUF in llama.cpp's own
+    /// types (Q4_K_M …) from its metadata, labelled by its most common ggml type ("q4_K").
+    /// </summary>
+    private static (ModelInfo Info, string StoredFormat) Describe(string path)
+    {
+        if (File.Exists(path))
+        {
+            using var file = Checkpoints.Gguf.GgufFile.OpenMetadata(path);
+            if (file.ForeignTensors.Count > 0)
+            {
+                var summary = Checkpoints.Gguf.GgufSummary.Read(path);
+                return (new ModelInfo(EvaluatedModel.NameOf(path), Path.GetFullPath(path), Model.LlamaTensorLayout.ParameterCount(summary.Config)), summary.MainType);
+            }
+        }
+        using var checkpoint = CheckpointOpener.Open(path);
+        return (new ModelInfo(EvaluatedModel.NameOf(checkpoint.Path), checkpoint.Path, Model.LlamaTensorLayout.ParameterCount(checkpoint.Config)),
+            EvaluatedModel.StoredFormat(checkpoint.Tensors.Values.GroupBy(t => t.Format.Name).ToDictionary(g => g.Key, g => g.Count())));
+    }
+
     private Quantization.Calibration.CalibrationSet? _calibration;
 
     /// <summary>The spec's calibration set, tokenized once with the model's tokenizer.</summary>
@@ -230,7 +272,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                     cell.Key.Seed, relay, cancellationToken),
                 CellKind.MultipleChoice => MultipleChoiceCell.Run(model, cell.File!,
                     new MultipleChoiceOptions { FewShot = tasks.Choice!.FewShot, Limit = tasks.Choice.Limit, Seed = cell.Key.Seed }, relay, cancellationToken),
-                CellKind.Throughput => ThroughputCell.Run(model, new ThroughputOptions
+                CellKind.Throughput => ThroughputCell.RunOn(model, new ThroughputOptions
                 {
                     PrefillTokens = tasks.Throughput!.Prefill, DecodeTokens = tasks.Throughput.Decode,
                     Repetitions = tasks.Throughput.Repetitions, WarmupRuns = tasks.Throughput.Warmup, Seed = cell.Key.Seed,

@@ -31,8 +31,23 @@ public static class ThroughputCell
     public static ResultRecord Run(EvaluatedModel model, ThroughputOptions options,
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var r = ThroughputBenchmark.Run(model.Model, options, progress, cancellationToken);
-        return Record(model.Info, model.Format, model.Policy, model.Size, r, DecodeTraffic.WeightBytesPerToken(model.Model), options);
+        var weights = model.RequireModel();
+        var r = ThroughputBenchmark.Run(weights, options, progress, cancellationToken);
+        return Record(model.Info, model.Format, model.Policy, model.Size, r, DecodeTraffic.WeightBytesPerToken(weights), options);
+    }
+
+    /// <summary>
+    /// The model on its engine: the workbench's forward in memory, or llama.cpp on the GGUF the sweep wrote — then filed
+    /// under the model's own format, policy and engine (task <see cref="TaskName"/>) like every other cell of its row.
+    /// </summary>
+    public static ResultRecord RunOn(EvaluatedModel model, ThroughputOptions options,
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (model.Engine == ResultKey.DefaultEngine) return Run(model, options, progress, cancellationToken);
+        if (model.Engine != LlamaCppRuntime.EngineName || model.ArtifactPath is not { } gguf)
+            throw new NotSupportedException($"throughput on {model.Engine} is not measured by sweeps yet");
+        var r = RunLlamaCpp(gguf, options, Environment.ProcessorCount, progress, cancellationToken);
+        return r with { Model = model.Info, Format = model.Format, Policy = model.Policy, Size = model.Size, Task = r.Task with { Name = TaskName } };
     }
 
     /// <summary>
@@ -46,12 +61,22 @@ public static class ThroughputCell
         ModelInfo info;
         string format;
         SizeInfo size;
-        using (var checkpoint = GgufCheckpoint.Open(ggufPath))
+        if (SupportedByWorkbench(ggufPath))
         {
+            using var checkpoint = GgufCheckpoint.Open(ggufPath);
             long parameters = LlamaTensorLayout.ParameterCount(checkpoint.Config);
             info = new ModelInfo(EvaluatedModel.NameOf(ggufPath), Path.GetFullPath(ggufPath), parameters);
             format = EvaluatedModel.StoredFormat(checkpoint.Tensors.Values.GroupBy(t => t.Format.Name).ToDictionary(g => g.Key, g => g.Count()));
             size = new SizeInfo(checkpoint.TensorBytes, 8.0 * checkpoint.TensorBytes / Math.Max(1, parameters));
+        }
+        else
+        {
+            // A file in llama.cpp's own types (Q4_K_M …): sized from its metadata, labelled by its most common ggml type.
+            var summary = GgufSummary.Read(ggufPath);
+            long parameters = LlamaTensorLayout.ParameterCount(summary.Config);
+            info = new ModelInfo(EvaluatedModel.NameOf(ggufPath), Path.GetFullPath(ggufPath), parameters);
+            format = summary.MainType;
+            size = new SizeInfo(summary.TensorBytes, summary.BitsPerWeight);
         }
         using var model = LlamaCppThroughputEngine.Open(ggufPath, options, threads);
         var r = ThroughputBenchmark.Run(new LlamaCppThroughputEngine(model), options, progress, cancellationToken);
@@ -59,6 +84,12 @@ public static class ThroughputCell
         if (LlamaCppRuntime.Build is not { } build) return record;
         // Which of the native builds ran (avx512, avx2, ...): llama.cpp's speed depends on it.
         return record with { Settings = record.Settings with { Extra = new Dictionary<string, string>(record.Settings.Extra!) { ["engine_build"] = build } } };
+    }
+
+    private static bool SupportedByWorkbench(string ggufPath)
+    {
+        using var file = GgufFile.OpenMetadata(ggufPath);
+        return file.ForeignTensors.Count == 0;
     }
 
     private static ResultRecord Record(ModelInfo info, string format, string policy, SizeInfo size, ThroughputResult r,

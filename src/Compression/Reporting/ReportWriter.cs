@@ -78,6 +78,7 @@ public static class ReportWriter
             AppendHeadline(md, table);
             AppendSizes(md, table);
         }
+        EngineComparison.Append(md, records);
         if (options.SizeTable is { Count: > 0 } sizes) AppendSizeTable(md, sizes, options);
         AppendThroughput(md, ThroughputSummary.Rows(records));
         if (options.TrainingCurves is { Count: > 0 } curves) AppendTrainingRuns(md, curves);

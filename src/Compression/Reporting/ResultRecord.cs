@@ -50,7 +50,14 @@ public sealed record ResultRecord
     public required DateTimeOffset TimeUtc { get; init; }
 
     /// <summary>The cell this record fills in a sweep: what a re-run checks before measuring again.</summary>
-    public ResultKey Key => new(Model.Name, Format, Policy, Task.Name, Settings.Seed, Method ?? ResultKey.Rtn);
+    public ResultKey Key => new(Model.Name, Format, Policy, Task.Name, Settings.Seed, Method ?? ResultKey.Rtn, Engine);
+
+    /// <summary>
+    /// The engine that computed the numbers: the <c>engine</c> setting (which throughput records have always carried),
+    /// <see cref="ResultKey.DefaultEngine"/> when a record names none.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Engine => Settings.Extra?.GetValueOrDefault("engine") ?? ResultKey.DefaultEngine;
 
     /// <summary>
     /// A record stamped with a fresh id, the current tool version and git commit, this machine and the current UTC time.

@@ -51,8 +51,10 @@ public static class ResultTable
         var tables = new List<ModelTable>();
         foreach (var model in records.GroupBy(r => r.Model.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            // A method other than round-to-nearest is its own row, shown as "policy + method" (and in chart labels).
-            var rows = model.GroupBy(r => (r.Format, Policy: r.Method is null or ResultKey.Rtn ? r.Policy : $"{r.Policy} + {r.Method}"))
+            // A method other than round-to-nearest is its own row, shown as "policy + method" (and in chart labels); so is
+            // another engine, "policy @ engine", beside the workbench's row of the same format (unless the task name carries it).
+            var rows = model.GroupBy(r => (r.Format, Policy: (r.Method is null or ResultKey.Rtn ? r.Policy : $"{r.Policy} + {r.Method}")
+                                                          + (r.Key.EngineImplied ? "" : $" @ {r.Engine}")))
                 .Select(g => MakeRow(model.Key, g.Key.Format, g.Key.Policy, g.ToList())).ToList();
             int baseline = FindBaseline(rows, baselineFormat);
             if (baseline >= 0) rows[baseline] = rows[baseline] with { IsBaseline = true };
@@ -81,6 +83,9 @@ public static class ResultTable
                 : new MetricSummary(values.Average(v => v.Value), null, null, values.Count);
         }
         string label = policy == "default" ? format : policy.StartsWith("default + ", StringComparison.Ordinal) ? $"{format} ({policy[10..]})" : $"{format} ({policy})";
+        // Another engine's row: "q4_0 @ llama.cpp" for its default policy (and for llama.cpp's own file types, whose policy is llama.cpp's).
+        int at = policy.IndexOf(" @ ", StringComparison.Ordinal);
+        if (at > 0 && (policy[..at] == "default" || policy[..at] == policy[(at + 3)..])) label = $"{format} @ {policy[(at + 3)..]}";
         return new ResultRow(model, format, policy, label, size, false, metrics);
     }
 
@@ -93,8 +98,12 @@ public static class ResultTable
                 .OrderBy(x => x.r.Policy, StringComparer.Ordinal).Select(x => x.i).DefaultIfEmpty(-1).First();
         }
         int best = -1;
+        // The workbench's own rows are the reference when there are any: another engine's file of the same weights
+        // (an ONNX folder with its rotary caches) may be larger without being the baseline.
+        bool anyOwn = rows.Any(r => !r.Policy.Contains(" @ "));
         for (int i = 0; i < rows.Count; i++)
         {
+            if (anyOwn && rows[i].Policy.Contains(" @ ")) continue;
             if (rows[i].Size is { } s && (best < 0 || s.BitsPerWeight > rows[best].Size!.BitsPerWeight)) best = i;
         }
         if (best >= 0) return best;

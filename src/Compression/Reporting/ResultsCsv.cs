@@ -12,7 +12,7 @@ public static class ResultsCsv
     [
         "id", "model", "parameters", "format", "policy", "task", "task_version", "seed", "context_length", "few_shot",
         "metric", "value", "lower", "upper", "stderr", "size_bytes", "bits_per_weight", "tool_version", "git_commit",
-        "cpu", "time_utc", "method", "calibration",
+        "cpu", "time_utc", "method", "calibration", "engine",
     ];
 
     /// <summary>The CSV text: a header row, then one row per metric of each record (metrics sorted by name).</summary>
@@ -31,7 +31,7 @@ public static class ResultsCsv
                     name, Num(m.Value), Num(m.Lower), Num(m.Upper), Num(m.StdErr),
                     Num(r.Size?.Bytes), Num(r.Size?.BitsPerWeight), r.ToolVersion, r.GitCommit ?? "",
                     r.Machine.CpuModel, r.TimeUtc.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-                    r.Method ?? ResultKey.Rtn, r.Calibration ?? "",
+                    r.Method ?? ResultKey.Rtn, r.Calibration ?? "", r.Engine,
                 ]);
             }
         }

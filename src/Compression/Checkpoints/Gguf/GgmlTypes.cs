@@ -18,6 +18,20 @@ public static class GgmlTypes
         [35] = "tq2_0", [39] = "mxfp4", [41] = "q1_0",
     };
 
+    // ggml-common.h block layouts (elements per block, bytes per block) of every type a GGUF may hold, so a file in
+    // types the workbench does not compute with can still be sized (q2_K: scales[16] qs[64] d dmin = 84 bytes per 256).
+    private static readonly Dictionary<uint, (int Block, int Bytes)> Layouts = new()
+    {
+        [0] = (1, 4), [1] = (1, 2), [2] = (32, 18), [3] = (32, 20), [6] = (32, 22), [7] = (32, 24), [8] = (32, 34),
+        [9] = (32, 36), [10] = (256, 84), [11] = (256, 110), [12] = (256, 144), [13] = (256, 176), [14] = (256, 210),
+        [15] = (256, 292), [16] = (256, 66), [17] = (256, 74), [18] = (256, 98), [19] = (256, 50), [20] = (32, 18),
+        [21] = (256, 110), [22] = (256, 82), [23] = (256, 136), [24] = (1, 1), [25] = (1, 2), [26] = (1, 4), [27] = (1, 8),
+        [28] = (1, 8), [29] = (256, 56), [30] = (1, 2), [34] = (256, 54), [35] = (256, 66), [39] = (32, 17), [41] = (128, 18),
+    };
+
+    /// <summary>Elements and bytes per block of ggml type <paramref name="id"/>, or null for an id not listed.</summary>
+    public static (int Block, int Bytes)? BlockLayout(uint id) => Layouts.TryGetValue(id, out var l) ? l : null;
+
     /// <summary>The ggml name of type <paramref name="id"/>, or null for an id ggml does not define.</summary>
     public static string? Name(uint id) => Names.GetValueOrDefault(id);
 

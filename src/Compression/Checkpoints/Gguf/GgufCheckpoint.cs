@@ -102,7 +102,8 @@ public sealed class GgufCheckpoint : Checkpoint
         Source = File.Mapped, Offset = info.Offset, RowOrder = rowOrder,
     };
 
-    private static LlamaConfig ReadConfig(GgufFile f, string arch)
+    /// <summary>The config from <paramref name="f"/>'s <c><paramref name="arch"/>.*</c> keys (also read by <see cref="GgufSummary"/>).</summary>
+    internal static LlamaConfig ReadConfig(GgufFile f, string arch)
     {
         string p = arch + ".";
         int Req(string key) => Opt(key) ?? throw new InvalidDataException($"{f.Path}: metadata key '{p}{key}' is missing");

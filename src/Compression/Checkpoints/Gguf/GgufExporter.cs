@@ -210,8 +210,10 @@ public static class GgufExporter
         if (c.AttentionWindow is int window) w.AddUInt32(p + "attention.sliding_window", (uint)window);
     }
 
+    // A vocabulary shorter than the embedding (a vocab_size padded for alignment) is padded with unused "[PADn]" tokens, as
+    // llama.cpp's convert_hf_to_gguf.py does: llama.cpp takes n_vocab from the token list and refuses an embedding of another size.
     private static void AddTokenizerKeys(GgufWriter w, TokenizerData t, LlamaConfig c) =>
-        GgufTokenizer.Write(w, t, t.BosId ?? c.BosTokenId, t.EosId ?? (c.EosTokenIds.Length > 0 ? c.EosTokenIds[0] : null));
+        GgufTokenizer.Write(w, GgufTokenizer.PaddedTo(t, c.VocabSize)!, t.BosId ?? c.BosTokenId, t.EosId ?? (c.EosTokenIds.Length > 0 ? c.EosTokenIds[0] : null));
 
     private static string DefaultName(string path)
     {

@@ -42,8 +42,17 @@ public sealed class GgufFile : IDisposable
     /// <summary>Tensor table in file order.</summary>
     public IReadOnlyList<GgufTensorInfo> Tensors => _tensors;
 
-    private GgufFile(string path)
+    /// <summary>
+    /// Tensors of ggml types the workbench cannot compute with (k-quants, i-quants …), listed only by a file opened with
+    /// <see cref="OpenMetadata"/>: their sizes come from <see cref="GgmlTypes.BlockLayout"/>. Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<GgufForeignTensor> ForeignTensors => _foreign;
+    private readonly List<GgufForeignTensor> _foreign = [];
+    private readonly bool _allowForeign;
+
+    private GgufFile(string path, bool allowForeign = false)
     {
+        _allowForeign = allowForeign;
         _file = new MappedFile(path);
         try
         {
@@ -87,6 +96,13 @@ public sealed class GgufFile : IDisposable
 
     /// <summary>Opens and validates <paramref name="path"/>.</summary>
     public static GgufFile Open(string path) => new(path);
+
+    /// <summary>
+    /// Opens <paramref name="path"/> for its metadata and tensor sizes even when some tensors are in ggml types the
+    /// workbench cannot compute with (a Q4_K_M file from llama.cpp's quantizer): those go to <see cref="ForeignTensors"/>.
+    /// Every other check is the same as <see cref="Open"/>'s.
+    /// </summary>
+    public static GgufFile OpenMetadata(string path) => new(path, allowForeign: true);
 
     // ---- metadata accessors ----
 
@@ -281,6 +297,11 @@ public sealed class GgufFile : IDisposable
     {
         if (_tensorByName.ContainsKey(name)) throw Bad($"tensor '{name}' appears twice");
         var format = type <= int.MaxValue ? FormatRegistry.ByGgmlType((int)type) : null;
+        if (format is null && _allowForeign && GgmlTypes.BlockLayout(type) is var (block, blockBytes))
+        {
+            AddForeign(name, dims, type, relative, block, blockBytes);
+            return;
+        }
         if (format is null)
             throw Bad($"tensor '{name}': type {GgmlTypes.Describe(type)} is not supported by the workbench " +
                       $"(supported: {string.Join(", ", FormatRegistry.All.Where(f => f.GgmlTypeId is not null).Select(f => f.Name))})");
@@ -310,6 +331,23 @@ public sealed class GgufFile : IDisposable
         _tensorByName.Add(name, info);
     }
 
+    private void AddForeign(string name, long[] dims, uint type, ulong relative, int block, int blockBytes)
+    {
+        if (_tensorByName.ContainsKey(name) || _foreign.Any(f => f.Name == name)) throw Bad($"tensor '{name}' appears twice");
+        if (dims[0] % block != 0) throw Bad($"tensor '{name}' has rows of {dims[0]} elements, not a multiple of the {GgmlTypes.Describe(type)} block size {block}");
+        long elements = 1;
+        foreach (long d in dims)
+        {
+            if (d != 0 && elements > long.MaxValue / d / blockBytes) throw Bad($"tensor '{name}' dimensions overflow");
+            elements *= d;
+        }
+        long bytes = elements / block * blockBytes;
+        if (relative % Alignment != 0) throw Bad($"tensor '{name}' offset {relative} is not a multiple of the alignment {Alignment}");
+        if (relative > (ulong)(long.MaxValue - DataOffset) || bytes > _file.Length - DataOffset - (long)relative)
+            throw Bad($"tensor '{name}' data [{DataOffset} + {relative}, +{bytes} bytes) runs past the end of the file ({_file.Length} bytes)");
+        _foreign.Add(new GgufForeignTensor(name, dims, type, (long)relative, bytes));
+    }
+
     /// <summary>
     /// Writers lay tensors out back to back, each padded to the alignment. An overlap, or a gap wider than the
     /// padding (a tensor whose type or shape was corrupted reads the wrong bytes), means the table is corrupt.
@@ -317,11 +355,13 @@ public sealed class GgufFile : IDisposable
     private void CheckTiling()
     {
         long cursor = 0;
-        GgufTensorInfo? previous = null;
-        foreach (var t in _tensors.Where(t => t.ByteLength > 0).OrderBy(t => t.RelativeOffset))
+        var all = _tensors.Select(t => (t.Name, t.RelativeOffset, t.ByteLength))
+            .Concat(_foreign.Select(t => (t.Name, t.RelativeOffset, t.ByteLength)));
+        (string Name, long RelativeOffset, long ByteLength)? previous = null;
+        foreach (var t in all.Where(t => t.ByteLength > 0).OrderBy(t => t.RelativeOffset))
         {
             if (t.RelativeOffset < cursor)
-                throw Bad($"tensors '{previous!.Name}' and '{t.Name}' overlap (data [{previous.RelativeOffset}, {previous.RelativeOffset + previous.ByteLength}) and [{t.RelativeOffset}, ...))");
+                throw Bad($"tensors '{previous!.Value.Name}' and '{t.Name}' overlap (data [{previous.Value.RelativeOffset}, {previous.Value.RelativeOffset + previous.Value.ByteLength}) and [{t.RelativeOffset}, ...))");
             if (t.RelativeOffset != AlignUp(cursor, Alignment))
                 throw Bad($"{t.RelativeOffset - cursor} data bytes before tensor '{t.Name}' belong to no tensor " +
                           "(a tensor's type, shape or offset is corrupt)");
@@ -332,4 +372,11 @@ public sealed class GgufFile : IDisposable
 
     /// <summary><paramref name="x"/> rounded up to a multiple of <paramref name="alignment"/> (a power of two).</summary>
     public static long AlignUp(long x, long alignment) => (x + alignment - 1) & ~(alignment - 1);
+}
+
+/// <summary>A tensor in a ggml type the workbench only sizes (see <see cref="GgufFile.OpenMetadata"/>).</summary>
+public sealed record GgufForeignTensor(string Name, long[] Dimensions, uint GgmlType, long RelativeOffset, long ByteLength)
+{
+    /// <summary>Number of weights.</summary>
+    public long Elements => Dimensions.Aggregate(1L, (a, d) => a * d);
 }

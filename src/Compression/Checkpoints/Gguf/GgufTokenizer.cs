@@ -57,6 +57,23 @@ public static class GgufTokenizer
         }
     }
 
+    /// <summary>
+    /// The tokenizer with ids from its last token up to <paramref name="vocabSize"/> filled by "[PAD{id}]" tokens of type
+    /// Unused (score 0), as llama.cpp's convert_hf_to_gguf.py does: llama.cpp takes n_vocab from the token list and refuses a
+    /// token_embd with more rows (the proxy has 971 tokens and 1024 embedding rows).
+    /// </summary>
+    public static TokenizerData? PaddedTo(TokenizerData? tokenizer, int vocabSize)
+    {
+        if (tokenizer is null || tokenizer.Tokens.Count >= vocabSize) return tokenizer;
+        int n = tokenizer.Tokens.Count;
+        return tokenizer with
+        {
+            Tokens = [.. tokenizer.Tokens, .. Enumerable.Range(n, vocabSize - n).Select(i => $"[PAD{i}]")],
+            TokenTypes = [.. tokenizer.TokenTypes, .. Enumerable.Repeat(TokenType.Unused, vocabSize - n)],
+            Scores = tokenizer.Scores is null ? null : [.. tokenizer.Scores, .. new float[vocabSize - n]],
+        };
+    }
+
     /// <summary>Adds the <c>tokenizer.ggml.*</c> keys of <paramref name="t"/>; <paramref name="bos"/>/<paramref name="eos"/> are written when not null.</summary>
     public static void Write(GgufWriter w, TokenizerData t, int? bos, int? eos)
     {

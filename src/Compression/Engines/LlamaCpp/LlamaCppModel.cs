@@ -111,6 +111,31 @@ public sealed class LlamaCppModel : IDisposable
     /// <summary>Logits of every position of <paramref name="tokens"/> from an empty cache: row i = logits after token i.</summary>
     public float[,] Logits(ReadOnlySpan<int> tokens)
     {
+        Run(tokens);
+        var result = new float[tokens.Length, VocabSize];
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            var row = _context.NativeHandle.GetLogitsIth(i);
+            for (int j = 0; j < VocabSize; j++) result[i, j] = row[j];
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Logits of every position of <paramref name="tokens"/> from an empty cache into <paramref name="destination"/>
+    /// (row-major T × <see cref="VocabSize"/>, row i = logits after token i): the evaluation engine's one call.
+    /// </summary>
+    public void Logits(ReadOnlySpan<int> tokens, Span<float> destination)
+    {
+        if (destination.Length != (long)tokens.Length * VocabSize)
+            throw new ArgumentException($"destination holds {destination.Length} values, not {tokens.Length} × {VocabSize}");
+        Run(tokens);
+        for (int i = 0; i < tokens.Length; i++)
+            _context.NativeHandle.GetLogitsIth(i).CopyTo(destination.Slice(i * VocabSize, VocabSize));
+    }
+
+    private void Run(ReadOnlySpan<int> tokens)
+    {
         if (tokens.Length == 0) throw new ArgumentException("no tokens");
         if (tokens.Length > Options.BatchSize || tokens.Length > Options.ContextSize)
             throw new ArgumentException($"{tokens.Length} tokens exceed llama.cpp's batch ({Options.BatchSize}) or context ({Options.ContextSize})");
@@ -120,13 +145,6 @@ public sealed class LlamaCppModel : IDisposable
         _batch.Clear();
         for (int i = 0; i < tokens.Length; i++) _batch.Add(tokens[i], i, LLamaSeqId.Zero, logits: true);
         Decode();
-        var result = new float[tokens.Length, VocabSize];
-        for (int i = 0; i < tokens.Length; i++)
-        {
-            var row = _context.NativeHandle.GetLogitsIth(i);
-            for (int j = 0; j < VocabSize; j++) result[i, j] = row[j];
-        }
-        return result;
     }
 
     /// <summary>Empties the KV cache (the next call starts at position 0).</summary>

@@ -13,7 +13,7 @@ namespace Compression.Engines.OnnxRuntime;
 /// (GroupQueryAttention takes a zero-length past), which is what <see cref="LogitsLanguageModelBase"/> asks for.
 /// Sizes come from <c>genai_config.json</c>; the context is its <c>context_length</c> (the rotary cache length).
 /// </summary>
-public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IDisposable
+public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IOwnedLanguageModel
 {
     private readonly InferenceSession _session;
     private readonly LlamaTokenizer _tokenizer;
@@ -74,6 +74,9 @@ public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IDisposa
         foreach (int t in tokens) bytes += _tokenizer.IsSpecial(t) ? 0 : _tokenizer.TokenBytes(t).Length;
         return bytes;
     }
+
+    /// <summary>Full prefill: logits (T × V, row-major), row t predicting token t + 1 (for <c>compress logits</c>).</summary>
+    public float[] AllLogits(ReadOnlySpan<int> tokens) => Logits(tokens);
 
     /// <summary>Full prefill: logits (T × V), row t predicting token t + 1.</summary>
     protected override float[] Logits(ReadOnlySpan<int> tokens)

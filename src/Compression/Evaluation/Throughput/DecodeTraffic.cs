@@ -22,8 +22,9 @@ public static class DecodeTraffic
     /// <summary>Bytes a token reads from a GGUF file's tensors, as llama.cpp runs it (rope_freqs and norms included).</summary>
     public static long WeightBytesPerToken(string ggufPath)
     {
-        using var file = GgufFile.Open(ggufPath);
-        return WeightBytesPerToken(file.Tensors.Select(t => (t.Name, t.ByteLength, t.Dimensions.Length > 1 ? t.Dimensions[1] : 1)));
+        using var file = GgufFile.OpenMetadata(ggufPath); // llama.cpp's own types (k-quants) are sized too
+        return WeightBytesPerToken(file.Tensors.Select(t => (t.Name, t.ByteLength, t.Dimensions.Length > 1 ? t.Dimensions[1] : 1))
+            .Concat(file.ForeignTensors.Select(t => (t.Name, t.ByteLength, t.Dimensions.Length > 1 ? t.Dimensions[1] : 1L))));
     }
 
     /// <summary>From (GGUF name, bytes, rows) of every tensor: all of each but one row of token_embd (all of it when there is no output.weight).</summary>

@@ -189,29 +189,13 @@ public static class QatRun
     {
         using var input = CheckpointOpener.Open(checkpoint);
         using var original = CheckpointOpener.Open(source.Path);
-        var tokenizer = PaddedTo(original.LoadTokenizerData(), input.Config.VocabSize);
+        var tokenizer = original.LoadTokenizerData(); // GgufExporter pads a short vocabulary to the embedding's rows
         var options = new GgufExportOptions
         {
             Name = $"{source.Name}-{policy.Format.Name}-{policy.Label}-qat",
             RopeFrequencyFactors = source.Model.Rotary.FrequencyFactors,
         };
         return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), ggufPath, options).FileBytes;
-    }
-
-    /// <summary>
-    /// The tokenizer with ids from its last token up to <paramref name="vocabSize"/> filled by "[PAD{id}]" tokens of type
-    /// Unused, as llama.cpp's convert_hf_to_gguf.py does: llama.cpp takes n_vocab from the token list and refuses a
-    /// token_embd with more rows (the proxy has 971 tokens and 1024 embedding rows).
-    /// </summary>
-    public static TokenizerData? PaddedTo(TokenizerData? tokenizer, int vocabSize)
-    {
-        if (tokenizer is null || tokenizer.Tokens.Count >= vocabSize) return tokenizer;
-        int n = tokenizer.Tokens.Count;
-        return tokenizer with
-        {
-            Tokens = [.. tokenizer.Tokens, .. Enumerable.Range(n, vocabSize - n).Select(i => $"[PAD{i}]")],
-            TokenTypes = [.. tokenizer.TokenTypes, .. Enumerable.Repeat(TokenType.Unused, vocabSize - n)],
-        };
     }
 
     /// <summary>

@@ -143,13 +143,13 @@ public class QatRunTests(ITestOutputHelper output)
     public void A_vocabulary_shorter_than_the_embedding_is_padded_for_llama_cpp()
     {
         var tokenizer = TokenizerJson.Load(TestPaths.TinyLlamaFile("tokenizer.json"));
-        var padded = QatRun.PaddedTo(tokenizer, 520)!;
+        var padded = Compression.Checkpoints.Gguf.GgufTokenizer.PaddedTo(tokenizer, 520)!;
         Assert.Equal(520, padded.Tokens.Count);
         Assert.Equal(520, padded.TokenTypes.Count);
         Assert.Equal("[PAD515]", padded.Tokens[515]);
         Assert.Equal(TokenType.Unused, padded.TokenTypes[519]);
         Assert.Equal(tokenizer.Tokens, padded.Tokens.Take(512));
-        Assert.Same(tokenizer, QatRun.PaddedTo(tokenizer, 512));
+        Assert.Same(tokenizer, Compression.Checkpoints.Gguf.GgufTokenizer.PaddedTo(tokenizer, 512));
     }
 
     private static double MeanAbsDiff(float[,] a, float[,] b)

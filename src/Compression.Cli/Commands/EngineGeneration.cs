@@ -1,0 +1,77 @@
+// EngineGeneration: compress generate on another engine — greedy decoding by llama.cpp (through its KV cache) or by
+// ONNX Runtime (a full prefill per token: simple, for checking what a file says, not for speed).
+using System.Diagnostics;
+using Compression.Checkpoints.Gguf;
+using Compression.Engines.LlamaCpp;
+using Compression.Engines.OnnxRuntime;
+using Compression.Tokenization;
+using Spectre.Console;
+
+namespace Compression.Cli.Commands;
+
+internal static class EngineGeneration
+{
+    public static int Greedy(string engine, string path, string prompt, int maxTokens, CancellationToken cancel)
+    {
+        if (maxTokens < 1) throw new ArgumentException($"--max-tokens must be positive, got {maxTokens}");
+        switch (engine)
+        {
+            case LlamaCppRuntime.EngineName:
+            {
+                if (!File.Exists(path)) throw new ArgumentException($"--model {path}: llama.cpp needs a .gguf file");
+                GgufSummary summary;
+                try { summary = GgufSummary.Read(path); }
+                catch (InvalidDataException e) { throw new InvalidDataException($"{LlamaCppRuntime.EngineName} cannot load {e.Message}", e); }
+                var tokenizer = new LlamaTokenizer(summary.Tokenizer ?? throw new InvalidDataException($"{path}: the GGUF has no tokenizer"));
+                int[] ids = tokenizer.Encode(prompt);
+                using var model = LlamaCppModel.Load(path, new LlamaCppOptions { ContextSize = ids.Length + maxTokens, BatchSize = Math.Max(1, ids.Length) });
+                var clock = Stopwatch.StartNew();
+                int next = model.Prefill(ids);
+                double prefill = ids.Length / clock.Elapsed.TotalSeconds;
+                return Stream(tokenizer, prompt, ids.Length, prefill, next, maxTokens, (token, position) => model.DecodeOne(token, position), cancel);
+            }
+            case "onnxruntime":
+            {
+                using var model = OnnxRuntimeLanguageModel.Open(path);
+                var tokenizer = new LlamaTokenizer(TokenizerJson.Load(Path.Combine(path, "tokenizer.json")));
+                var ids = new List<int>(tokenizer.Encode(prompt));
+                int Next()
+                {
+                    var logits = model.AllLogits(ids.ToArray().AsSpan(Math.Max(0, ids.Count - model.MaxContext)));
+                    var last = logits.AsSpan(logits.Length - model.VocabSize);
+                    int best = 0;
+                    for (int j = 1; j < last.Length; j++) if (last[j] > last[best]) best = j;
+                    return best;
+                }
+                var clock = Stopwatch.StartNew();
+                int first = Next();
+                double prefill = ids.Count / clock.Elapsed.TotalSeconds;
+                int promptTokens = ids.Count;
+                return Stream(tokenizer, prompt, promptTokens, prefill, first, maxTokens, (token, _) => { ids.Add(token); return Next(); }, cancel);
+            }
+            default:
+                throw new ArgumentException($"--engine {engine}: expected torchsharp, llama.cpp or onnxruntime");
+        }
+    }
+
+    private static int Stream(LlamaTokenizer tokenizer, string prompt, int promptTokens, double prefill, int next, int maxTokens,
+        Func<int, int, int> step, CancellationToken cancel)
+    {
+        var decoder = tokenizer.CreateStreamingDecoder(skipSpecial: true);
+        Console.Write(prompt);
+        var clock = Stopwatch.StartNew();
+        int generated = 0;
+        while (generated < maxTokens && !tokenizer.IsEndOfGeneration(next))
+        {
+            cancel.ThrowIfCancellationRequested();
+            Console.Write(decoder.Append(next));
+            Console.Out.Flush();
+            generated++;
+            if (generated == maxTokens) break;
+            next = step(next, promptTokens + generated - 1);
+        }
+        Console.WriteLine(decoder.Flush());
+        AnsiConsole.MarkupLine($"[grey]prompt {promptTokens} tokens: prefill {prefill:F1} tok/s · generated {generated} tokens: decode {generated / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tok/s[/]");
+        return 0;
+    }
+}
