@@ -37,6 +37,12 @@ public abstract class TensorFormat
     /// </summary>
     public virtual Methods.Codecs.BlockCodec? Codec => null;
 
+    /// <summary>
+    /// Why <see cref="QuantizationPolicy.LlamaCppDefault"/> cannot reproduce llama-quantize's own choices for this
+    /// format (a type it picks that the workbench lacks), or null when it can.
+    /// </summary>
+    public virtual string? LlamaCppDefaultGap => null;
+
     /// <summary>One-line description for tables and help text.</summary>
     public abstract string Description { get; }
 

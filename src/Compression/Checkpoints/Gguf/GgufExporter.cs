@@ -187,10 +187,13 @@ public static class GgufExporter
     private static void AddTokenizerKeys(GgufWriter w, TokenizerData t, LlamaConfig c)
     {
         const string p = "tokenizer.ggml.";
+        // A vocabulary shorter than the embedding (tokenizer.json of 971 tokens, vocab_size 1024) is padded as
+        // llama.cpp's converter pads it — "[PAD<id>]", type unused — since llama.cpp requires one token per row.
+        int pad = Math.Max(0, c.VocabSize - t.Tokens.Count);
         w.AddString(p + "model", "gpt2");
         w.AddString(p + "pre", t.Pre);
-        w.AddStringArray(p + "tokens", t.Tokens);
-        w.AddInt32Array(p + "token_type", t.TokenTypes.Select(x => (int)x));
+        w.AddStringArray(p + "tokens", t.Tokens.Concat(Enumerable.Range(t.Tokens.Count, pad).Select(i => $"[PAD{i}]")));
+        w.AddInt32Array(p + "token_type", t.TokenTypes.Select(x => (int)x).Concat(Enumerable.Repeat((int)TokenType.Unused, pad)));
         w.AddStringArray(p + "merges", t.Merges);
         if ((t.BosId ?? c.BosTokenId) is int bos) w.AddUInt32(p + "bos_token_id", (uint)bos);
         if ((t.EosId ?? (c.EosTokenIds.Length > 0 ? c.EosTokenIds[0] : null)) is int eos) w.AddUInt32(p + "eos_token_id", (uint)eos);

@@ -18,6 +18,9 @@ public abstract class TernaryFormat : TensorFormat
     /// <summary>log2 3 ≈ 1.58 bits of information per weight, grouped with the 2-bit formats.</summary>
     public sealed override int NominalBits => 2;
 
+    public sealed override string LlamaCppDefaultGap =>
+        "llama-quantize stores token_embd as Q4_K for TQ1_0/TQ2_0, a type the workbench does not have; use the pure or default policy";
+
     /// <summary>The reference's <c>amax = MAX(amax, fabsf(v))</c> over one block, in index order.</summary>
     internal static float AbsMax(ReadOnlySpan<float> x)
     {
