@@ -43,6 +43,12 @@ public abstract class TensorFormat
     /// </summary>
     public virtual string? LlamaCppDefaultGap => null;
 
+    /// <summary>
+    /// Block length over which the decode kernel (<see cref="Gemv"/>) quantizes the activations to 8 bits: 32 (Q8_0, the
+    /// default) or, for formats llama.cpp pairs with Q8_K, 256. Float kernels do not quantize activations.
+    /// </summary>
+    public virtual int ActivationBlock => 32;
+
     /// <summary>One-line description for tables and help text.</summary>
     public abstract string Description { get; }
 

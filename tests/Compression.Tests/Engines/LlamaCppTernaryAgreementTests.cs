@@ -27,20 +27,22 @@ public class LlamaCppTernaryAgreementTests(ITestOutputHelper output)
     });
 
     /// <summary>
-    /// The workbench's decode path (one token at a time: the packed GEMV kernels, activations quantized to Q8 blocks of
-    /// 32 with fp16 scales) against llama.cpp's on the same file. llama.cpp pairs its ternary types with Q8_K
-    /// activations instead (one float scale per 256), so the engines round activations differently — measured here:
-    /// max 0.29–0.33, mean 0.057–0.065; for q4_0 and q1_0, where both use Q8_0, the same comparison on this proxy
-    /// gives 3e-6 and 7e-3. The bounds are about twice what was measured. What shows both engines read the same
-    /// weights is <paramref name="separation"/>: their mean disagreement is that many times smaller than the mean
-    /// distance the ternary rounding put between llama.cpp and the float model (measured 48–50×). tq1_0 and tq2_0 hold
-    /// the same ternary values, so their rows measure the same.
+    /// The workbench's decode path (one token at a time: the packed GEMV kernels, activations quantized to Q8_K blocks
+    /// of 256 as llama.cpp pairs them with its ternary types) against llama.cpp on the same file. Measured here: pure
+    /// max 0.155, mean 2.9e-3; default (embeddings and head f16, which llama.cpp multiplies with f16-rounded
+    /// activations) max 0.022, mean 1.1e-3. The remaining differences are float summation order upstream flipping an
+    /// activation code by one step now and then, which a ternary head (scale = max |w|) turns into a visible logit
+    /// change. The bounds are about twice what was measured. What shows both engines read the same weights is
+    /// <paramref name="separation"/>: their mean disagreement is that many times smaller than the mean distance the
+    /// ternary rounding put between llama.cpp and the float model (measured 930× pure, 3090× default). tq1_0 and tq2_0
+    /// hold the same ternary values, so their rows measure the same. (With the workbench's usual Q8_0 activations of
+    /// 32 the engines differed by 0.06 on average — the reason the ternary kernels use Q8_K.)
     /// </summary>
     [Theory]
-    [InlineData("tq2_0", "pure", 0.7, 0.12, 25)]
-    [InlineData("tq2_0", "default", 0.7, 0.13, 25)]
-    [InlineData("tq1_0", "pure", 0.7, 0.12, 25)]
-    [InlineData("tq1_0", "default", 0.7, 0.13, 25)]
+    [InlineData("tq2_0", "pure", 0.3, 6e-3, 400)]
+    [InlineData("tq2_0", "default", 0.05, 2.5e-3, 1500)]
+    [InlineData("tq1_0", "pure", 0.3, 6e-3, 400)]
+    [InlineData("tq1_0", "default", 0.05, 2.5e-3, 1500)]
     public void LlamaCppAgreesWithTheWorkbenchOnTheTernaryFilesItWrites(string formatName, string policyName, double maxBound, double meanBound, double separation)
     {
         var format = FormatRegistry.Get(formatName);

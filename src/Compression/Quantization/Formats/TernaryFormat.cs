@@ -18,6 +18,9 @@ public abstract class TernaryFormat : TensorFormat
     /// <summary>log2 3 ≈ 1.58 bits of information per weight, grouped with the 2-bit formats.</summary>
     public sealed override int NominalBits => 2;
 
+    /// <summary>Q8_K activations, as llama.cpp's ternary dot products use (one float scale per 256).</summary>
+    public sealed override int ActivationBlock => Kernels.ActivationQ8K.Block;
+
     public sealed override string LlamaCppDefaultGap =>
         "llama-quantize stores token_embd as Q4_K for TQ1_0/TQ2_0, a type the workbench does not have; use the pure or default policy";
 
