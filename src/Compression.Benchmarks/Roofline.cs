@@ -20,7 +20,7 @@ namespace Compression.Benchmarks;
 public static class Roofline
 {
     public static readonly string[] DefaultShapes = ["4096x4096", "14336x4096", "4096x14336", "128256x4096"];
-    public static readonly string[] DefaultFormats = ["f16", "bf16", "q8_0", "int8", "q4_0", "int4", "q1_0", "q6_k"];
+    public static readonly string[] DefaultFormats = ["f16", "bf16", "q8_0", "int8", "q4_0", "int4", "q1_0", "q6_k", "tq2_0", "tq1_0"];
 
     public static int Run(string[] args)
     {

@@ -2,6 +2,7 @@
 using System.CommandLine;
 using Compression.Checkpoints;
 using Compression.Checkpoints.Gguf;
+using Compression.Model;
 using Compression.Quantization;
 using Spectre.Console;
 
@@ -23,7 +24,7 @@ internal static class QuantizeCommand
     public static Command Create()
     {
         var model = CliOptions.Model();
-        var format = new Option<string>("--format", "-f") { Description = "Target format: q8_0, q4_0, q1_0 (or f16, bf16, f32)", Required = true };
+        var format = new Option<string>("--format", "-f") { Description = "Target format: q8_0, q6_k, q4_0, tq2_0, tq1_0, q1_0 (or f16, bf16, f32)", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "The GGUF file to write (appears only when complete)", Required = true };
         var pure = new Option<bool>("--pure") { Description = "Every 2-D tensor, embeddings and LM head included, in the one format (llama-quantize --pure)" };
         var tensorType = new Option<string[]>("--tensor-type")
@@ -121,6 +122,13 @@ internal static class QuantizeCommand
             throw new ArgumentException($"--out {r.Out}: the output would replace the input checkpoint");
         // A GGUF without a vocabulary passes through as no_vocab (llama.cpp loads such files); a Hugging Face
         // directory without tokenizer.json is more likely incomplete, so it is refused.
+        // Rows a format cannot hold fall back to the keep-format (q6_k, tq1_0 and tq2_0 need rows of multiples of 256);
+        // a model none of whose matrices fit would come out with nothing in the requested format, so say so instead.
+        var format = FormatRegistry.Get(r.Format);
+        var matrices = LlamaTensorLayout.Expected(input.Config).Where(s => s.Shape.Length == 2).ToList();
+        if (!matrices.Any(s => format.Supports(s.Shape[^1])))
+            throw new ArgumentException($"--format {format.Name}: no matrix of {r.Model} has rows that fit its blocks of {format.BlockSize} " +
+                $"(row lengths {string.Join(", ", matrices.Select(s => s.Shape[^1]).Distinct().Order())}); nothing would be stored as {format.Name}");
         var tokenizer = input.LoadTokenizerData();
         if (tokenizer is null && input is GgufCheckpoint g && g.File.TryGetString("tokenizer.ggml.model") is { } kind and not "no_vocab")
             throw new NotSupportedException($"{r.Model}: tokenizer.ggml.model = {kind}: only byte-level BPE (gpt2) vocabularies can be written; " +

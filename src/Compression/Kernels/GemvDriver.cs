@@ -9,6 +9,8 @@ public unsafe struct GemvContext
     public int Cols;
     public float* X;
     public ActivationQ8 Act;
+    /// <summary>x as Q8_K blocks of 256, for the kernels that pair with them (<see cref="GemvDriver.RunQ8K"/>).</summary>
+    public ActivationQ8K ActK;
     public float* Y;
     /// <summary>Format parameter for kernels shared by several formats (group size for int4).</summary>
     public int Param;
@@ -33,6 +35,22 @@ public static unsafe class GemvDriver
         Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
         var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot };
         if (quantizeX) ctx.Act = ActivationQ8.Quantize(x[..cols]);
+        fixed (byte* pw = packed)
+        fixed (float* px = x)
+        fixed (float* py = y)
+        {
+            ctx.W = pw; ctx.X = px; ctx.Y = py;
+            int minRows = (int)Math.Clamp(MinParallelBytes / Math.Max(1, rowBytes), 1, int.MaxValue);
+            RowParallel.For(rows, Grain, minRows, &RunRows, (nint)(&ctx));
+        }
+    }
+
+    /// <summary><see cref="Run"/> with x quantized to Q8_K blocks of 256 (<see cref="GemvContext.ActK"/>), as llama.cpp pairs its k-quant and ternary types.</summary>
+    public static void RunQ8K(string format, ReadOnlySpan<byte> packed, int rows, int cols, long rowBytes,
+        ReadOnlySpan<float> x, Span<float> y, delegate*<byte*, GemvContext*, float> dot)
+    {
+        Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
+        var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Dot = dot, ActK = ActivationQ8K.Quantize(x[..cols]) };
         fixed (byte* pw = packed)
         fixed (float* px = x)
         fixed (float* py = y)

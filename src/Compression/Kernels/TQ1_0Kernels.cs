@@ -1,4 +1,4 @@
-// TQ1_0Kernels: decode GEMV for tq1_0 — base-3 trits peeled off the packed bytes in registers, times Q8 activations.
+// TQ1_0Kernels: decode GEMV for tq1_0 — base-3 trits peeled off the packed bytes in registers, times Q8_K activations.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -8,7 +8,7 @@ using Compression.Quantization.Formats;
 namespace Compression.Kernels;
 
 /// <summary>
-/// y[r] = Σ_blocks d_w·Σ_{8 groups of 32} d_x·Σ (t−1)·q_x. Trit n of a byte q is ⌊3·t/256⌋ with t = q·3ⁿ mod 256,
+/// y[r] = Σ_blocks d_w·d_x·Σ_256 (t−1)·q_x with Q8_K activations (see <see cref="TernaryDot"/>). Trit n of a byte q is ⌊3·t/256⌋ with t = q·3ⁿ mod 256,
 /// i.e. [t ≥ 86] + [t ≥ 171]; t for n + 1 is 3t mod 256, two wrapping byte adds. Groups 0..4 are trits 0..4 of
 /// qs[0..31]; group 5 is trits 0 and 1 of qs[32..47], group 6 trits 2 and 3, group 7 trit 4 of qs[32..47] then
 /// the 16 trits of qh (trit n of qh[j] is weight 240 + 4n + j).
@@ -16,7 +16,7 @@ namespace Compression.Kernels;
 public static unsafe class TQ1_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
-        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0, Pick(KernelIsa.Current));
+        GemvDriver.RunQ8K(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, Pick(KernelIsa.Current));
 
     /// <summary>The row-dot kernel for <paramref name="level"/>.</summary>
     internal static delegate*<byte*, GemvContext*, float> Pick(IsaLevel level) => level switch
@@ -67,28 +67,27 @@ public static unsafe class TQ1_0Kernels
     internal static float DotAvx2(byte* row, GemvContext* c)
     {
         int nb = c->Cols / TernaryFormat.Block;
-        var accA = Vector256<float>.Zero;
-        var accB = Vector256<float>.Zero;
+        float sum = 0;
         for (int b = 0; b < nb; b++)
         {
             var blk = (BlockTQ1_0*)(row + b * BlockTQ1_0.Size);
             Unpack(blk, out var k0, out var k1, out var k2, out var k3, out var k4, out var k5, out var k6, out var k7);
-            TernaryDot.Block(c, b * 8, HalfConvert.ToFloat(*(ushort*)&blk->D), k0, k1, k2, k3, k4, k5, k6, k7, ref accA, ref accB);
+            sum += TernaryDot.Block(c, b, HalfConvert.ToFloat(*(ushort*)&blk->D), k0, k1, k2, k3, k4, k5, k6, k7);
         }
-        return IntDot.HSum(Avx.Add(accA, accB));
+        return sum;
     }
 
     internal static float DotAvx512(byte* row, GemvContext* c)
     {
         int nb = c->Cols / TernaryFormat.Block;
-        var acc = Vector512<float>.Zero;
+        float sum = 0;
         for (int b = 0; b < nb; b++)
         {
             var blk = (BlockTQ1_0*)(row + b * BlockTQ1_0.Size);
             Unpack(blk, out var k0, out var k1, out var k2, out var k3, out var k4, out var k5, out var k6, out var k7);
-            TernaryDot.Block(c, b * 8, HalfConvert.ToFloat(*(ushort*)&blk->D), k0, k1, k2, k3, k4, k5, k6, k7, ref acc);
+            sum += TernaryDot.Block512(c, b, HalfConvert.ToFloat(*(ushort*)&blk->D), k0, k1, k2, k3, k4, k5, k6, k7);
         }
-        return IntDot.HSum(acc);
+        return sum;
     }
 
     internal static float DotScalar(byte* row, GemvContext* c)
@@ -105,7 +104,7 @@ public static unsafe class TQ1_0Kernels
                 for (int m = 0; m < 16; m++) w[160 + 16 * n + m] = (sbyte)(TQ1_0Format.TritOf(blk->Qs[32 + m], n) - 1);
             for (int n = 0; n < 4; n++)
                 for (int j = 0; j < 4; j++) w[240 + 4 * n + j] = (sbyte)(TQ1_0Format.TritOf(blk->Qh[j], n) - 1);
-            sum += TernaryDot.BlockScalar(c, b * 8, HalfConvert.ToFloat(*(ushort*)&blk->D), w);
+            sum += TernaryDot.BlockScalar(c, b, HalfConvert.ToFloat(*(ushort*)&blk->D), w);
         }
         return sum;
     }

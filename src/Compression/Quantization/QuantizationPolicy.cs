@@ -65,6 +65,7 @@ public sealed record QuantizationPolicy
     /// </summary>
     public static QuantizationPolicy LlamaCppDefault(TensorFormat format)
     {
+        if (format.LlamaCppDefaultGap is { } gap) throw new NotSupportedException($"policy llama.cpp with {format.Name}: {gap}");
         var q6k = FormatRegistry.TryGet("q6_k");
         bool keepOutputHigher = format.NominalBits < 8 && q6k is not null;
         return new()

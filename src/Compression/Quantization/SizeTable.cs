@@ -7,7 +7,8 @@ public static class SizeTable
 {
     /// <summary>
     /// Baselines (f32, bf16, f16: every tensor in that format), then for each quantizing format its
-    /// size under the workbench default, under <c>--pure</c>, and — for GGUF formats — under llama.cpp's own choices.
+    /// size under the workbench default, under <c>--pure</c>, and — for GGUF formats whose llama-quantize choices the
+    /// workbench can make — under llama.cpp's own choices.
     /// </summary>
     public static IReadOnlyList<ModelSize> Rows(LlamaConfig c)
     {
@@ -19,7 +20,7 @@ public static class SizeTable
         {
             rows.Add(SizeAccounting.Measure(c, QuantizationPolicy.Default(f)));
             rows.Add(SizeAccounting.Measure(c, QuantizationPolicy.PureOf(f)));
-            if (f.GgmlTypeId is not null) rows.Add(SizeAccounting.Measure(c, QuantizationPolicy.LlamaCppDefault(f)));
+            if (f.GgmlTypeId is not null && f.LlamaCppDefaultGap is null) rows.Add(SizeAccounting.Measure(c, QuantizationPolicy.LlamaCppDefault(f)));
         }
         return rows;
     }

@@ -37,6 +37,18 @@ public abstract class TensorFormat
     /// </summary>
     public virtual Methods.Codecs.BlockCodec? Codec => null;
 
+    /// <summary>
+    /// Why <see cref="QuantizationPolicy.LlamaCppDefault"/> cannot reproduce llama-quantize's own choices for this
+    /// format (a type it picks that the workbench lacks), or null when it can.
+    /// </summary>
+    public virtual string? LlamaCppDefaultGap => null;
+
+    /// <summary>
+    /// Block length over which the decode kernel (<see cref="Gemv"/>) quantizes the activations to 8 bits: 32 (Q8_0, the
+    /// default) or, for formats llama.cpp pairs with Q8_K, 256. Float kernels do not quantize activations.
+    /// </summary>
+    public virtual int ActivationBlock => 32;
+
     /// <summary>One-line description for tables and help text.</summary>
     public abstract string Description { get; }
 

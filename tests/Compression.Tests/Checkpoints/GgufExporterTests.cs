@@ -101,6 +101,22 @@ public class GgufExporterTests
     }
 
     [Fact]
+    public void AVocabularyShorterThanTheEmbeddingIsPaddedAsLlamaCppsConverterPadsIt()
+    {
+        // The proxy's tokenizer.json holds 971 tokens for 1024 embedding rows; llama.cpp refuses a GGUF whose token list
+        // is shorter than token_embd, so the converter appends "[PAD<id>]" tokens of type unused.
+        using var file = GgufFile.Open(Compression.Tests.Quantization.ProxyGguf.F32);
+        var tokens = file.GetStringArray("tokenizer.ggml.tokens");
+        var types = file.GetArray<int>("tokenizer.ggml.token_type");
+        Assert.Equal(1024, tokens.Length);
+        Assert.Equal(1024, types.Length);
+        Assert.Equal("[PAD971]", tokens[971]);
+        Assert.Equal("[PAD1023]", tokens[1023]);
+        Assert.All(types[971..], t => Assert.Equal((int)Compression.Tokenization.TokenType.Unused, t));
+        Assert.NotEqual((int)Compression.Tokenization.TokenType.Unused, types[970]);
+    }
+
+    [Fact]
     public void UnsupportedChoiceIsRejectedBeforeWriting()
     {
         string dir = TestPaths.NewTempDir("gguf-export");

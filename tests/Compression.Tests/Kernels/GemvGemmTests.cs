@@ -11,7 +11,8 @@ public class GemvGemmTests
     private static readonly int[] RowCounts = [1, 2, 3, 5, 16, 17, 37];
 
     /// <summary>
-    /// Integer kernels multiply by x̂, x quantized per block of 32 with d = amax/127 rounded to fp16:
+    /// Integer kernels multiply by x̂, x quantized per block of 32 (256 for the ternary formats' Q8_K, whose d is not
+    /// rounded to fp16) with d = amax/127 rounded to fp16:
     /// |x − x̂| ≤ d/2 (rounding) + 127·d·2^-11 (fp16 scale) ≤ 0.57·d. So |y − W·x| ≤ Σ|w|·0.57·d_block,
     /// plus float accumulation error (1e-5 of Σ|w·x|). Float kernels only have the accumulation term.
     /// </summary>
@@ -22,11 +23,12 @@ public class GemvGemmTests
         {
             double wk = Math.Abs(w[r * cols + k]);
             absSum += wk * Math.Abs(x[k]);
-            if (!f.IsFloat && cols % 32 == 0)
+            int ab = f.ActivationBlock;
+            if (!f.IsFloat && cols % ab == 0)
             {
-                int b0 = k / 32 * 32;
+                int b0 = k / ab * ab;
                 float amax = 0;
-                for (int j = b0; j < b0 + 32; j++) amax = Math.Max(amax, Math.Abs(x[j]));
+                for (int j = b0; j < b0 + ab; j++) amax = Math.Max(amax, Math.Abs(x[j]));
                 quantErr += wk * 0.57 * amax / 127;
             }
         }

@@ -30,11 +30,20 @@ public class PackedLinearTests
 
         // Decode: GEMV. Integer kernels see x̂ = x quantized to Q8 blocks, so compare against torch on x̂.
         var xv = TestData.Gaussian(inF, 23);
-        var xhat = f.IsFloat ? xv : Dequantized(Compression.Kernels.ActivationQ8.Quantize(xv));
+        var xhat = f.IsFloat ? xv
+            : f.ActivationBlock == Compression.Kernels.ActivationQ8K.Block ? Dequantized(Compression.Kernels.ActivationQ8K.Quantize(xv))
+            : Dequantized(Compression.Kernels.ActivationQ8.Quantize(xv));
         using var x1 = tensor(xv, [1, 1, inF]);
         using var y1 = layer.forward(x1);
         using var ref1 = nn.functional.linear(tensor(xhat, [1, 1, inF]), wd);
         Assert.True(y1.allclose(ref1, rtol: 1e-4, atol: 1e-4), $"{name}: decode max diff {(y1 - ref1).abs().max().item<float>()}");
+    }
+
+    private static unsafe float[] Dequantized(Compression.Kernels.ActivationQ8K a)
+    {
+        var x = new float[a.Cols];
+        for (int i = 0; i < a.Cols; i++) x[i] = a.Q[i] * a.D[i / Compression.Kernels.ActivationQ8K.Block];
+        return x;
     }
 
     private static unsafe float[] Dequantized(Compression.Kernels.ActivationQ8 a)

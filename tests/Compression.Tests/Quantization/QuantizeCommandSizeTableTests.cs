@@ -45,5 +45,17 @@ public class QuantizeCommandSizeTableTests
         long q1Default = BlockLinear / 128 * 18 + 2 * Embedding * 2 + Norms * 4;
         Assert.Equal(3_083_878_400L, q1Default);
         Assert.Equal(q1Default, Row("q1_0", "default").Bytes);
+
+        // tq2_0 / tq1_0 pure: every 2-D tensor at 66 / 54 bytes per 256 (every Llama 3.1 8B row is a multiple of 256).
+        long tq2Pure = (2 * Embedding + BlockLinear) / 256 * 66 + Norms * 4;
+        long tq1Pure = (2 * Embedding + BlockLinear) / 256 * 54 + Norms * 4;
+        Assert.Equal(2_071_298_048L, tq2Pure);
+        Assert.Equal(1_694_892_032L, tq1Pure);
+        Assert.Equal(tq2Pure, Row("tq2_0", "pure").Bytes);
+        Assert.Equal(tq1Pure, Row("tq1_0", "pure").Bytes);
+        Assert.Equal(BlockLinear / 256 * 54 + 2 * Embedding * 2 + Norms * 4, Row("tq1_0", "default").Bytes);
+        // llama-quantize's own TQ choice puts token_embd at Q4_K, which the workbench lacks: no row claims to be it.
+        Assert.DoesNotContain(SizeTable.Rows(LlamaConfig.Llama31_8B), r => r.FormatName.StartsWith("tq") && r.PolicyLabel == "llama.cpp");
+        Assert.Throws<NotSupportedException>(() => QuantizationPolicy.LlamaCppDefault(FormatRegistry.Get("tq2_0")));
     }
 }

@@ -5,6 +5,7 @@ using Compression.Checkpoints;
 using Compression.Checkpoints.Gguf;
 using Compression.Cli.Commands;
 using Compression.Inference;
+using Compression.Model;
 using Compression.Quantization;
 using Compression.Tests.Model;
 
@@ -87,6 +88,37 @@ public class QuantizeCommandTests
         }
         var logits = Logits(custom);
         Assert.True(ReferenceLogits.MaxAbsDiff(logits, ReferenceLogits.Load("numpy.full")) < 5); // loads and runs
+    }
+
+    [Theory]
+    [InlineData("tq2_0", 37u)]
+    [InlineData("tq1_0", 36u)]
+    public void Ternary_formats_are_written_where_rows_hold_256_and_refused_clearly_where_none_do(string format, uint fileType)
+    {
+        var f = FormatRegistry.Get(format);
+        string dir = TestPaths.NewTempDir("quantize-cmd");
+        string outPath = Path.Combine(dir, $"proxy-{format}.gguf");
+        Assert.Equal(0, Invoke("-m", ProxyGguf.Directory, "-f", format, "--pure", "-o", outPath)); // rows of 256 and 768
+        using (var file = GgufFile.Open(outPath))
+        {
+            Assert.Equal(fileType, file.GetUInt32("general.file_type")); // llama.h LLAMA_FTYPE_MOSTLY_TQ1_0 = 36, TQ2_0 = 37
+            var matrices = file.Tensors.Where(t => t.Dimensions.Length == 2).ToList();
+            Assert.Equal(2 + 7 * 4, matrices.Count);
+            Assert.All(matrices, t => Assert.Equal((uint)f.GgmlTypeId!, t.GgmlType));
+            // The size table's accounting for this config and policy is the file's tensor bytes (rope_freqs aside).
+            var config = LlamaConfig.Load(ProxyGguf.Directory);
+            Assert.Equal(SizeAccounting.Measure(config, QuantizationPolicy.PureOf(f)).Bytes,
+                file.Tensors.Where(t => t.Name != GgufTensorNames.RopeFrequencies).Sum(t => t.ByteLength));
+        }
+
+        // The tiny fixture's rows are 128 and 384 weights long: every matrix would fall back to f16, so the command refuses.
+        var e = Assert.Throws<ArgumentException>(() =>
+            QuantizeCommand.Run(new QuantizeCommand.Request(F32Gguf, format, Path.Combine(dir, "x.gguf")) { Pure = true }, null, default));
+        Assert.Contains($"--format {format}", e.Message);
+        Assert.Contains("blocks of 256", e.Message);
+        Assert.Contains("128, 384", e.Message);
+        Assert.Equal(1, Invoke("-m", F32Gguf, "-f", format, "-o", Path.Combine(dir, "x.gguf")));
+        Assert.False(File.Exists(Path.Combine(dir, "x.gguf")));
     }
 
     [Theory]

@@ -32,34 +32,28 @@ public sealed unsafe class TQ1_0Format : TernaryFormat
     /// <summary>3ⁿ for the trit positions of a byte.</summary>
     internal static ReadOnlySpan<byte> Pow3 => [1, 3, 9, 27, 81, 243];
 
-    public override void QuantizeRowReference(ReadOnlySpan<float> src, Span<byte> dst)
+    /// <summary>As <c>quantize_row_tq1_0_ref</c>: five trits per qs byte, four (then a zero) per qh byte, as fractions.</summary>
+    internal override void PackBlock(Half d, ReadOnlySpan<int> codes, Span<byte> block)
     {
-        var blocks = MemoryMarshal.Cast<byte, BlockTQ1_0>(dst);
-        for (int b = 0; b < src.Length / Block; b++)
+        for (int m = 0; m < 32; m++)
         {
-            var x = src.Slice(b * Block, Block);
-            float amax = AbsMax(x), id = Inverse(amax);
-            ref var blk = ref blocks[b];
-            blk.D = (Half)amax;
-            for (int m = 0; m < 32; m++)
-            {
-                int q = 0;
-                for (int n = 0; n < 5; n++) q = q * 3 + Trit(x[m + 32 * n], id);
-                blk.Qs[m] = Fraction(q);
-            }
-            for (int m = 0; m < 16; m++)
-            {
-                int q = 0;
-                for (int n = 0; n < 5; n++) q = q * 3 + Trit(x[160 + m + 16 * n], id);
-                blk.Qs[32 + m] = Fraction(q);
-            }
-            for (int j = 0; j < 4; j++)
-            {
-                int q = 0;
-                for (int n = 0; n < 4; n++) q = q * 3 + Trit(x[240 + j + 4 * n], id);
-                blk.Qh[j] = Fraction(q * 3); // the first trit to the most significant place, as in the reference
-            }
+            int q = 0;
+            for (int n = 0; n < 5; n++) q = q * 3 + codes[m + 32 * n];
+            block[m] = Fraction(q);
         }
+        for (int m = 0; m < 16; m++)
+        {
+            int q = 0;
+            for (int n = 0; n < 5; n++) q = q * 3 + codes[160 + m + 16 * n];
+            block[32 + m] = Fraction(q);
+        }
+        for (int j = 0; j < 4; j++)
+        {
+            int q = 0;
+            for (int n = 0; n < 4; n++) q = q * 3 + codes[240 + j + 4 * n];
+            block[48 + j] = Fraction(q * 3); // the first trit to the most significant place, as in the reference
+        }
+        MemoryMarshal.Write(block[52..], d);
     }
 
     /// <summary>⌈q·256/243⌉ for q &lt; 243: five trits as a byte-wide fraction of 1.</summary>

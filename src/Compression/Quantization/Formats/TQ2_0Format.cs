@@ -25,23 +25,17 @@ public sealed unsafe class TQ2_0Format : TernaryFormat
     public override int BytesPerBlock => BlockTQ2_0.Size;
     public override string Description => "GGUF TQ2_0: ternary {−1, 0, +1} in 2 bits, blocks of 256 with an fp16 max-|w| scale (2.0625 bpw)";
 
-    public override void QuantizeRowReference(ReadOnlySpan<float> src, Span<byte> dst)
+    /// <summary>As <c>quantize_row_tq2_0_ref</c>: <c>qs[32c + m] = Σ_l (q[128c + 32l + m] &amp; 3) &lt;&lt; 2l</c>.</summary>
+    internal override void PackBlock(Half d, ReadOnlySpan<int> codes, Span<byte> block)
     {
-        var blocks = MemoryMarshal.Cast<byte, BlockTQ2_0>(dst);
-        for (int b = 0; b < src.Length / Block; b++)
-        {
-            var x = src.Slice(b * Block, Block);
-            float amax = AbsMax(x), id = Inverse(amax);
-            ref var blk = ref blocks[b];
-            blk.D = (Half)amax;
-            for (int c = 0; c < 2; c++)
-                for (int m = 0; m < 32; m++)
-                {
-                    int q = 0;
-                    for (int l = 0; l < 4; l++) q += (Trit(x[128 * c + 32 * l + m], id) & 3) << (2 * l);
-                    blk.Qs[32 * c + m] = (byte)q;
-                }
-        }
+        for (int c = 0; c < 2; c++)
+            for (int m = 0; m < 32; m++)
+            {
+                int q = 0;
+                for (int l = 0; l < 4; l++) q += (codes[128 * c + 32 * l + m] & 3) << (2 * l);
+                block[32 * c + m] = (byte)q;
+            }
+        MemoryMarshal.Write(block[64..], d);
     }
 
     public override void DequantizeRowReference(ReadOnlySpan<byte> src, Span<float> dst)
