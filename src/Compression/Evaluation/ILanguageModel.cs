@@ -14,10 +14,14 @@ public interface ILanguageModel
     /// <summary>Longest token sequence one forward pass accepts (BOS included).</summary>
     int MaxContext { get; }
 
-    /// <summary>Beginning-of-sequence token, or null when the vocabulary has none.</summary>
+    /// <summary>
+    /// The beginning-of-sequence token the model's tokenizer prepends, or null when it prepends none — Qwen's vocabulary
+    /// has a BOS id (&lt;|endoftext|&gt;) but its tokenizer never adds it, and neither llama.cpp nor lm-evaluation-harness
+    /// does: evaluation then runs without BOS.
+    /// </summary>
     int? BosId { get; }
 
-    /// <summary>Tokenizes <paramref name="text"/>; prepends <see cref="BosId"/> when <paramref name="addBos"/> is set.</summary>
+    /// <summary>Tokenizes <paramref name="text"/>; prepends <see cref="BosId"/> when <paramref name="addBos"/> is set and it is not null.</summary>
     int[] Encode(string text, bool addBos);
 
     /// <summary>

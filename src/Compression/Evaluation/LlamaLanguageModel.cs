@@ -22,20 +22,27 @@ public sealed class LlamaLanguageModel : IOwnedLanguageModel
     /// <param name="tokenBytes">UTF-8 bytes a token spells (0 for special tokens).</param>
     /// <param name="maxContext">Longest window evaluated (defaults to the model's max_position_embeddings, capped at 4096).</param>
     public LlamaLanguageModel(LlamaModel model, Func<string, bool, int[]> encode, Func<int, int> tokenBytes, int? maxContext = null)
+        : this(model, encode, tokenBytes, maxContext, model.Config.BosTokenId) { }
+
+    /// <param name="bosId">The BOS the tokenizer prepends; null: none.</param>
+    private LlamaLanguageModel(LlamaModel model, Func<string, bool, int[]> encode, Func<int, int> tokenBytes, int? maxContext, int? bosId)
     {
         _model = model;
+        BosId = bosId;
         _encode = encode;
         _tokenBytes = tokenBytes;
         MaxContext = Math.Min(maxContext ?? 4096, model.Config.MaxPositionEmbeddings);
     }
 
-    /// <summary>The model with a Llama tokenizer: its encoding, and UTF-8 byte lengths with special tokens counting zero.</summary>
+    /// <summary>The model with a Llama tokenizer: its encoding, and UTF-8 byte lengths with special tokens counting zero.
+    /// BOS is the tokenizer's when it adds one (Llama), none when it does not (Qwen: see <see cref="ILanguageModel.BosId"/>).</summary>
     public static LlamaLanguageModel WithTokenizer(LlamaModel model, Tokenization.LlamaTokenizer tokenizer, int? maxContext = null) =>
-        new(model, (text, bos) => tokenizer.Encode(text, bos), id => tokenizer.IsSpecial(id) ? 0 : tokenizer.TokenBytes(id).Length, maxContext);
+        new(model, (text, bos) => tokenizer.Encode(text, bos && tokenizer.Data.AddBos), id => tokenizer.IsSpecial(id) ? 0 : tokenizer.TokenBytes(id).Length,
+            maxContext, tokenizer.Data.AddBos ? tokenizer.BosId ?? model.Config.BosTokenId : null);
 
     public int VocabSize => _model.Config.VocabSize;
     public int MaxContext { get; }
-    public int? BosId => _model.Config.BosTokenId;
+    public int? BosId { get; }
     public LlamaModel Model => _model;
 
     public int[] Encode(string text, bool addBos) => _encode(text, addBos);

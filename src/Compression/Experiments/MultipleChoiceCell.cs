@@ -36,7 +36,7 @@ public static class MultipleChoiceCell
             {
                 ["file"] = Path.GetFileName(file),
                 ["layout"] = set.Layout.Name,
-                ["bos"] = options.AddBos ? "prepended" : "none",
+                ["bos"] = options.AddBos && languageModel.BosId is not null ? "prepended" : "none",
             },
         };
         return CellRecords.Create(model, new TaskInfo(TaskName(file), result.Version), metrics, settings);

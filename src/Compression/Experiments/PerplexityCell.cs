@@ -36,7 +36,7 @@ public static class PerplexityCell
             {
                 ["file"] = Path.GetFileName(file),
                 ["stride"] = CellRecords.Text(options.EffectiveStride),
-                ["bos"] = options.PrependBos ? "prepended" : "none",
+                ["bos"] = result.Options.PrependBos ? "prepended" : "none", // as run: none when the tokenizer adds no BOS
                 ["max_tokens"] = options.MaxTokens is int m ? CellRecords.Text(m) : "all",
                 ["documents"] = options.DocumentSeparator is null ? "one stream" : "each scored from its own BOS",
             },

@@ -49,7 +49,7 @@ public sealed class LlamaCppLanguageModel : LogitsLanguageModelBase, IOwnedLangu
             throw new InvalidDataException($"{LlamaCppRuntime.EngineName} cannot load {ggufPath}: {e.Message}", e);
         }
         int context = summary.Config.MaxPositionEmbeddings, vocab = summary.Config.VocabSize;
-        int? bos = summary.Config.BosTokenId;
+        int? bos = tokenizer is { Data.AddBos: false } ? null : tokenizer?.BosId ?? summary.Config.BosTokenId; // see ILanguageModel.BosId
         int max = Math.Min(maxContext ?? 4096, context);
         var model = LlamaCppModel.Load(ggufPath, new LlamaCppOptions
         {
@@ -71,7 +71,7 @@ public sealed class LlamaCppLanguageModel : LogitsLanguageModelBase, IOwnedLangu
     public override int? BosId { get; }
 
     public override int[] Encode(string text, bool addBos) =>
-        (_tokenizer ?? throw new InvalidDataException($"{Path}: the GGUF has no tokenizer (tokenizer.ggml.*); text tasks need one")).Encode(text, addBos);
+        (_tokenizer ?? throw new InvalidDataException($"{Path}: the GGUF has no tokenizer (tokenizer.ggml.*); text tasks need one")).Encode(text, addBos && BosId is not null);
 
     public override long ByteLength(ReadOnlySpan<int> tokens)
     {

@@ -65,8 +65,8 @@ public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IOwnedLa
 
     public override int VocabSize => _vocab;
     public override int MaxContext => _context;
-    public override int? BosId => _tokenizer.BosId;
-    public override int[] Encode(string text, bool addBos) => _tokenizer.Encode(text, addBos);
+    public override int? BosId => _tokenizer.Data.AddBos ? _tokenizer.BosId : null; // see ILanguageModel.BosId
+    public override int[] Encode(string text, bool addBos) => _tokenizer.Encode(text, addBos && BosId is not null);
 
     public override long ByteLength(ReadOnlySpan<int> tokens)
     {

@@ -25,7 +25,8 @@ public sealed record WindowOptions
     /// <summary>Start-to-start distance of consecutive windows in text tokens; null = non-overlapping.</summary>
     public int? Stride { get; init; }
 
-    /// <summary>Prepend BOS to every window (scored tokens then never lack context).</summary>
+    /// <summary>Prepend BOS to every window (scored tokens then never lack context) — when the model's tokenizer
+    /// prepends one: see <see cref="For"/>.</summary>
     public bool PrependBos { get; init; } = true;
 
     /// <summary>Evaluate only the first this many text tokens (quick runs); null = the whole text.</summary>
@@ -57,6 +58,12 @@ public sealed record WindowOptions
             return stride;
         }
     }
+
+    /// <summary>
+    /// The options as they apply to <paramref name="model"/>: without BOS when its tokenizer prepends none (Qwen; see
+    /// <see cref="ILanguageModel.BosId"/>), as llama.cpp's perplexity and lm-evaluation-harness do.
+    /// </summary>
+    public WindowOptions For(ILanguageModel model) => PrependBos && model.BosId is null ? this with { PrependBos = false } : this;
 
     /// <summary>Checks the options against a model and returns the BOS id to prepend (null when not prepending).</summary>
     public int? Validate(ILanguageModel model)

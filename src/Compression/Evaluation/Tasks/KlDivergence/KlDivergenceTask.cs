@@ -32,10 +32,11 @@ public sealed class KlDivergenceTask(WindowOptions options)
         if (baseline.VocabSize != candidate.VocabSize)
             throw new ArgumentException($"Vocabulary sizes differ (baseline {baseline.VocabSize}, candidate {candidate.VocabSize}); KL divergence needs the same tokens.");
         if (baseline.BosId != candidate.BosId) throw new ArgumentException("BOS ids differ between baseline and candidate.");
-        int? bos = Options.Validate(baseline);
-        Options.Validate(candidate);
+        var options = Options.For(baseline);
+        int? bos = options.Validate(baseline);
+        options.Validate(candidate);
 
-        var plan = TextWindows.Plan(baseline, text, Options, bos);
+        var plan = TextWindows.Plan(baseline, text, options, bos);
         long total = plan.ScoredTokens;
 
         var baseSink = new RowBuffer(baseline.VocabSize);
@@ -58,7 +59,7 @@ public sealed class KlDivergenceTask(WindowOptions options)
         FiniteMetric.Require(compare.Kl.Sum(), "the KL divergence", Name);
         double basePpl = PerplexityMetrics.Perplexity(baseNll, total), candPpl = PerplexityMetrics.Perplexity(candNll, total);
         double rms = Math.Sqrt(compare.DeltaP.Sum(d => d * d) / total);
-        return new KlDivergenceResult(Name, Version, Options, total,
+        return new KlDivergenceResult(Name, Version, options, total,
             DistributionSummary.From(compare.Kl),
             Proportion.Wilson(compare.SameTop, total),
             basePpl, candPpl, candPpl / basePpl,

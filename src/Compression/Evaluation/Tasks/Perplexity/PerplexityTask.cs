@@ -26,8 +26,9 @@ public sealed class PerplexityTask(WindowOptions options)
     public PerplexityResult Run(ILanguageModel model, string text, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        int? bos = Options.Validate(model);
-        var plan = TextWindows.Plan(model, text, Options, bos);
+        var options = Options.For(model);
+        int? bos = options.Validate(model);
+        var plan = TextWindows.Plan(model, text, options, bos);
         long total = plan.ScoredTokens;
 
         var sink = new NllSink();
@@ -45,7 +46,7 @@ public sealed class PerplexityTask(WindowOptions options)
         FiniteMetric.Require(sink.Total, "the summed negative log-likelihood", Name);
         long bytes = plan.ScoredBytes;
         var nll = MeanEstimate.From(sink.Nlls);
-        return new PerplexityResult(Name, Version, Options, total, bytes, sink.Total, nll,
+        return new PerplexityResult(Name, Version, options, total, bytes, sink.Total, nll,
             PerplexityMetrics.Perplexity(sink.Total, total), Math.Exp(nll.Lower), Math.Exp(nll.Upper),
             PerplexityMetrics.BitsPerByte(sink.Total, bytes), scores);
     }
