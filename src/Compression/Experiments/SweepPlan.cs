@@ -84,7 +84,7 @@ public static class SweepPlan
         foreach (var qat in spec.Qat?.Cells ?? [])
         {
             var format = FormatRegistry.Get(qat.Format!);
-            groups.Add(Group(format.Name, Policy(qat.Policy ?? "pure", format).Label, false, qat.Method!));
+            groups.Add(Group(format.Name, Policy(qat.Policy ?? "pure", format).Label, false, SweepEngines.TorchSharp, method: qat.Method!)); // trained and evaluated in the workbench
         }
         return groups;
 
