@@ -17,7 +17,11 @@ public sealed record SweepCell(ResultKey Key, CellKind Kind, string? File = null
 /// The cells of one model variant: the baseline (the model as loaded) or one format under one policy. A group is
 /// quantized once and all its cells run on that one copy.
 /// </summary>
-public sealed record SweepGroup(string Format, string Policy, bool IsBaseline, IReadOnlyList<SweepCell> Cells, string Method = ResultKey.Rtn);
+public sealed record SweepGroup(string Format, string Policy, bool IsBaseline, IReadOnlyList<SweepCell> Cells, string Method = ResultKey.Rtn)
+{
+    /// <summary>The spec's policy entry when it differs from the label (a "plan:FILE" policy is labelled by its file name).</summary>
+    public string? PolicySource { get; init; }
+}
 
 /// <summary>Expands a spec into groups and cells.</summary>
 public static class SweepPlan
@@ -38,6 +42,8 @@ public static class SweepPlan
         "default" => QuantizationPolicy.Default(format),
         "pure" => QuantizationPolicy.PureOf(format),
         "llama.cpp" => QuantizationPolicy.LlamaCppDefault(format),
+        _ when label.StartsWith(Quantization.Planning.PlanFile.PolicyPrefix, StringComparison.Ordinal)
+            => Quantization.Planning.PlanFile.Policy(label[Quantization.Planning.PlanFile.PolicyPrefix.Length..], format),
         _ => throw new ArgumentException($"unknown policy '{label}'; known: {string.Join(", ", ExperimentSpecLoader.PolicyNames)}"),
     };
 
@@ -57,7 +63,7 @@ public static class SweepPlan
             var format = FormatRegistry.Get(name);
             foreach (string policy in Policies(spec))
                 foreach (string method in Methods(spec))
-                    groups.Add(Group(format.Name, Policy(policy, format).Label, false, method));
+                    groups.Add(Group(format.Name, Policy(policy, format).Label, false, method) with { PolicySource = policy });
         }
         return groups;
 
