@@ -16,9 +16,13 @@ internal static class PlanCommand
         var formats = new Option<string[]>("--formats") { Description = "Formats a tensor may take (default: every format in the table)", AllowMultipleArgumentsPerToken = true };
         var method = new Option<string>("--method") { Description = "Method whose sensitivities to plan with", DefaultValueFactory = _ => "rtn" };
         var output = new Option<string?>("--out", "-o") { Description = "Write the plan (rules, bytes, predicted KL) as JSON here" };
+        var spec = new Option<string?>("--spec") { Description = "Also write an experiment spec that measures the plan (policy plan:OUT); needs --out and --text" };
+        var model = new Option<string?>("--model", "-m") { Description = "Model the spec evaluates (default: the proxy preset)" };
+        var text = new Option<string?>("--text") { Description = "Held-out text the spec measures perplexity and KL divergence on" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens of --text the spec scores", DefaultValueFactory = _ => 2048 };
         var command = new Command("plan", "Choose a format per tensor to minimise the summed measured KL within a byte budget; prints --tensor-type rules")
         {
-            sensitivity, budget, formats, method, output,
+            sensitivity, budget, formats, method, output, spec, model, text, maxTokens,
         };
         command.SetAction(parse =>
         {
@@ -30,12 +34,18 @@ internal static class PlanCommand
             var plan = BudgetPlanner.Plan(choices, bytes);
             foreach (string rule in plan.TensorTypeRules) Console.WriteLine($"--tensor-type '{rule}'");
             SweepConsole.Err.MarkupLine($"[grey]{plan.Bytes:N0} of {bytes:N0} bytes ({8.0 * plan.Bytes / parameters:0.000} bits/weight over {parameters:N0} parameters), predicted KL {plan.PredictedLoss:G4} (sum of per-tensor KL)[/]");
-            if (parse.GetValue(output) is { } path)
-                AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(new
-                {
-                    budgetBytes = bytes, bytes = plan.Bytes, bitsPerWeight = 8.0 * plan.Bytes / parameters, predictedKl = plan.PredictedLoss,
-                    rules = plan.TensorTypeRules,
-                }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            string? path = parse.GetValue(output);
+            if (path is not null)
+                new PlanFile(bytes, plan.Bytes, 8.0 * plan.Bytes / parameters, plan.PredictedLoss, plan.TensorTypeRules).Save(path);
+            if (parse.GetValue(spec) is { } specPath)
+            {
+                if (path is null) throw new ArgumentException("--spec: needs --out (the spec measures the plan file)");
+                string textFile = parse.GetValue(text) ?? throw new ArgumentException("--spec: needs --text (the held-out text it measures on)");
+                // The plan's most frequent format names the group (only tensors outside the plan — embeddings, LM head — follow it).
+                string baseFormat = plan.Choices.Values.GroupBy(o => o.Format).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First().Key;
+                PlanSpec.Write(specPath, path, baseFormat, parse.GetValue(model), textFile, parse.GetValue(maxTokens));
+                SweepConsole.Err.MarkupLine($"[grey]spec: {Markup.Escape(specPath)} (compress run {Markup.Escape(specPath)} measures the plan)[/]");
+            }
             return 0;
         });
         return command;

@@ -59,6 +59,12 @@ internal static class SensitivityCommand
                 table.AddRow([Markup.Escape(g.Key), .. fs.Select(f => g.FirstOrDefault(e => e.Format == f.Name)?.KlMean.ToString("G3") ?? "—")]);
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(path)}[/] ({entries.Count} entries, method {m.Name})");
+            // The layer × projection heatmaps (per-tensor scans; a --per-layer table has no projections to lay out).
+            string charts = Path.Combine(store.Root, "charts");
+            Directory.CreateDirectory(charts);
+            foreach (var chart in Charts.SensitivityHeatmaps(entries.Select(e => new SensitivityCell(e.Tensor, e.Format, e.KlMean)).ToList(), charts,
+                         m.Name == "rtn" ? "sensitivity" : $"sensitivity-{m.Name}"))
+                AnsiConsole.MarkupLine($"chart [bold]{Markup.Escape(chart.PngPath)}[/]");
             return Task.FromResult(0);
         });
         return command;

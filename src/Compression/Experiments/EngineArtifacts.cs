@@ -29,7 +29,7 @@ public sealed class EngineArtifacts(string checkpointPath, ModelInfo info, strin
             {
                 string gguf = group.IsBaseline ? BaselineGguf()
                     : SweepEngines.IsLlamaCppFileType(group.Format) ? LlamaCppFileType(group.Format)
-                    : WorkbenchGguf(group.Format, group.Policy);
+                    : WorkbenchGguf(group.Format, group.Policy, group.PolicySource);
                 var summary = GgufSummary.Read(gguf);
                 var size = new SizeInfo(summary.TensorBytes, 8.0 * summary.TensorBytes / Math.Max(1, info.ParameterCount));
                 return EvaluatedModel.OnEngine(info, group.Engine, group.Format, group.Policy, size, max => LlamaCppLanguageModel.Open(gguf, max))
@@ -56,9 +56,10 @@ public sealed class EngineArtifacts(string checkpointPath, ModelInfo info, strin
         return Made($"gguf-baseline-{format.Name}", path => WriteGguf(path, (_, _) => format), ".gguf");
     }
 
-    private string WorkbenchGguf(string formatName, string policyLabel)
+    /// <param name="policySource">The spec's policy entry when the label is not it (a "plan:FILE" policy).</param>
+    private string WorkbenchGguf(string formatName, string policyLabel, string? policySource)
     {
-        var policy = SweepPlan.Policy(PolicyName(policyLabel), FormatRegistry.Get(formatName));
+        var policy = SweepPlan.Policy(policySource ?? PolicyName(policyLabel), FormatRegistry.Get(formatName));
         return Made($"gguf-{formatName}-{policyLabel}", path => WriteGguf(path, (spec, name) => policy.Choose(spec, name)), ".gguf");
     }
 

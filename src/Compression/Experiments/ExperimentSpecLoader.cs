@@ -82,8 +82,12 @@ public static class ExperimentSpecLoader
         if (spec.Formats is { } fs && fs.Distinct(StringComparer.OrdinalIgnoreCase).Count() != fs.Count) Fail("formats", "a format is listed twice");
         if (spec.Policies is { Count: 0 }) Fail("policies", "empty list; omit it for [\"default\"]");
         for (int i = 0; i < (spec.Policies?.Count ?? 0); i++)
-            if (!PolicyNames.Contains(spec.Policies![i]))
-                Fail($"policies[{i}]", $"unknown policy '{spec.Policies[i]}'; known: {string.Join(", ", PolicyNames)}");
+            if (spec.Policies![i] is { } pl && pl.StartsWith(Quantization.Planning.PlanFile.PolicyPrefix, StringComparison.Ordinal))
+            {
+                if (pl.Length == Quantization.Planning.PlanFile.PolicyPrefix.Length) Fail($"policies[{i}]", "'plan:' needs a plan file (plan:results/plans/plan-3.0bpw.json)");
+            }
+            else if (!PolicyNames.Contains(spec.Policies[i]))
+                Fail($"policies[{i}]", $"unknown policy '{spec.Policies[i]}'; known: {string.Join(", ", PolicyNames)}, or plan:FILE (a plan from compress plan --out)");
         if (spec.Methods is { Count: 0 }) Fail("methods", "empty list; omit it for [\"rtn\"]");
         if (spec.Methods is { } ms && ms.Distinct(StringComparer.OrdinalIgnoreCase).Count() != ms.Count) Fail("methods", "a method is listed twice");
         for (int i = 0; i < (spec.Methods?.Count ?? 0); i++)
@@ -185,6 +189,8 @@ public static class ExperimentSpecLoader
                 Train = q.Train is { } qt ? Abs(qt) : null, Valid = q.Valid is { } qv ? Abs(qv) : null,
                 Teacher = q.Teacher is { } th ? Abs(th) : null, Output = Abs(q.Output ?? ".cache/qat"),
             } : null,
+            Policies = spec.Policies?.Select(p => p.StartsWith(Quantization.Planning.PlanFile.PolicyPrefix, StringComparison.Ordinal)
+                ? Quantization.Planning.PlanFile.PolicyPrefix + Abs(p[Quantization.Planning.PlanFile.PolicyPrefix.Length..]) : p).ToList(),
             Tasks = tasks is null ? null : tasks with
             {
                 Perplexity = tasks.Perplexity is { File: { } pf } p ? p with { File = Abs(pf) } : tasks.Perplexity,

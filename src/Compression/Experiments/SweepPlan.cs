@@ -18,7 +18,11 @@ public sealed record SweepCell(ResultKey Key, CellKind Kind, string? File = null
 /// quantized once and all its cells run on that one copy.
 /// </summary>
 public sealed record SweepGroup(string Format, string Policy, bool IsBaseline, IReadOnlyList<SweepCell> Cells, string Method = ResultKey.Rtn,
-    string Engine = ResultKey.DefaultEngine);
+    string Engine = ResultKey.DefaultEngine)
+{
+    /// <summary>The spec's policy entry when it differs from the label (a "plan:FILE" policy is labelled by its file name).</summary>
+    public string? PolicySource { get; init; }
+}
 
 /// <summary>Expands a spec into groups and cells.</summary>
 public static class SweepPlan
@@ -43,6 +47,8 @@ public static class SweepPlan
         "default" => QuantizationPolicy.Default(format),
         "pure" => QuantizationPolicy.PureOf(format),
         "llama.cpp" => QuantizationPolicy.LlamaCppDefault(format),
+        _ when label.StartsWith(Quantization.Planning.PlanFile.PolicyPrefix, StringComparison.Ordinal)
+            => Quantization.Planning.PlanFile.Policy(label[Quantization.Planning.PlanFile.PolicyPrefix.Length..], format),
         _ => throw new ArgumentException($"unknown policy '{label}'; known: {string.Join(", ", ExperimentSpecLoader.PolicyNames)}"),
     };
 
@@ -77,7 +83,7 @@ public static class SweepPlan
                     if (engine == SweepEngines.OnnxRuntime && policy != "default") continue;
                     // Calibrated methods run in the workbench; other engines evaluate round-to-nearest files.
                     foreach (string method in workbench ? Methods(spec) : [ResultKey.Rtn])
-                        groups.Add(Group(format.Name, Policy(policy, format).Label, false, engine, method));
+                        groups.Add(Group(format.Name, Policy(policy, format).Label, false, engine, method) with { PolicySource = policy });
                 }
             }
         }

@@ -161,7 +161,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
                 RunQatGroup(group, session, baseline, store, written, cancellationToken);
                 continue;
             }
-            var policy = SweepPlan.Policy(group.Policy, FormatRegistry.Get(group.Format));
+            var policy = SweepPlan.Policy(group.PolicySource ?? group.Policy, FormatRegistry.Get(group.Format));
             var method = Quantization.Methods.MethodRegistry.Get(group.Method);
             _progress.Activity($"quantizing to {group.Format} ({group.Policy}{(group.Method == ResultKey.Rtn ? "" : ", " + group.Method)})");
             var tensorProgress = new InlineProgress<(int Done, int Total, string Name)>(p => _progress.Progress(new EvaluationProgress(p.Done, p.Total, "tensors")));

@@ -11,11 +11,14 @@ namespace Compression.Quantization.Calibration;
 /// already-quantized blocks 0..i−1 produced, its linears' <see cref="LinearLayer.InputObserver"/>s accumulate
 /// <see cref="InputStatistics"/>; the method (optionally) rewrites the block's float weights and quantizes its linears;
 /// the quantized block then runs to give block i+1 its inputs. Only one block's statistics exist at a time, so memory is
-/// the model, the packed output, the calibration hidden states (N × L × H) and one block's (In × In) matrices.
+/// the model, the packed output, the calibration hidden states (N × L × H, in batches) and one block's (In × In) matrices.
 /// The result is assembled by <see cref="ModelQuantizer"/> (the one assembly point), with the prepared layers handed over.
 /// </summary>
 public static class CalibratedQuantizer
 {
+    /// <summary>Tokens per calibration forward (sequences are batched up to this; a longer sequence runs alone).</summary>
+    internal const int BatchTokens = 4096;
+
     /// <summary>
     /// A new model quantized under <paramref name="policy"/> with <paramref name="method"/>, calibrated on
     /// <paramref name="sequences"/> (token ids, all of one length). <paramref name="blockDone"/> is told after each block
@@ -55,8 +58,15 @@ public static class CalibratedQuantizer
         {
             using (no_grad())
             {
-                foreach (var seq in sequences)
-                    using (var ids = LlamaModel.TokenIds(seq)) hidden.Add(model.EmbedTokens.forward(ids).to(ScalarType.Float32).DetachFromDisposeScope()); // (1, L, H)
+                // Sequences run in batches of up to BatchTokens tokens: one forward per batch (larger GEMMs than one per sequence).
+                int perBatch = Math.Max(1, BatchTokens / length);
+                for (int s0 = 0; s0 < sequences.Count; s0 += perBatch)
+                {
+                    using var scope = NewDisposeScope();
+                    var batch = sequences.Skip(s0).Take(perBatch).ToList();
+                    var ids = tensor(batch.SelectMany(q => q.Select(t => (long)t)).ToArray(), [batch.Count, length]);
+                    hidden.Add(model.EmbedTokens.forward(ids).to(ScalarType.Float32).DetachFromDisposeScope()); // (B, L, H)
+                }
                 var (cos, sin) = model.Rotary.Tables(0, length, model.DType, model.Device);
                 using (cos) using (sin)
                 {
@@ -114,7 +124,6 @@ public static class CalibratedQuantizer
                 ? new DenseLinear(weights[name].clone().DetachFromDisposeScope())
                 : new PackedLinear(method.Quantize(weights[name], format, inputs.For(name)));
         }
-
         // The quantized block gives the next block its inputs.
         LinearLayer Borrow(string name) => prepared.TryGetValue(prefix + name + ".weight", out var made) ? Share(made) : Share(projections[name]);
         var parts = new List<IDisposable>();

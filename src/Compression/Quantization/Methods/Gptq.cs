@@ -46,49 +46,50 @@ public static class Gptq
         // With activation order, each format block's parameters come from the original weights, fitted up front.
         var fixedParams = options.ActOrder ? FitAll(w, rows, cols, codec) : null;
 
-        double[] u = InverseCholesky(Permute(h, perm, cols), cols, options.Damp);
-        var pw = new double[(long)rows * cols];   // weights in visiting order
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) pw[(long)r * cols + c] = w[(long)r * cols + perm[c]];
+        using var scope = NewDisposeScope();
+        var u = InverseCholeskyTensor(Permute(h, perm, cols), cols, options.Damp); // (cols, cols) float64, upper
+        // Weights in visiting order, a float64 tensor: the lazy batches' rank-B updates of the columns not yet visited
+        // are one matrix product each (libtorch's GEMM), the per-column work inside a batch stays in plain loops.
+        var pw = tensor(w, [rows, cols]);
+        if (options.ActOrder) pw = pw.index_select(1, tensor(perm.Select(p => (long)p).ToArray()));
 
         int lazy = Math.Max(g, (options.LazyBlock + g - 1) / g * g);
         var codes = new int[(long)rows * cols];
         var param = fixedParams ?? new BlockParams[(long)rows * blocks];
-        Parallel.For(0, rows, r =>
+        for (int i1 = 0; i1 < cols; i1 += lazy)
         {
-            var row = pw.AsSpan((int)((long)r * cols), cols);
-            var err = new double[lazy];
-            var fit = new float[g];
-            for (int i1 = 0; i1 < cols; i1 += lazy)
+            int i2 = Math.Min(cols, i1 + lazy), width = i2 - i1;
+            var block = pw.narrow(1, i1, width).contiguous().data<double>().ToArray(); // (rows, width)
+            var err = new double[(long)rows * width];
+            var ub = u.narrow(0, i1, width).narrow(1, i1, width).contiguous().data<double>().ToArray(); // U[i1:i2, i1:i2]
+            Parallel.For(0, rows, r =>
             {
-                int i2 = Math.Min(cols, i1 + lazy);
+                var row = block.AsSpan((int)((long)r * width), width);
+                var e = err.AsSpan((int)((long)r * width), width);
+                Span<float> fit = stackalloc float[g];
                 for (int c = i1; c < i2; c++)
                 {
-                    int original = perm[c];
+                    int k = c - i1, original = perm[c];
                     ref var p = ref param[(long)r * blocks + original / g];
                     if (fixedParams is null && c % g == 0)
                     {
-                        for (int j = 0; j < g; j++) fit[j] = (float)row[c + j];
+                        for (int j = 0; j < g; j++) fit[j] = (float)row[k + j];
                         p = codec.Fit(fit);
                     }
-                    int code = codec.Code((float)row[c], p);
+                    int code = codec.Code((float)row[k], p);
                     codes[(long)r * cols + original] = code;
-                    double d = u[(long)c * cols + c];
-                    double e = (row[c] - codec.Value(code, p)) / d;
-                    err[c - i1] = e;
-                    for (int j = c + 1; j < i2; j++) row[j] -= e * u[(long)c * cols + j];
+                    double ek = (row[k] - codec.Value(code, p)) / ub[k * width + k];
+                    e[k] = ek;
+                    for (int j = k + 1; j < width; j++) row[j] -= ek * ub[k * width + j];
                 }
-                // The lazy batch: every later column gets this block's errors in one pass, W[:, i2:] −= E·U[i1:i2, i2:].
-                for (int c = i1; c < i2; c++)
-                {
-                    double e = err[c - i1];
-                    if (e == 0) continue;
-                    var urow = u.AsSpan((int)((long)c * cols + i2), cols - i2);
-                    var rest = row[i2..];
-                    for (int j = 0; j < rest.Length; j++) rest[j] -= e * urow[j];
-                }
+            });
+            // The lazy batch: every later column gets this batch's errors at once, W[:, i2:] −= E·U[i1:i2, i2:].
+            if (i2 < cols)
+            {
+                using var inner = NewDisposeScope();
+                pw.narrow(1, i2, cols - i2).sub_(tensor(err, [rows, width]).matmul(u.narrow(0, i1, width).narrow(1, i2, cols - i2)));
             }
-        });
+        }
         return Pack(codes, param, rows, cols, format, codec);
     }
 
@@ -133,6 +134,13 @@ public static class Gptq
     /// </summary>
     internal static double[] InverseCholesky(double[] h, int n, double damp)
     {
+        using var scope = NewDisposeScope();
+        return InverseCholeskyTensor(h, n, damp).data<double>().ToArray();
+    }
+
+    /// <summary><see cref="InverseCholesky"/> as a contiguous float64 tensor (in the caller's dispose scope).</summary>
+    internal static Tensor InverseCholeskyTensor(double[] h, int n, double damp)
+    {
         double mean = 0;
         for (int i = 0; i < n; i++) mean += h[(long)i * n + i];
         mean /= n;
@@ -145,7 +153,7 @@ public static class Gptq
             var inv = cholesky_inverse(l);                 // (H + λI)⁻¹
             var (li, info2) = linalg.cholesky_ex(inv);
             if (info2.item<int>() != 0) continue;
-            return li.t().contiguous().data<double>().ToArray(); // the upper factor is the transposed lower one
+            return li.t().contiguous().MoveToOuterDisposeScope(); // the upper factor is the transposed lower one
         }
         throw new InvalidDataException($"gptq: the input second-moment matrix ({n}×{n}) is not positive definite even with heavy dampening; use more calibration tokens");
     }
