@@ -43,7 +43,9 @@ public static class ReportInputs
             .Select(r =>
             {
                 string label = r.Policy == "all tensors" ? r.Format : $"{r.Format} ({r.Policy})";
-                return new SizeBar(table.Presets.Count > 1 ? $"{r.Preset} {label}" : label, r.Bytes);
+                return table.Presets.Count > 1
+                    ? new SizeBar($"{r.Preset} {label}", r.Bytes, LlamaConfig.Preset(r.Preset).Family.Name)
+                    : new SizeBar(label, r.Bytes);
             })
             .ToList();
 

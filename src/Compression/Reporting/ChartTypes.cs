@@ -16,7 +16,8 @@ public sealed record ThroughputPoint(string Label, double BitsPerWeight, double 
 public sealed record Roofline(double BandwidthBytesPerSecond, long ParameterCount);
 
 /// <summary>One bar of a model-size chart.</summary>
-public sealed record SizeBar(string Label, long Bytes);
+/// <param name="Family">The model family (llama, qwen3, …) when a table compares several models; null for one model.</param>
+public sealed record SizeBar(string Label, long Bytes, string? Family = null);
 
 
 /// <summary>What the x axis of a size-vs-quality chart shows: decimal GB, decimal MB (small models) or bits per weight.</summary>

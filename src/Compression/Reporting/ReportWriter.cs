@@ -215,11 +215,15 @@ public static class ReportWriter
     {
         md.Append("## ").AppendLine(Escape(options.SizeTableTitle)).AppendLine();
         bool reference = options.SizeTableReferenceBytes is > 0;
-        md.Append("| format | bytes | GB | GiB |").AppendLine(reference ? $" vs {Escape(options.SizeTableReferenceLabel)} |" : "");
-        md.Append("|---|---:|---:|---:|").AppendLine(reference ? "---:|" : "");
+        bool families = sizes.Any(s => s.Family is not null); // several models: say which family each is
+        md.Append("| format |").Append(families ? " family |" : "").Append(" bytes | GB | GiB |")
+            .AppendLine(reference ? $" vs {Escape(options.SizeTableReferenceLabel)} |" : "");
+        md.Append("|---|").Append(families ? "---|" : "").Append("---:|---:|---:|").AppendLine(reference ? "---:|" : "");
         foreach (var s in sizes)
         {
-            md.Append("| ").Append(Escape(s.Label)).Append(" | ").Append(s.Bytes.ToString("N0", s_inv))
+            md.Append("| ").Append(Escape(s.Label)).Append(" | ");
+            if (families) md.Append(Escape(s.Family ?? "")).Append(" | ");
+            md.Append(s.Bytes.ToString("N0", s_inv))
                 .Append(" | ").Append((s.Bytes / 1e9).ToString("0.00", s_inv))
                 .Append(" | ").Append((s.Bytes / (double)(1L << 30)).ToString("0.00", s_inv)).Append(" |");
             if (reference) md.Append(' ').Append(s.Bytes <= 0 ? "—" : RelativeSize(s.Bytes, options.SizeTableReferenceBytes!.Value)).Append(" |");
