@@ -76,6 +76,23 @@ public class ReportWriterTests
     }
 
     [Fact]
+    public void Size_table_of_several_families_has_a_family_column_from_the_presets()
+    {
+        var table = Compression.Experiments.ReportInputs.BuildSizeTable(["llama-3.1-8b", "qwen3-8b", "mixtral-8x7b"]);
+        var bars = Compression.Experiments.ReportInputs.Bars(table);
+        string md = ReportWriter.Render([], [], [], "/r", s_fixedTime with { SizeTable = bars });
+
+        Assert.Contains("| format | family | bytes | GB | GiB | vs FP16 16.07 GB |", md);
+        Assert.Equal("| qwen3-8b f16 | qwen3 | 16,381,470,720 | 16.38 | 15.26 | 1.02× larger |", Line(md, "| qwen3-8b f16 |"));
+        Assert.StartsWith("| mixtral-8x7b q1_0 (pure) | mixtral |", Line(md, "| mixtral-8x7b q1_0 (pure) |"));
+        // One model: no family column (the quickstart's table is unchanged).
+        string one = ReportWriter.Render([], [], [], "/r", s_fixedTime with { SizeTable = Compression.Experiments.ReportInputs.Bars(
+            Compression.Experiments.ReportInputs.BuildSizeTable(["llama-3.1-8b"])) });
+        Assert.Contains("| format | bytes | GB | GiB |", one);
+        Assert.DoesNotContain("| family |", one);
+    }
+
+    [Fact]
     public void Render_EscapesTableBreakingText()
     {
         var r = SampleRecords.Make("q8_0", "t", new Dictionary<string, MetricValue> { ["perplexity"] = new(double.PositiveInfinity) }, 10,
