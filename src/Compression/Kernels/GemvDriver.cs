@@ -35,14 +35,7 @@ public static unsafe class GemvDriver
         Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
         var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot };
         if (quantizeX) ctx.Act = ActivationQ8.Quantize(x[..cols]);
-        fixed (byte* pw = packed)
-        fixed (float* px = x)
-        fixed (float* py = y)
-        {
-            ctx.W = pw; ctx.X = px; ctx.Y = py;
-            int minRows = (int)Math.Clamp(MinParallelBytes / Math.Max(1, rowBytes), 1, int.MaxValue);
-            RowParallel.For(rows, Grain, minRows, &RunRows, (nint)(&ctx));
-        }
+        RunAllRows(ref ctx, packed, rows, x, y);
     }
 
     /// <summary><see cref="Run"/> with x quantized to Q8_K blocks of 256 (<see cref="GemvContext.ActK"/>), as llama.cpp pairs its k-quant and ternary types.</summary>
@@ -51,13 +44,20 @@ public static unsafe class GemvDriver
     {
         Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
         var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Dot = dot, ActK = ActivationQ8K.Quantize(x[..cols]) };
+        RunAllRows(ref ctx, packed, rows, x, y);
+    }
+
+    /// <summary>Pins the operands into <paramref name="ctx"/> and runs every row over the cores.</summary>
+    private static void RunAllRows(ref GemvContext ctx, ReadOnlySpan<byte> packed, int rows, ReadOnlySpan<float> x, Span<float> y)
+    {
         fixed (byte* pw = packed)
         fixed (float* px = x)
         fixed (float* py = y)
+        fixed (GemvContext* pc = &ctx)
         {
             ctx.W = pw; ctx.X = px; ctx.Y = py;
-            int minRows = (int)Math.Clamp(MinParallelBytes / Math.Max(1, rowBytes), 1, int.MaxValue);
-            RowParallel.For(rows, Grain, minRows, &RunRows, (nint)(&ctx));
+            int minRows = (int)Math.Clamp(MinParallelBytes / Math.Max(1, ctx.RowBytes), 1, int.MaxValue);
+            RowParallel.For(rows, Grain, minRows, &RunRows, (nint)pc);
         }
     }
 
