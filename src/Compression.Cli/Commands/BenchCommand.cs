@@ -1,8 +1,10 @@
 // compress bench: prefill and decode throughput, memory and roofline of a model on the workbench's forward and/or
-// llama.cpp (the same GGUF file, prompt lengths, seed and threads), and this machine's read bandwidth.
+// llama.cpp (the same GGUF file, prompt lengths, seed and threads), or on ONNX Runtime GenAI, and this machine's read bandwidth.
 using System.CommandLine;
 using System.Globalization;
 using Compression.Engines.LlamaCpp;
+using Compression.Engines.OnnxRuntime;
+using Compression.Export.Onnx;
 using Compression.Evaluation;
 using Compression.Evaluation.Throughput;
 using Compression.Experiments;
@@ -16,7 +18,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var model = CliOptions.Model(required: false);
-        var quantize = new Option<string?>("--quantize", "-q") { Description = "Quantize the model in memory to this format first (workbench engine only)" };
+        var quantize = new Option<string?>("--quantize", "-q") { Description = "Quantize the model in memory to this format first (workbench engine), or export it in this format first (onnxruntime)" };
         var policy = new Option<string>("--policy") { Description = "Which tensors --quantize touches: default, pure or llama.cpp", DefaultValueFactory = _ => "default" };
         var prefill = new Option<int>("--prefill") { Description = "Prompt tokens prefilled in one batch", DefaultValueFactory = _ => 512 };
         var decode = new Option<int>("--decode") { Description = "Tokens decoded one at a time", DefaultValueFactory = _ => 128 };
@@ -24,11 +26,11 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured warm-up runs", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the random prompt tokens", DefaultValueFactory = _ => 1234 };
         var results = new Option<string>("--results") { Description = "Results folder", DefaultValueFactory = _ => "results" };
-        var engine = new Option<string>("--engine") { Description = $"Engine to measure: {string.Join(" or ", ThroughputCell.Engines)} (a GGUF file)", DefaultValueFactory = _ => TorchSharpThroughputEngine.EngineName };
+        var engine = new Option<string>("--engine") { Description = $"Engine to measure: {string.Join(", ", ThroughputCell.Engines)} (llama.cpp: a GGUF file; onnxruntime: an exported ONNX folder, or a checkpoint exported first)", DefaultValueFactory = _ => TorchSharpThroughputEngine.EngineName };
         var compare = new Option<bool>("--compare") { Description = "Run both engines on the same GGUF file, prompt lengths, seed and threads, and print the ratio" };
-        var threads = new Option<int?>("--threads") { Description = "Threads for llama.cpp and libtorch (default: all cores)" };
+        var threads = new Option<int?>("--threads") { Description = "Threads for llama.cpp, ONNX Runtime and libtorch (default: all cores)" };
         var bandwidth = new Option<bool>("--bandwidth") { Description = "Measure this machine's read bandwidth first (kept in RESULTS/bandwidth.json; later runs reuse it for the roofline)" };
-        var command = new Command("bench", "Measure prefill and decode tokens/s, memory and % of the read-bandwidth roofline (workbench forward and/or llama.cpp)")
+        var command = new Command("bench", "Measure prefill and decode tokens/s, memory and % of the read-bandwidth roofline (workbench forward, llama.cpp or ONNX Runtime GenAI)")
         {
             model, quantize, policy, prefill, decode, repetitions, warmup, seed, results, engine, compare, threads, bandwidth,
         };
@@ -60,7 +62,11 @@ internal static class BenchCommand
         if (r.Threads < 1) throw new ArgumentException($"--threads must be positive, got {r.Threads}");
         bool ours = r.Compare || r.Engine == TorchSharpThroughputEngine.EngineName;
         bool llama = r.Compare || r.Engine == LlamaCppRuntime.EngineName;
+        bool onnx = r.Engine == OnnxRuntimeLanguageModel.EngineName;
         if (r.Model is null && !r.MeasureBandwidth) throw new ArgumentException("give --model PATH (and/or --bandwidth)");
+        if (r.Model is not null && OnnxModelFolder.IsExport(r.Model) && !onnx)
+            throw new ArgumentException($"--model {r.Model}: an ONNX Runtime model folder; bench it with --engine onnxruntime");
+        if (onnx && r.Compare) throw new ArgumentException("--compare runs the workbench and llama.cpp on one GGUF; bench onnxruntime on its own");
         if (llama && r.Model is not null)
         {
             if (r.Quantize is not null)
@@ -90,7 +96,21 @@ internal static class BenchCommand
             new ResultsStore(root).Save(record!);
             records.Add(record!);
         }
-        if (ours)
+        if (onnx)
+        {
+            ResultRecord? record = null;
+            SweepConsole.Err.Progress().AutoClear(true).HideCompleted(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask($"onnxruntime-genai {Path.GetFileName(r.Model!.TrimEnd('/', '\\'))} ({r.Threads} threads)");
+                    record = OnnxThroughput(r, options, new SyncProgress(p => { task.MaxValue = p.Total; task.Value = p.Done; }),
+                        m => task.Description = Markup.Escape(m), cancel);
+                });
+            new ResultsStore(root).Save(record!);
+            records.Add(record!);
+        }
+        else if (ours)
         {
             TorchSharp.torch.set_num_threads(r.Threads);
             var spec = new ExperimentSpec
@@ -119,6 +139,32 @@ internal static class BenchCommand
         PrintTable(records);
         SweepConsole.Err.MarkupLine($"[grey]{records.Count} record(s) written to {Markup.Escape(Path.Combine(root, "records"))}[/]");
         return 0;
+    }
+
+    /// <summary>
+    /// ONNX Runtime GenAI: an exported folder as it is, or a checkpoint exported first to a scratch folder as a sweep exports
+    /// it (f32, or the block linears in --quantize's format; MatMulNBits accuracy_level 0), filed like a sweep's cell.
+    /// </summary>
+    private static ResultRecord OnnxThroughput(Request r, ThroughputOptions options, IProgress<EvaluationProgress> progress,
+        Action<string> activity, CancellationToken cancel)
+    {
+        string model = r.Model!;
+        if (OnnxModelFolder.IsExport(model))
+        {
+            if (r.Quantize is not null)
+                throw new ArgumentException($"--quantize: {model} is an exported ONNX folder, run as it is; export the format from the checkpoint (compress export --to onnx --format {r.Quantize})");
+            return ThroughputCell.RunOnnxRuntime(model, options, r.Threads, progress, cancel);
+        }
+        if (r.Quantize is { } q && !SweepEngines.Runs(SweepEngines.OnnxRuntime, q))
+            throw new ArgumentException($"--quantize {q}: ONNX export holds f32, int8, int4, q8_0 or q4_0");
+        if (r.Policy != "default")
+            throw new ArgumentException($"--policy {r.Policy}: an ONNX export has one layout per format (the default policy)");
+        var (info, storedFormat) = SweepRunner.Describe(model);
+        using var artifacts = new EngineArtifacts(model, info, storedFormat, new SyncActivity(activity));
+        string format = r.Quantize is { } f ? Compression.Quantization.FormatRegistry.Get(f).Name : storedFormat;
+        string policy = r.Quantize is { } g ? SweepPlan.Policy(r.Policy, Compression.Quantization.FormatRegistry.Get(g)).Label : EvaluatedModel.BaselinePolicy;
+        var evaluated = artifacts.Open(new SweepGroup(format, policy, r.Quantize is null, [], Engine: SweepEngines.OnnxRuntime));
+        return ThroughputCell.RunOn(evaluated, options, progress, cancel, r.Threads);
     }
 
     /// <summary>Measures (--bandwidth) or reuses the stored bandwidth of this machine at this thread count; null when neither.</summary>
@@ -175,5 +221,10 @@ internal static class BenchCommand
     private sealed class SyncProgress(Action<EvaluationProgress> report) : IProgress<EvaluationProgress>
     {
         public void Report(EvaluationProgress value) => report(value);
+    }
+
+    private sealed class SyncActivity(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
     }
 }

@@ -11,6 +11,9 @@ public static class CheckpointOpener
     public static Checkpoint Open(string path)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("the model path is empty");
+        // An ONNX Runtime GenAI folder (compress export --to onnx) is a graph, not weights the workbench assembles a model from.
+        if (Directory.Exists(path) && File.Exists(Path.Combine(path, "genai_config.json")))
+            throw new NotSupportedException($"{path}: an ONNX Runtime model folder (genai_config.json + model.onnx); only ONNX Runtime runs it: use --engine onnxruntime");
         if (Directory.Exists(path)) return Gptq.GptqCheckpoint.IsGptq(path) ? Gptq.GptqCheckpoint.Open(path) : SafetensorsCheckpoint.Open(path);
         if (!File.Exists(path) && new FileInfo(path).LinkTarget is null)
             throw new FileNotFoundException($"{path}: no such checkpoint (expected a Hugging Face checkpoint directory or a .gguf file)", path);

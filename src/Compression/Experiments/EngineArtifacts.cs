@@ -13,7 +13,8 @@ namespace Compression.Experiments;
 
 /// <summary>
 /// Writes and opens the models of non-workbench engines for one checkpoint. Files go to a scratch folder (the system temp
-/// folder) that <see cref="Dispose"/> deletes; the records keep their sizes. A GGUF input is used by llama.cpp as it is.
+/// folder) that <see cref="Dispose"/> deletes; the records keep their sizes. A GGUF input is used by llama.cpp as it is,
+/// an exported ONNX folder by ONNX Runtime.
 /// </summary>
 public sealed class EngineArtifacts(string checkpointPath, ModelInfo info, string storedFormat, IProgress<string>? activity = null) : IDisposable
 {
@@ -37,8 +38,10 @@ public sealed class EngineArtifacts(string checkpointPath, ModelInfo info, strin
             }
             case SweepEngines.OnnxRuntime:
             {
-                string dir = Onnx(group.IsBaseline ? FormatRegistry.F32 : FormatRegistry.Get(group.Format));
-                long bytes = Directory.EnumerateFiles(dir, "model.onnx*").Sum(f => new FileInfo(f).Length);
+                // An exported folder given as the model is its own baseline, run as it is.
+                string dir = group.IsBaseline && OnnxModelFolder.IsExport(checkpointPath) ? checkpointPath
+                    : Onnx(group.IsBaseline ? FormatRegistry.F32 : FormatRegistry.Get(group.Format));
+                long bytes = ThroughputCell.OnnxFolderBytes(dir);
                 var size = new SizeInfo(bytes, 8.0 * bytes / Math.Max(1, info.ParameterCount));
                 return EvaluatedModel.OnEngine(info, group.Engine, group.Format, group.Policy, size, _ => OnnxRuntimeLanguageModel.Open(dir))
                     with { ArtifactPath = dir };

@@ -43,8 +43,8 @@ public static class SweepEngines
     /// <summary>Whether a format name is one of llama.cpp's file types rather than a workbench format.</summary>
     public static bool IsLlamaCppFileType(string format) => FormatRegistry.TryGet(format) is null && LlamaCppQuantizer.TryGet(format) is not null;
 
-    /// <summary>Engines with a throughput measurement in a sweep (ONNX Runtime's is not wired yet).</summary>
-    public static bool MeasuresThroughput(string engine) => engine is TorchSharp or LlamaCpp;
+    /// <summary>Engines with a throughput measurement in a sweep (ONNX Runtime's through GenAI's generator and KV cache).</summary>
+    public static bool MeasuresThroughput(string engine) => engine is TorchSharp or LlamaCpp or OnnxRuntime;
 
     /// <summary>
     /// What the ONNX export writes for a format, as <c>compress export --to onnx</c> does: float32 throughout for f32, else the

@@ -65,6 +65,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             if (!File.Exists(path) && !Directory.Exists(path))
                 throw new InvalidDataException($"{source}: model.path: '{path}' does not exist");
             CheckTaskFiles();
+            CheckOnnxFolder(path);
             var choiceFiles = spec.Tasks?.Choice?.Files is { } patterns
                 ? ExperimentSpecLoader.ExpandFiles(patterns, source, "tasks.choice.files") : [];
 
@@ -100,6 +101,22 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             throw new InvalidDataException($"{source}: model.preset: no model preset '{preset}'; registered: {(ModelPresets.Names.Count == 0 ? "none" : string.Join(", ", ModelPresets.Names))}");
         _progress.Activity($"preparing preset {preset}");
         return ModelPresets.Resolve(preset, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// An exported ONNX folder as the model: ONNX Runtime evaluates it as it is — no other engine can load it, and no format
+    /// can be made from it (formats come from the checkpoint it was exported from).
+    /// </summary>
+    private void CheckOnnxFolder(string path)
+    {
+        if (!Export.Onnx.OnnxModelFolder.IsExport(path)) return;
+        string? other = SweepEngines.Of(spec).FirstOrDefault(e => e != SweepEngines.OnnxRuntime)
+            ?? (spec.Tasks?.Kl?.BaselineEngine is { } b && b != SweepEngines.OnnxRuntime ? b : null)
+            ?? (spec.Qat?.Cells is { Count: > 0 } ? SweepEngines.TorchSharp : null);
+        if (other is not null)
+            throw new NotSupportedException($"{path}: an ONNX Runtime model folder (compress export --to onnx); the {other} engine cannot run it: use --engine onnxruntime (in a spec: \"engines\": [\"onnxruntime\"])");
+        if (spec.Formats is { Count: > 0 } formats)
+            throw new ArgumentException($"{source}: formats [{string.Join(", ", formats)}]: {path} is an ONNX model folder, evaluated as exported; export each format from the checkpoint (compress export --to onnx --format F) and evaluate those folders, or give the checkpoint itself");
     }
 
     private void CheckTaskFiles()
@@ -224,10 +241,16 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
 
     /// <summary>
     /// The model's name, parameter count and stored format, read without loading weights: a GGUF in llama.cpp's own
-    /// types (Q4_K_M …) from its metadata, labelled by its most common ggml type ("q4_K").
+    /// types (Q4_K_M …) from its metadata, labelled by its most common ggml type ("q4_K"); an ONNX folder from its graph
+    /// and export manifest.
     /// </summary>
-    private static (ModelInfo Info, string StoredFormat) Describe(string path)
+    public static (ModelInfo Info, string StoredFormat) Describe(string path)
     {
+        if (Export.Onnx.OnnxModelFolder.IsExport(path))
+        {
+            var folder = Export.Onnx.OnnxModelFolder.Open(path);
+            return (new ModelInfo(EvaluatedModel.NameOf(path), Path.GetFullPath(path), folder.ParameterCount), folder.StoredFormat);
+        }
         if (File.Exists(path))
         {
             using var file = Checkpoints.Gguf.GgufFile.OpenMetadata(path);

@@ -1,6 +1,7 @@
 // ThroughputCell: prefill and decode speed, memory and roofline of a model on one engine, as a result record.
 using Compression.Checkpoints.Gguf;
 using Compression.Engines.LlamaCpp;
+using Compression.Engines.OnnxRuntime;
 using Compression.Evaluation;
 using Compression.Evaluation.Throughput;
 using Compression.Model;
@@ -19,7 +20,7 @@ public static class ThroughputCell
     public const string TaskName = "throughput";
 
     /// <summary>Engines <c>compress bench --engine</c> knows.</summary>
-    public static IReadOnlyList<string> Engines { get; } = [TorchSharpThroughputEngine.EngineName, LlamaCppRuntime.EngineName];
+    public static IReadOnlyList<string> Engines { get; } = [TorchSharpThroughputEngine.EngineName, LlamaCppRuntime.EngineName, OnnxRuntimeLanguageModel.EngineName];
 
     /// <summary>Task name of an engine's records.</summary>
     public static string TaskNameOf(string engine) => engine == TorchSharpThroughputEngine.EngineName ? TaskName : $"{TaskName}.{engine}";
@@ -37,16 +38,21 @@ public static class ThroughputCell
     }
 
     /// <summary>
-    /// The model on its engine: the workbench's forward in memory, or llama.cpp on the GGUF the sweep wrote — then filed
+    /// The model on its engine: the workbench's forward in memory, llama.cpp on the GGUF the sweep wrote or ONNX Runtime
+    /// GenAI on the ONNX folder it exported (or was given) — then filed
     /// under the model's own format, policy and engine (task <see cref="TaskName"/>) like every other cell of its row.
     /// </summary>
+    /// <param name="threads">Threads of llama.cpp or ONNX Runtime (default: every core); the workbench's are libtorch's setting.</param>
     public static ResultRecord RunOn(EvaluatedModel model, ThroughputOptions options,
-        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default, int? threads = null)
     {
         if (model.Engine == ResultKey.DefaultEngine) return Run(model, options, progress, cancellationToken);
-        if (model.Engine != LlamaCppRuntime.EngineName || model.ArtifactPath is not { } gguf)
-            throw new NotSupportedException($"throughput on {model.Engine} is not measured by sweeps yet");
-        var r = RunLlamaCpp(gguf, options, Environment.ProcessorCount, progress, cancellationToken);
+        var r = (model.Engine, model.ArtifactPath) switch
+        {
+            (LlamaCppRuntime.EngineName, { } gguf) => RunLlamaCpp(gguf, options, threads ?? Environment.ProcessorCount, progress, cancellationToken),
+            (OnnxRuntimeLanguageModel.EngineName, { } dir) => RunOnnxRuntime(dir, options, threads ?? Environment.ProcessorCount, progress, cancellationToken),
+            _ => throw new NotSupportedException($"throughput on {model.Engine} is not measured by sweeps"),
+        };
         return r with { Model = model.Info, Format = model.Format, Policy = model.Policy, Size = model.Size, Task = r.Task with { Name = TaskName } };
     }
 
@@ -85,6 +91,25 @@ public static class ThroughputCell
         // Which of the native builds ran (avx512, avx2, ...): llama.cpp's speed depends on it.
         return record with { Settings = record.Settings with { Extra = new Dictionary<string, string>(record.Settings.Extra!) { ["engine_build"] = build } } };
     }
+
+    /// <summary>
+    /// An exported ONNX folder through ONNX Runtime GenAI (its generator and KV cache) with the same prompt lengths, seed
+    /// and repetitions, and <paramref name="threads"/> intra-op threads. Filed under the folder's name and stored format.
+    /// </summary>
+    public static ResultRecord RunOnnxRuntime(string dir, ThroughputOptions options, int threads,
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var engine = OnnxRuntimeThroughputEngine.Open(dir, threads);
+        var folder = engine.Folder;
+        var info = new ModelInfo(EvaluatedModel.NameOf(dir), Path.GetFullPath(dir), folder.ParameterCount);
+        long bytes = OnnxFolderBytes(dir);
+        var size = new SizeInfo(bytes, 8.0 * bytes / Math.Max(1, folder.ParameterCount));
+        var r = ThroughputBenchmark.Run(engine, options, progress, cancellationToken);
+        return Record(info, folder.StoredFormat, EvaluatedModel.BaselinePolicy, size, r, folder.WeightBytesPerToken, options);
+    }
+
+    /// <summary>Bytes of an ONNX folder's graph and weight data (what ONNX Runtime loads).</summary>
+    public static long OnnxFolderBytes(string dir) => Directory.EnumerateFiles(dir, "model.onnx*").Sum(f => new FileInfo(f).Length);
 
     private static bool SupportedByWorkbench(string ggufPath)
     {

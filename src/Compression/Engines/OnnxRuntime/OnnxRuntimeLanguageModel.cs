@@ -2,6 +2,7 @@
 // answers the log-likelihood questions, the folder's tokenizer.json tokenizes.
 using System.Text.Json;
 using Compression.Evaluation;
+using Compression.Export.Onnx;
 using Compression.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -19,48 +20,41 @@ public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IOwnedLa
     private readonly LlamaTokenizer _tokenizer;
     private readonly int _layers, _kvHeads, _headSize, _vocab, _context;
 
-    public string Directory { get; }
+    /// <summary>Name records and errors carry.</summary>
+    public const string EngineName = "onnxruntime";
 
-    private OnnxRuntimeLanguageModel(string dir, InferenceSession session, LlamaTokenizer tokenizer, int layers, int kvHeads, int headSize, int vocab, int context)
+    public string Directory => Folder.Directory;
+
+    private OnnxRuntimeLanguageModel(OnnxModelFolder folder, InferenceSession session, LlamaTokenizer tokenizer)
     {
-        Directory = dir; _session = session; _tokenizer = tokenizer;
-        _layers = layers; _kvHeads = kvHeads; _headSize = headSize; _vocab = vocab; _context = context;
+        Folder = folder; _session = session; _tokenizer = tokenizer;
+        _layers = folder.Layers; _kvHeads = folder.KeyValueHeads; _headSize = folder.HeadSize; _vocab = folder.VocabSize; _context = folder.ContextLength;
     }
 
-    /// <summary>Opens an exported folder; errors name the engine and the file.</summary>
+    /// <summary>The folder as read (sizes, parameters, stored format).</summary>
+    public OnnxModelFolder Folder { get; }
+
+    /// <summary>Opens an exported folder; errors name the engine, the folder and what is wrong with it.</summary>
     public static OnnxRuntimeLanguageModel Open(string dir, int threads = 0)
     {
-        string config = Path.Combine(dir, "genai_config.json"), model = Path.Combine(dir, "model.onnx"), tokenizer = Path.Combine(dir, "tokenizer.json");
-        foreach (var f in new[] { config, model, tokenizer })
-            if (!File.Exists(f)) throw new FileNotFoundException($"onnxruntime: {f} is missing (expected a folder written by compress export --to onnx)", f);
-        int layers, kvHeads, headSize, vocab, context;
-        try
+        var folder = OnnxModelFolder.Open(dir, EngineName);
+        LlamaTokenizer tok;
+        try { tok = new LlamaTokenizer(TokenizerJson.Load(folder.TokenizerPath)); }
+        catch (Exception e) when (e is InvalidDataException or JsonException or ArgumentException or NotSupportedException or KeyNotFoundException)
         {
-            using var doc = JsonDocument.Parse(Compression.IO.InputFile.ReadAllText(config, Model.LlamaConfig.MaxFileBytes, "genai_config.json"));
-            var m = doc.RootElement.GetProperty("model");
-            var d = m.GetProperty("decoder");
-            layers = d.GetProperty("num_hidden_layers").GetInt32();
-            kvHeads = d.GetProperty("num_key_value_heads").GetInt32();
-            headSize = d.GetProperty("head_size").GetInt32();
-            vocab = m.GetProperty("vocab_size").GetInt32();
-            context = m.GetProperty("context_length").GetInt32();
+            throw new InvalidDataException($"{EngineName}: {dir}: cannot read its tokenizer.json ({e.Message})");
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidDataException($"onnxruntime: {config}: not a genai_config.json this engine reads ({e.Message})");
-        }
-        var tok = new LlamaTokenizer(TokenizerJson.Load(tokenizer));
         InferenceSession session;
         try
         {
             using var options = new SessionOptions { IntraOpNumThreads = threads };
-            session = new InferenceSession(model, options);
+            session = new InferenceSession(folder.ModelPath, options);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidDataException($"onnxruntime: cannot load {model}: {e.Message}");
+            throw new InvalidDataException($"{EngineName}: cannot load {folder.ModelPath}: {e.Message}");
         }
-        return new OnnxRuntimeLanguageModel(dir, session, tok, layers, kvHeads, headSize, vocab, context);
+        return new OnnxRuntimeLanguageModel(folder, session, tok);
     }
 
     public override int VocabSize => _vocab;
@@ -74,6 +68,9 @@ public sealed class OnnxRuntimeLanguageModel : LogitsLanguageModelBase, IOwnedLa
         foreach (int t in tokens) bytes += _tokenizer.IsSpecial(t) ? 0 : _tokenizer.TokenBytes(t).Length;
         return bytes;
     }
+
+    /// <summary>The folder's tokenizer (for generation and decoding).</summary>
+    public LlamaTokenizer Tokenizer => _tokenizer;
 
     /// <summary>Full prefill: logits (T × V, row-major), row t predicting token t + 1 (for <c>compress logits</c>).</summary>
     public float[] AllLogits(ReadOnlySpan<int> tokens) => Logits(tokens);

@@ -1,5 +1,5 @@
 // OnnxExporter: streams a checkpoint into an ONNX Runtime GenAI model folder (model.onnx + model.onnx.data +
-// genai_config.json + tokenizer), tensor by tensor, in the formats a quantization policy picks.
+// genai_config.json + tokenizer + compress_export.json manifest), tensor by tensor, in the formats a quantization policy picks.
 using Compression.Checkpoints;
 using Compression.IO;
 using Compression.Model;
@@ -164,6 +164,7 @@ public static class OnnxExporter
                 }
             }
             File.WriteAllText(Path.Combine(tmp, GenAiConfig.FileName), GenAiConfig.Json(c, ModelFileName, context));
+            File.WriteAllText(Path.Combine(tmp, OnnxModelFolder.ManifestFileName), OnnxModelFolder.ManifestJson(input.Path, options, exported));
             var tokenizerFiles = CopyTokenizer(input, tmp);
             Replace(tmp, full);
             return new OnnxExportResult(full, modelBytes, dataBytes, exported, tokenizerFiles);
