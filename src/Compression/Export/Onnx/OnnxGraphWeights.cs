@@ -29,7 +29,7 @@ internal static class OnnxGraphWeights
         }
         catch (Exception e) when (e is InvalidProtocolBufferException or InvalidDataException or IOException)
         {
-            throw new InvalidDataException($"{engine}: cannot read {modelPath} as an ONNX graph ({e.Message})");
+            throw new InvalidDataException($"{engine}: cannot load {modelPath}: not an ONNX graph ({e.Message})");
         }
         var graph = model.Graph ?? throw new InvalidDataException($"{engine}: {modelPath}: the ONNX model has no graph");
         var init = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
