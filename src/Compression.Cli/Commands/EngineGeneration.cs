@@ -1,5 +1,5 @@
-// EngineGeneration: compress generate on another engine — greedy decoding by llama.cpp (through its KV cache) or by
-// ONNX Runtime (a full prefill per token: simple, for checking what a file says, not for speed).
+// EngineGeneration: compress generate on another engine — greedy decoding by llama.cpp or by ONNX Runtime GenAI, each
+// through its own KV cache.
 using System.Diagnostics;
 using Compression.Checkpoints.Gguf;
 using Compression.Engines.LlamaCpp;
@@ -30,24 +30,19 @@ internal static class EngineGeneration
                 double prefill = ids.Length / clock.Elapsed.TotalSeconds;
                 return Stream(tokenizer, prompt, ids.Length, prefill, next, maxTokens, (token, position) => model.DecodeOne(token, position), cancel);
             }
-            case "onnxruntime":
+            case OnnxRuntimeLanguageModel.EngineName:
             {
-                using var model = OnnxRuntimeLanguageModel.Open(path);
-                var tokenizer = new LlamaTokenizer(TokenizerJson.Load(Path.Combine(path, "tokenizer.json")));
-                var ids = new List<int>(tokenizer.Encode(prompt));
-                int Next()
-                {
-                    var logits = model.AllLogits(ids.ToArray().AsSpan(Math.Max(0, ids.Count - model.MaxContext)));
-                    var last = logits.AsSpan(logits.Length - model.VocabSize);
-                    int best = 0;
-                    for (int j = 1; j < last.Length; j++) if (last[j] > last[best]) best = j;
-                    return best;
-                }
+                // GenAI's own generator: one prefill, then each token through its KV cache.
+                using var genai = OnnxRuntimeThroughputEngine.Open(path, Environment.ProcessorCount);
+                LlamaTokenizer tokenizer;
+                using (var model = OnnxRuntimeLanguageModel.Open(path)) tokenizer = model.Tokenizer; // the checked tokenizer.json
+                int[] ids = tokenizer.Encode(prompt);
+                using var tokens = genai.Generate(ids, maxTokens).GetEnumerator();
                 var clock = Stopwatch.StartNew();
-                int first = Next();
-                double prefill = ids.Count / clock.Elapsed.TotalSeconds;
-                int promptTokens = ids.Count;
-                return Stream(tokenizer, prompt, promptTokens, prefill, first, maxTokens, (token, _) => { ids.Add(token); return Next(); }, cancel);
+                if (!tokens.MoveNext()) throw new InvalidOperationException($"{path}: ONNX Runtime GenAI generated nothing");
+                double prefill = ids.Length / clock.Elapsed.TotalSeconds;
+                return Stream(tokenizer, prompt, ids.Length, prefill, tokens.Current, maxTokens,
+                    (_, _) => tokens.MoveNext() ? tokens.Current : -1, cancel); // -1: GenAI stopped (its EOS, or the export's positions)
             }
             default:
                 throw new ArgumentException($"--engine {engine}: expected torchsharp, llama.cpp or onnxruntime");
@@ -61,7 +56,7 @@ internal static class EngineGeneration
         Console.Write(prompt);
         var clock = Stopwatch.StartNew();
         int generated = 0;
-        while (generated < maxTokens && !tokenizer.IsEndOfGeneration(next))
+        while (generated < maxTokens && next >= 0 && !tokenizer.IsEndOfGeneration(next))
         {
             cancel.ThrowIfCancellationRequested();
             Console.Write(decoder.Append(next));

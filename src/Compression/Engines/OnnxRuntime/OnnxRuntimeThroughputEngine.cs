@@ -78,11 +78,30 @@ public sealed class OnnxRuntimeThroughputEngine : IThroughputEngine, IDisposable
         return generator.GetSequence(0).ToArray()[prompt.Length..];
     }
 
-    private Generator NewGenerator(int maxLength)
+    /// <summary>
+    /// Greedy generation as an application runs it (for <c>compress generate</c>): up to <paramref name="maxTokens"/> tokens
+    /// after <paramref name="prompt"/>, stopping after EOS. The first token comes from the prompt's prefill.
+    /// </summary>
+    public IEnumerable<int> Generate(int[] prompt, int maxTokens)
+    {
+        int length = Math.Min(prompt.Length + maxTokens, Folder.ContextLength);
+        if (length <= prompt.Length)
+            throw new ArgumentException($"a {prompt.Length}-token prompt leaves no room in the export's {Folder.ContextLength} positions");
+        using var generator = NewGenerator(length, maskEos: false);
+        generator.AppendTokens(prompt);
+        while (!generator.IsDone())
+        {
+            generator.GenerateNextToken();
+            int token = generator.GetSequence(0)[^1];
+            yield return token;
+        }
+    }
+
+    private Generator NewGenerator(int maxLength, bool maskEos = true)
     {
         using var p = new GeneratorParams(_model);
         p.SetSearchOption("max_length", maxLength);
-        p.SetSearchOption("min_length", maxLength); // no EOS stop: a fixed number of decoded tokens per run
+        if (maskEos) p.SetSearchOption("min_length", maxLength); // no EOS stop: a fixed number of decoded tokens per run
         return new Generator(_model, p);
     }
 
