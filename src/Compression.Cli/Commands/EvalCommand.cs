@@ -21,7 +21,7 @@ internal static class EvalCommand
         var fewShot = new Option<int>("--few-shot") { Description = "Solved examples before each question", DefaultValueFactory = _ => 0 };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N documents of each task file" };
         var seed = new Option<int>("--seed") { Description = "Seed of the few-shot draw", DefaultValueFactory = _ => 1234 };
-        var engine = new Option<string>("--engine") { Description = "torchsharp (the workbench's forward), llama.cpp (a GGUF: the --model file, or one written for --quantize) or onnxruntime (an ONNX folder exported from --model)", DefaultValueFactory = _ => "torchsharp" };
+        var engine = new Option<string>("--engine") { Description = "torchsharp (the workbench's forward), llama.cpp (a GGUF: the --model file, or one written for --quantize) or onnxruntime (an ONNX folder exported from --model, or --model itself when it is an exported folder)", DefaultValueFactory = _ => "torchsharp" };
         var klBaseline = new Option<string?>("--kl-baseline") { Description = "Engine whose float model is the KL baseline (default: --engine's); e.g. --engine llama.cpp --kl-baseline torchsharp" };
         var results = new Option<string>("--results") { Description = "Results folder (one JSON record per measurement)", DefaultValueFactory = _ => "results" };
         var command = new Command("eval", "Evaluate a model (as loaded, or quantized in memory): perplexity, KL divergence vs the loaded model, multiple-choice accuracy")

@@ -45,8 +45,8 @@ public sealed record ExperimentSpec
 
     /// <summary>
     /// Engines every format runs on (<see cref="SweepEngines"/>): "torchsharp" (the workbench's forward), "llama.cpp" (a GGUF
-    /// the sweep writes), "onnxruntime" (an ONNX folder the sweep exports). A format an engine cannot run is skipped for
-    /// it; llama.cpp file types (Q4_K_M …) in <see cref="Formats"/> run on llama.cpp only. Default ["torchsharp"].
+    /// the sweep writes), "onnxruntime" (an ONNX folder the sweep exports, or the model itself when it is an exported folder).
+    /// A format an engine cannot run is skipped for it; llama.cpp file types (Q4_K_M …) in <see cref="Formats"/> run on llama.cpp only. Default ["torchsharp"].
     /// </summary>
     public IReadOnlyList<string>? Engines { get; init; }
 
