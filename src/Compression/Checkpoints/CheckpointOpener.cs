@@ -12,7 +12,7 @@ public static class CheckpointOpener
     {
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("the model path is empty");
         // An ONNX Runtime GenAI folder (compress export --to onnx) is a graph, not weights the workbench assembles a model from.
-        if (Directory.Exists(path) && File.Exists(Path.Combine(path, "genai_config.json")))
+        if (Directory.Exists(path) && (File.Exists(Path.Combine(path, "genai_config.json")) || File.Exists(Path.Combine(path, "model.onnx"))))
             throw new NotSupportedException($"{path}: an ONNX Runtime model folder (genai_config.json + model.onnx); only ONNX Runtime runs it: use --engine onnxruntime");
         if (Directory.Exists(path)) return Gptq.GptqCheckpoint.IsGptq(path) ? Gptq.GptqCheckpoint.Open(path) : SafetensorsCheckpoint.Open(path);
         if (!File.Exists(path) && new FileInfo(path).LinkTarget is null)

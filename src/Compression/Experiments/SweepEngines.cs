@@ -15,7 +15,7 @@ public static class SweepEngines
 {
     public const string TorchSharp = ResultKey.DefaultEngine;
     public const string LlamaCpp = LlamaCppRuntime.EngineName;
-    public const string OnnxRuntime = "onnxruntime";
+    public const string OnnxRuntime = Compression.Engines.OnnxRuntime.OnnxRuntimeLanguageModel.EngineName;
 
     /// <summary>Every engine name a spec or <c>--engine</c> may give.</summary>
     public static IReadOnlyList<string> Names { get; } = [TorchSharp, LlamaCpp, OnnxRuntime];

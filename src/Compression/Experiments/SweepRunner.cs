@@ -109,6 +109,9 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
     /// </summary>
     private void CheckOnnxFolder(string path)
     {
+        // A folder for ONNX Runtime alone that is no Hugging Face checkpoint is meant as an export: say what it lacks.
+        if (SweepEngines.Of(spec).All(e => e == SweepEngines.OnnxRuntime) && Directory.Exists(path) && !File.Exists(Path.Combine(path, "config.json")))
+            Export.Onnx.OnnxModelFolder.Open(path);
         if (!Export.Onnx.OnnxModelFolder.IsExport(path)) return;
         string? other = SweepEngines.Of(spec).FirstOrDefault(e => e != SweepEngines.OnnxRuntime)
             ?? (spec.Tasks?.Kl?.BaselineEngine is { } b && b != SweepEngines.OnnxRuntime ? b : null)

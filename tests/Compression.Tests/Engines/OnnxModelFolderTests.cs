@@ -216,6 +216,10 @@ public class OnnxModelFolderTests
         }
         var f = Assert.Throws<ArgumentException>(() => ExperimentInputs.Run(Spec(dir, folder, "onnxruntime", "int4"), dir));
         Assert.Contains("evaluated as exported", f.Message);
+        // An empty folder given to ONNX Runtime is taken for an export and named with what it lacks.
+        string empty = TestPaths.NewTempDir("ort-empty");
+        var m = Assert.Throws<FileNotFoundException>(() => ExperimentInputs.Run(Spec(dir, empty, "onnxruntime", null), dir));
+        Assert.Contains($"{empty}: not an ONNX model folder: genai_config.json, model.onnx, tokenizer.json missing", m.Message);
 
         // Through the CLI: one line, exit 1, no stack trace.
         var r = Robustness.RobustnessFiles.RunCli(["eval", "-m", folder, "--perplexity", Path.Combine(dir, "text.txt")]);

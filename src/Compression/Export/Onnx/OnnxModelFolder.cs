@@ -42,8 +42,9 @@ public sealed class OnnxModelFolder
         _weights = weights; StoredFormat = storedFormat;
     }
 
-    /// <summary>True when <paramref name="path"/> is a folder holding a genai_config.json (an ONNX export, valid or not).</summary>
-    public static bool IsExport(string path) => System.IO.Directory.Exists(path) && File.Exists(Path.Combine(path, ConfigFileName));
+    /// <summary>True when <paramref name="path"/> is a folder holding a genai_config.json or a model.onnx (an ONNX export, valid or not).</summary>
+    public static bool IsExport(string path) => System.IO.Directory.Exists(path)
+        && (File.Exists(Path.Combine(path, ConfigFileName)) || File.Exists(Path.Combine(path, OnnxExporter.ModelFileName)));
 
     /// <summary>Reads and checks the folder; <paramref name="engine"/> prefixes every error ("onnxruntime").</summary>
     public static OnnxModelFolder Open(string dir, string engine = "onnxruntime")
