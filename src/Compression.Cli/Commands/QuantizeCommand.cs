@@ -202,7 +202,9 @@ internal static class QuantizeCommand
             return new CalibratedCheckpoint(input, run, $"{method.Name} {r.Format}", (i, took) =>
             {
                 var m = Compression.Evaluation.Throughput.ProcessMemory.Current();
-                log?.Invoke($"block {i + 1}/{session.Config.NumLayers}: {took.TotalSeconds:F1} s (total {total.Elapsed.TotalSeconds:F0} s); " +
+                // CPU seconds beside wall seconds: on a shared machine the wall time says more about the neighbours.
+                double cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+                log?.Invoke($"block {i + 1}/{session.Config.NumLayers}: {took.TotalSeconds:F1} s (total {total.Elapsed.TotalSeconds:F0} s, process CPU {cpu:F0} s); " +
                     $"resident {m.ResidentBytes / 1e9:F2} GB (anonymous {m.AnonymousBytes / 1e9:F2}, mapped files {m.FileBytes / 1e9:F2}), peak {m.PeakResidentBytes / 1e9:F2} GB");
                 ct.ThrowIfCancellationRequested();
             }, owned: session);
