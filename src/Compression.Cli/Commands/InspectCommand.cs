@@ -167,6 +167,9 @@ internal static class InspectCommand
             string qv = f.TryGetUInt32("general.quantization_version") is uint v ? v.ToString() : "absent";
             AnsiConsole.MarkupLine($"GGUF v{f.Version} · alignment {f.Alignment} · general.file_type {fileType} · general.quantization_version {qv} · " +
                 $"header (metadata, tokenizer) and padding {fileBytes - bytes:N0} bytes");
+            // Written by `compress quantize --method`: how the weights were made.
+            if (f.TryGetString("compression.method") is { } method)
+                AnsiConsole.MarkupLine(Markup.Escape($"compression.method {method} · compression.calibration {f.TryGetString("compression.calibration") ?? "absent"}"));
         }
     }
 }

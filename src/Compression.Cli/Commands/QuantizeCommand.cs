@@ -3,7 +3,10 @@ using System.CommandLine;
 using Compression.Checkpoints;
 using Compression.Checkpoints.Gguf;
 using Compression.Model;
+using Compression.Inference;
 using Compression.Quantization;
+using Compression.Quantization.Calibration;
+using Compression.Quantization.Methods;
 using Spectre.Console;
 
 namespace Compression.Cli.Commands;
@@ -19,6 +22,12 @@ internal static class QuantizeCommand
         public bool QuantizeEmbeddings { get; init; }
         public bool QuantizeLmHead { get; init; }
         public bool AllowNonFinite { get; init; }
+        /// <summary>The quantization method (rtn, gptq, awq, imatrix); calibrated ones read <see cref="Calibration"/>.</summary>
+        public string Method { get; init; } = "rtn";
+        public string? Calibration { get; init; }
+        public int CalibrationSequences { get; init; } = 32;
+        public int CalibrationLength { get; init; } = 256;
+        public int Seed { get; init; } = 1234;
     }
 
     public static Command Create()
@@ -41,9 +50,19 @@ internal static class QuantizeCommand
             Description = "torchsharp (the workbench's writer) or llama.cpp (mainline's quantizer, llama.cpp's file types: Q4_K_M, Q5_K_M, Q6_K, Q3_K_M, Q2_K, IQ4_XS …)",
             DefaultValueFactory = _ => "torchsharp",
         };
+        var method = new Option<string>("--method")
+        {
+            Description = "Quantization method: rtn (round-to-nearest), gptq, awq or imatrix (calibrated: run block by block on --calibration text)",
+            DefaultValueFactory = _ => "rtn",
+        };
+        var calibration = new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for a calibrated method" };
+        var sequences = new Option<int>("--calibration-sequences") { Description = "Calibration sequences N", DefaultValueFactory = _ => 32 };
+        var length = new Option<int>("--calibration-length") { Description = "Tokens per calibration sequence L", DefaultValueFactory = _ => 256 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the calibration windows", DefaultValueFactory = _ => 1234 };
         var command = new Command("quantize", "Write a quantized GGUF (llama.cpp layout, tokenizer included), streaming tensor by tensor")
         {
             model, format, output, pure, tensorType, keep, quantizeEmbeddings, quantizeHead, allowNonFinite, engine,
+            method, calibration, sequences, length, seed,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -55,11 +74,18 @@ internal static class QuantizeCommand
                 QuantizeEmbeddings = parse.GetValue(quantizeEmbeddings),
                 QuantizeLmHead = parse.GetValue(quantizeHead),
                 AllowNonFinite = parse.GetValue(allowNonFinite),
+                Method = parse.GetValue(method)!,
+                Calibration = parse.GetValue(calibration),
+                CalibrationSequences = parse.GetValue(sequences),
+                CalibrationLength = parse.GetValue(length),
+                Seed = parse.GetValue(seed),
             };
             var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             switch (parse.GetValue(engine))
             {
                 case "torchsharp": break;
+                case Compression.Engines.LlamaCpp.LlamaCppRuntime.EngineName when request.Method != "rtn":
+                    throw new ArgumentException($"--engine llama.cpp --method {request.Method}: llama.cpp's quantizer rounds to nearest; calibrated methods are the workbench writer's");
                 case Compression.Engines.LlamaCpp.LlamaCppRuntime.EngineName:
                     if (request.TensorTypes.Count > 0 || request.KeepEmbeddingsFormat is not null || request.QuantizeEmbeddings || request.QuantizeLmHead)
                         throw new ArgumentException("--engine llama.cpp: --tensor-type, --keep-embeddings-format, --quantize-embeddings and --quantize-lm-head are the workbench writer's; llama.cpp's file type decides");
@@ -83,7 +109,7 @@ internal static class QuantizeCommand
                             task.MaxValue = Math.Max(1, p.TotalBytes);
                             task.Value = p.BytesWritten;
                             task.Description = Markup.Escape($"[{p.TensorIndex + 1}/{p.TensorCount}] {p.TensorName}");
-                        }), cancel);
+                        }), cancel, line => err.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
                     });
                 PrintSummary(result!);
                 return Task.FromResult(0);
@@ -113,10 +139,17 @@ internal static class QuantizeCommand
         };
     }
 
-    /// <summary>Opens the input, checks it has a tokenizer, and streams the GGUF out (the file appears only when complete).</summary>
-    internal static GgufExportResult Run(Request r, IProgress<GgufExportProgress>? progress, CancellationToken ct)
+    /// <summary>
+    /// Opens the input, checks it has a tokenizer, and streams the GGUF out (the file appears only when complete). A
+    /// calibrated method runs block by block as the writer reaches each block (<see cref="CalibratedCheckpoint"/>), its
+    /// packed bytes written as they are; <paramref name="log"/> hears about each block.
+    /// </summary>
+    internal static GgufExportResult Run(Request r, IProgress<GgufExportProgress>? progress, CancellationToken ct, Action<string>? log = null)
     {
         var policy = Policy(r);
+        var method = MethodRegistry.Get(r.Method);
+        if (method.NeedsCalibration && r.Calibration is null)
+            throw new ArgumentException($"--method {method.Name} needs --calibration FILE (a text file of paragraphs, or JSONL with a \"text\" field)");
         using var input = CheckpointOpener.Open(r.Model);
         if (string.Equals(Path.GetFullPath(r.Out), Path.GetFullPath(input.Path), StringComparison.Ordinal))
             throw new ArgumentException($"--out {r.Out}: the output would replace the input checkpoint");
@@ -137,8 +170,50 @@ internal static class QuantizeCommand
             throw new InvalidDataException(
                 $"{r.Model}: the checkpoint has no tokenizer (tokenizer.json beside config.json); a GGUF for llama.cpp should carry one " +
                 "(a GGUF input without one is written through as no_vocab)");
-        return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), r.Out,
-            new GgufExportOptions { AllowNonFinite = r.AllowNonFinite }, progress, ct);
+        var options = new GgufExportOptions { AllowNonFinite = r.AllowNonFinite };
+        if (!method.NeedsCalibration)
+            return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), r.Out, options, progress, ct);
+
+        using var calibrated = Calibrated(r, input, policy, method, ct, log, out var spec);
+        options = options with
+        {
+            Name = (input as GgufCheckpoint)?.Name,
+            Metadata = [new("compression.method", method.Name), new("compression.calibration", spec.Label)],
+        };
+        return GgufExporter.Write(calibrated, tokenizer, (s, name) => policy.Choose(s, name), r.Out, options, progress, ct);
+    }
+
+    /// <summary>
+    /// The input seen through <paramref name="method"/>: the model loaded (weights not stored as float32 stay packed and
+    /// mapped, so an 8B in bf16 takes no anonymous memory), the calibration set tokenized with its tokenizer.
+    /// </summary>
+    private static CalibratedCheckpoint Calibrated(Request r, Checkpoint input, QuantizationPolicy policy, QuantizationMethod method,
+        CancellationToken ct, Action<string>? log, out CalibrationSpec spec)
+    {
+        spec = new CalibrationSpec(r.Calibration!, r.CalibrationSequences, r.CalibrationLength, r.Seed);
+        var session = ModelSession.Open(r.Model, new ModelSessionOptions { PackedLayers = PackedLoading.Hooks, AllowNonFinite = r.AllowNonFinite });
+        try
+        {
+            var tokenizer = session.Tokenizer ?? throw new InvalidDataException($"{r.Model}: the checkpoint has no tokenizer; calibration text needs one");
+            var set = CalibrationSet.Load(spec, t => tokenizer.Encode(t, addBos: true));
+            log?.Invoke($"{method.Name}: calibrating on {set.Spec.Label}, {session.Config.NumLayers} blocks");
+            var run = new CalibrationRun(session.Model, policy, method, set.Sequences);
+            var total = System.Diagnostics.Stopwatch.StartNew();
+            return new CalibratedCheckpoint(input, run, $"{method.Name} {r.Format}", (i, took) =>
+            {
+                var m = Compression.Evaluation.Throughput.ProcessMemory.Current();
+                // CPU seconds beside wall seconds: on a shared machine the wall time says more about the neighbours.
+                double cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+                log?.Invoke($"block {i + 1}/{session.Config.NumLayers}: {took.TotalSeconds:F1} s (total {total.Elapsed.TotalSeconds:F0} s, process CPU {cpu:F0} s); " +
+                    $"resident {m.ResidentBytes / 1e9:F2} GB (anonymous {m.AnonymousBytes / 1e9:F2}, mapped files {m.FileBytes / 1e9:F2}), peak {m.PeakResidentBytes / 1e9:F2} GB");
+                ct.ThrowIfCancellationRequested();
+            }, owned: session);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
     }
 
     private static TensorFormat Writable(TensorFormat f, string option)

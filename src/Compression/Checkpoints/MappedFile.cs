@@ -4,9 +4,13 @@ using Compression.IO;
 
 namespace Compression.Checkpoints;
 
-/// <summary>A file mapped read-only into memory; slices are bounds-checked against the file length.</summary>
+/// <summary>
+/// A file mapped read-only into memory; slices are bounds-checked against the file length. <see cref="OverMemory"/>
+/// gives the same view over bytes already in memory (a method's packed output), so one writer streams both.
+/// </summary>
 public sealed unsafe class MappedFile : IDisposable
 {
+    private readonly IDisposable? _owner; // set for a view over memory: released with the last reference
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _base;
@@ -32,6 +36,20 @@ public sealed unsafe class MappedFile : IDisposable
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _base);
         _base += _view.PointerOffset;
     }
+
+    private MappedFile(string name, byte* data, long length, IDisposable owner)
+    {
+        Path = ResolvedPath = name;
+        Length = length;
+        _base = data;
+        _owner = owner;
+    }
+
+    /// <summary>
+    /// A view over <paramref name="length"/> bytes at <paramref name="data"/> that <paramref name="owner"/> keeps alive;
+    /// the owner is disposed with the last reference. <paramref name="name"/> stands for the path in messages.
+    /// </summary>
+    public static MappedFile OverMemory(string name, byte* data, long length, IDisposable owner) => new(name, data, length, owner);
 
     /// <summary>Pointer to byte <paramref name="offset"/>; the caller has checked the range with <see cref="CheckRange"/>.</summary>
     public byte* Pointer(long offset) => _base + offset;
@@ -64,6 +82,12 @@ public sealed unsafe class MappedFile : IDisposable
     public void Dispose()
     {
         if (Interlocked.Decrement(ref _refs) != 0) return;
+        if (_owner is not null)
+        {
+            _base = null;
+            _owner.Dispose();
+            return;
+        }
         if (_view is not null && _base != null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();

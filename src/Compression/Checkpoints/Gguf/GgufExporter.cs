@@ -25,6 +25,11 @@ public sealed record GgufExportOptions
     public int ChunkBytes { get; init; } = 16 << 20;
     /// <summary>Write tensors holding NaN or ±Inf instead of refusing them.</summary>
     public bool AllowNonFinite { get; init; }
+    /// <summary>
+    /// Further string keys, written after <c>general.name</c> (how the weights were made: <c>compression.method</c>,
+    /// <c>compression.calibration</c>); llama.cpp ignores keys it does not know.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Metadata { get; init; } = [];
 }
 
 /// <summary>Progress of an export, reported after each chunk.</summary>
@@ -57,7 +62,7 @@ public static class GgufExporter
         if (tokenizer is not null && tokenizer.TokenTypes.Count != tokenizer.Tokens.Count)
             throw new ArgumentException($"tokenizer has {tokenizer.Tokens.Count} tokens but {tokenizer.TokenTypes.Count} token types");
         var gguf = input as GgufCheckpoint;
-        var ropeFactors = options.RopeFrequencyFactors ?? gguf?.RopeFrequencyFactors ?? GgufRopeFactors.FromConfig(config);
+        var ropeFactors = options.RopeFrequencyFactors ?? input.RopeFrequencyFactors ?? GgufRopeFactors.FromConfig(config);
         if (ropeFactors is not null && ropeFactors.Count != config.HeadDim / 2)
             throw new ArgumentException($"{ropeFactors.Count} rope frequency factors given, expected head_dim/2 = {config.HeadDim / 2}");
 
@@ -93,6 +98,7 @@ public static class GgufExporter
         using var writer = new GgufWriter(outPath);
         writer.AddString("general.architecture", family.GgufArchitecture);
         writer.AddString("general.name", options.Name ?? gguf?.Name ?? DefaultName(input.Path));
+        foreach (var (key, value) in options.Metadata) writer.AddString(key, value);
         if (options.WriteAlignmentKey) writer.AddUInt32(GgufFile.AlignmentKey, writer.Alignment);
         AddModelKeys(writer, config);
         if (fileType is uint ft) writer.AddUInt32("general.file_type", ft);

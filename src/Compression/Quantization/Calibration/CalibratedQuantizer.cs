@@ -37,67 +37,36 @@ public static class CalibratedQuantizer
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!method.NeedsCalibration) return ModelQuantizer.Apply(model, policy, progress);
-        if (model.Device.type != TorchSharp.DeviceType.CPU || model.DType != ScalarType.Float32)
-            throw new ArgumentException($"calibrated quantization needs a float32 model on the CPU; this model runs {model.DType} on {model.Device}");
-        if (sequences.Count == 0) throw new ArgumentException($"{method.Name}: the calibration set is empty");
-        int length = sequences[0].Length;
-        if (sequences.Any(s => s.Length != length)) throw new ArgumentException($"{method.Name}: calibration sequences differ in length");
-
-        var c = model.Config;
-        if (c.Family.SparseExperts)
-            throw new NotSupportedException($"{method.Name}: calibrated methods handle dense blocks; the {c.Family.Name} architecture's experts can be quantized with rtn");
-        var specs = LlamaTensorLayout.Expected(c).ToDictionary(s => s.Name);
-        TensorFormat Choice(string name) => policy.Choose(specs[name], Checkpoints.Gguf.GgufTensorNames.ToGguf(name));
-        foreach (var (name, _) in model.LinearLayers().Where(l => specs.ContainsKey(l.Name)))
-            if (Choice(name) is var f && f != FormatRegistry.F32 && !f.IsFloat) method.Check(f);
-
         var prepared = new Dictionary<string, LinearLayer>();
         var norms = new Dictionary<string, Tensor>();
-        var hidden = new List<Tensor>();
         try
         {
-            using (no_grad())
+            using (var run = new CalibrationRun(model, policy, method, sequences, keepFloat))
             {
-                // Sequences run in batches of up to BatchTokens tokens: one forward per batch (larger GEMMs than one per sequence).
-                int perBatch = Math.Max(1, BatchTokens / length);
-                for (int s0 = 0; s0 < sequences.Count; s0 += perBatch)
+                while (run.NextBlock < run.Blocks)
                 {
-                    using var scope = NewDisposeScope();
-                    var batch = sequences.Skip(s0).Take(perBatch).ToList();
-                    var ids = tensor(batch.SelectMany(q => q.Select(t => (long)t)).ToArray(), [batch.Count, length]);
-                    hidden.Add(model.EmbedTokens.forward(ids).to(ScalarType.Float32).DetachFromDisposeScope()); // (B, L, H)
+                    int i = run.NextBlock;
+                    progress?.Report((i, run.Blocks, $"calibrating block {i}"));
+                    using var block = run.QuantizeNextBlock();
+                    foreach (var (name, layer) in block.Layers) prepared[name] = layer;
+                    foreach (var (name, norm) in block.Norms) norms[name] = norm;
+                    block.Layers.Clear(); // handed over to prepared/norms
+                    block.Norms.Clear();
+                    blockDone?.Invoke(i);
                 }
-                var (cos, sin) = model.Rotary.Tables(0, length, model.DType, model.Device);
-                using (cos) using (sin)
-                {
-                    for (int i = 0; i < c.NumLayers; i++)
-                    {
-                        progress?.Report((i, c.NumLayers, $"calibrating block {i}"));
-                        QuantizeBlock(model, i, method, Choice, hidden, cos, sin, prepared, norms, keepFloat);
-                        blockDone?.Invoke(i);
-                    }
-                }
-                if (!keepFloat && !c.TieWordEmbeddings && Choice("lm_head.weight") is var hf && hf != FormatRegistry.F32 && !hf.IsFloat)
-                {
-                    using var stats = new InputStatistics(c.HiddenSize);
-                    foreach (var h in hidden) using (var n = model.Norm.forward(h)) stats.Add(n);
-                    using var w = ModelQuantizer.FloatWeight(model.LmHead);
-                    prepared["lm_head.weight"] = new PackedLinear(method.Quantize(w, hf, stats));
-                }
+                if (run.QuantizeHead() is { } head) prepared["lm_head.weight"] = head;
             }
-            foreach (var h in hidden) h.Dispose();
-            hidden.Clear();
             return ModelQuantizer.Apply(model, policy, progress, prepared, norms);
         }
         finally
         {
-            foreach (var h in hidden) h.Dispose();
             foreach (var layer in prepared.Values) layer.Dispose(); // what the assembly did not take
             foreach (var n in norms.Values) n.Dispose();
         }
     }
 
-    private static void QuantizeBlock(LlamaModel model, int i, QuantizationMethod method, Func<string, TensorFormat> choice,
+    /// <summary>Calibrates block <paramref name="i"/> on <paramref name="hidden"/>, quantizes it into <paramref name="prepared"/>/<paramref name="norms"/>, and advances <paramref name="hidden"/> through it.</summary>
+    internal static void QuantizeBlock(LlamaModel model, int i, QuantizationMethod method, Func<string, TensorFormat> choice,
         List<Tensor> hidden, Tensor cos, Tensor sin, Dictionary<string, LinearLayer> prepared, Dictionary<string, Tensor> norms, bool keepFloat)
     {
         var layer = model.Layers[i];

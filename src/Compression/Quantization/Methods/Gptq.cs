@@ -31,11 +31,13 @@ public static class Gptq
 
         var w = new double[(long)rows * cols];
         for (long i = 0; i < w.Length; i++) w[i] = weight[i];
-        h = (double[])h.Clone();
         // A channel that never fired carries no information: GPTQ zeroes its weights and gives it a unit diagonal.
+        // H is copied only then (an 8B down_proj's H is 14336² doubles, 1.6 GB: every copy counts).
+        bool copied = false;
         for (int c = 0; c < cols; c++)
         {
             if (h[(long)c * cols + c] != 0) continue;
+            if (!copied) (h, copied) = ((double[])h.Clone(), true); // the caller's H stays as it was
             h[(long)c * cols + c] = 1;
             for (int r = 0; r < rows; r++) w[(long)r * cols + c] = 0;
         }
@@ -47,7 +49,7 @@ public static class Gptq
         var fixedParams = options.ActOrder ? FitAll(w, rows, cols, codec) : null;
 
         using var scope = NewDisposeScope();
-        var u = InverseCholeskyTensor(Permute(h, perm, cols), cols, options.Damp); // (cols, cols) float64, upper
+        var u = InverseCholeskyTensor(options.ActOrder ? Permute(h, perm, cols) : h, cols, options.Damp); // (cols, cols) float64, upper
         // Weights in visiting order, a float64 tensor: the lazy batches' rank-B updates of the columns not yet visited
         // are one matrix product each (libtorch's GEMM), the per-column work inside a batch stays in plain loops.
         var pw = tensor(w, [rows, cols]);
@@ -144,16 +146,22 @@ public static class Gptq
         double mean = 0;
         for (int i = 0; i < n; i++) mean += h[(long)i * n + i];
         mean /= n;
+        // Each (n, n) intermediate is freed as soon as the next exists: at most two are alive (plus h), which is what
+        // bounds the memory of an 8B block (n = 14336 for down_proj: 1.6 GB each).
         for (int attempt = 0; attempt < 6; attempt++, damp *= 10)
         {
             using var scope = NewDisposeScope();
-            var hd = tensor(h, [n, n]) + eye(n, dtype: ScalarType.Float64) * (damp * mean);
-            var (l, info) = linalg.cholesky_ex(hd);
-            if (info.item<int>() != 0) continue;
-            var inv = cholesky_inverse(l);                 // (H + λI)⁻¹
-            var (li, info2) = linalg.cholesky_ex(inv);
-            if (info2.item<int>() != 0) continue;
-            return li.t().contiguous().MoveToOuterDisposeScope(); // the upper factor is the transposed lower one
+            Tensor l, inv, li, info;
+            using (var hd = tensor(h, [n, n]))
+            {
+                using (var diagonal = hd.diagonal()) diagonal.add_(damp * mean);
+                (l, info) = linalg.cholesky_ex(hd);
+            }
+            if (info.item<int>() != 0) { l.Dispose(); continue; }
+            using (l) inv = cholesky_inverse(l);            // (H + λI)⁻¹
+            using (inv) (li, info) = linalg.cholesky_ex(inv);
+            if (info.item<int>() != 0) { li.Dispose(); continue; }
+            using (li) using (var upper = li.t()) return upper.contiguous().MoveToOuterDisposeScope(); // the upper factor is the transposed lower one
         }
         throw new InvalidDataException($"gptq: the input second-moment matrix ({n}×{n}) is not positive definite even with heavy dampening; use more calibration tokens");
     }
