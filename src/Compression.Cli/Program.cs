@@ -14,6 +14,12 @@ Compression.Experiments.ModelPresets.Register("proxy", (log, cancel) => Compress
     Compression.Training.ProxyModel.ShippedDirectory, log,
     p => log?.Report($"training the proxy: step {p.Step}/{p.TotalSteps}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"), cancel));
 
+// The proxy that retrieves ({"preset": "proxy-retrieval"}): the proxy continued on whole stories, shipped in
+// experiments/models/proxy-retrieval; trained from the proxy on first use outside the repository root.
+Compression.Experiments.ModelPresets.Register("proxy-retrieval", (log, cancel) => Compression.Training.RetrievalProxy.Resolve(TrainCommand.RetrievalRoot,
+    Compression.Training.RetrievalProxy.ShippedDirectory, TrainCommand.ProxyRoot, Compression.Training.ProxyModel.ShippedDirectory, log,
+    p => log?.Report($"training the retrieval proxy: step {p.Step}/{p.TotalSteps}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"), cancel));
+
 // Piped or logged output: wide tables instead of Spectre's 80-column wrapping.
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
 

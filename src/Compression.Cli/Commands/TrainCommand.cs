@@ -9,12 +9,19 @@ internal static class TrainCommand
 {
     /// <summary>Where the proxy and its data live (relative to the working directory, like results/).</summary>
     public const string ProxyRoot = ".cache/proxy";
+    /// <summary>Where the retrieval stage of the proxy lives.</summary>
+    public const string RetrievalRoot = ".cache/proxy-retrieval";
 
     public static Command Create()
     {
-        var preset = new Option<string>("--preset") { Description = "What to train: proxy (the built-in ~3.5M-parameter Llama 3.1-architecture model)", DefaultValueFactory = _ => "proxy" };
+        var preset = new Option<string>("--preset")
+        {
+            Description = "What to train: proxy (the built-in ~3.5M-parameter Llama 3.1-architecture model) or proxy-retrieval (the proxy " +
+                "continued on whole stories until it retrieves facts from its context; starts from the shipped proxy)",
+            DefaultValueFactory = _ => "proxy",
+        };
         var steps = new Option<int?>("--steps") { Description = "Training steps (default: the preset's)" };
-        var root = new Option<string>("--dir") { Description = "Cache folder for corpus, tokenizer, checkpoints and the model", DefaultValueFactory = _ => ProxyRoot };
+        var root = new Option<string?>("--dir") { Description = $"Cache folder for corpus, tokenizer, checkpoints and the model (default {ProxyRoot}, or {RetrievalRoot} for proxy-retrieval)" };
         var export = new Option<string?>("--export")
         {
             Description = $"Also write the trained model as a shipped model (files + manifest.json with SHA-256s, recipe, training, machine) into this folder, e.g. {ProxyModel.ShippedDirectory}",
@@ -26,15 +33,18 @@ internal static class TrainCommand
         };
         command.SetAction((parse, cancel) =>
         {
-            if (parse.GetValue(preset) != "proxy") throw new ArgumentException($"--preset '{parse.GetValue(preset)}': the only trainable preset is 'proxy'");
-            string dir = Run(parse.GetValue(root)!, parse.GetValue(steps), cancel);
-            var m = ProxyModel.ReadManifest(parse.GetValue(root)!)!;
-            AnsiConsole.MarkupLine($"proxy model: [bold]{Markup.Escape(dir)}[/] — {m.Parameters:N0} parameters, {m.Steps} steps, {m.TokensSeen:N0} tokens, " +
+            string name = parse.GetValue(preset)!;
+            if (name is not ("proxy" or "proxy-retrieval")) throw new ArgumentException($"--preset '{name}': the trainable presets are 'proxy' and 'proxy-retrieval'");
+            bool retrieval = name == "proxy-retrieval";
+            string dirRoot = parse.GetValue(root) ?? (retrieval ? RetrievalRoot : ProxyRoot);
+            string dir = retrieval ? RunRetrieval(dirRoot, parse.GetValue(steps), cancel) : Run(dirRoot, parse.GetValue(steps), cancel);
+            var m = ProxyModel.ReadModelManifest(dir)!;
+            AnsiConsole.MarkupLine($"{name} model: [bold]{Markup.Escape(dir)}[/] — {m.Parameters:N0} parameters, {m.Steps} steps, {m.TokensSeen:N0} tokens, " +
                 $"validation loss {m.ValidationLoss:F3} (perplexity {m.ValidationPerplexity:F2}, {m.ValidationBitsPerByte:F3} bits/byte; corpus entropy floor ≈ {m.CorpusEntropyBitsPerByte:F2} bits/byte), " +
                 $"{m.TrainSeconds / 60:F1} min at {m.TokensPerSecond:N0} tok/s");
             if (parse.GetValue(export) is { } destination)
             {
-                var files = ProxyModel.Export(parse.GetValue(root)!, destination);
+                var files = retrieval ? RetrievalProxy.Export(dirRoot, Stage1(cancel), destination) : ProxyModel.Export(dirRoot, destination);
                 AnsiConsole.MarkupLine($"shipped model: [bold]{Markup.Escape(destination)}[/] — {files.Count} files, {files.Sum(f => f.Bytes) / 1e6:F2} MB, manifest {ShippedModel.ManifestFileName}");
             }
             return Task.FromResult(0);
@@ -46,6 +56,29 @@ internal static class TrainCommand
     public static string Run(string root, int? steps, CancellationToken cancel)
     {
         if (ProxyModel.ReadManifest(root) is not null) return ProxyModel.Ensure(root, cancel: cancel); // reuses the model
+        return WithProgress("training", (log, progress) => ProxyModel.Ensure(root, log, progress, cancel, steps));
+    }
+
+    /// <summary>
+    /// Ensures the retrieval proxy exists under <paramref name="root"/>: stage 1 is the shipped proxy (verified) when this
+    /// runs in the repository, else the proxy trained under <see cref="ProxyRoot"/>.
+    /// </summary>
+    public static string RunRetrieval(string root, int? steps, CancellationToken cancel)
+    {
+        string stage1 = Stage1(cancel);
+        return WithProgress("retrieval stage", (log, progress) => RetrievalProxy.Ensure(root, stage1, log, progress, cancel, steps));
+    }
+
+    /// <summary>The retrieval stage's starting point: the shipped proxy (verified) in the repository, else the one trained under <see cref="ProxyRoot"/>.</summary>
+    private static string Stage1(CancellationToken cancel)
+    {
+        if (!File.Exists(Path.Combine(ProxyModel.ShippedDirectory, ShippedModel.ManifestFileName))) return Run(ProxyRoot, null, cancel);
+        ShippedModel.Verify(ProxyModel.ShippedDirectory);
+        return ProxyModel.ShippedDirectory;
+    }
+
+    private static string WithProgress(string what, Func<IProgress<string>, Action<TrainingProgress>, string> work)
+    {
         string? result = null;
         AnsiConsole.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
@@ -54,18 +87,18 @@ internal static class TrainCommand
                 var prep = ctx.AddTask("preparing corpus and tokenizer").IsIndeterminate();
                 ProgressTask? train = null;
                 double? lastValid = null;
-                result = ProxyModel.Ensure(root, new InlineLog(m => prep.Description = Markup.Escape(m)), p =>
+                result = work(new InlineLog(m => prep.Description = Markup.Escape(m)), p =>
                 {
                     if (train is null)
                     {
                         prep.StopTask();
-                        train = ctx.AddTask("training", maxValue: p.TotalSteps);
+                        train = ctx.AddTask(what, maxValue: p.TotalSteps);
                     }
                     lastValid = p.ValidationLoss ?? lastValid;
                     train.Value = p.Step;
                     train.Description = $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F3}" +
                         (lastValid is { } v ? $" val {v:F3} (ppl {Math.Exp(v):F2})" : "") + $" {p.TokensPerSecond:N0} tok/s";
-                }, cancel, steps);
+                });
                 prep.StopTask();
             });
         return result!;

@@ -11,14 +11,14 @@ using Compression.Training.Suite;
 namespace Compression.Training;
 
 /// <summary>Where the proxy's pieces live under its cache folder.</summary>
-public sealed record ProxyPaths(string Root)
+public sealed record ProxyPaths(string Root, string ModelName = "proxy-llama")
 {
     public string Corpus => Path.Combine(Root, "corpus");
     public string Suite => Path.Combine(Root, "suite");
     public string Tokenizer => Path.Combine(Root, "tokenizer");
     public string Checkpoint => Path.Combine(Root, "checkpoint");
     /// <summary>The finished model: config.json, model.safetensors, tokenizer.json, training.json.</summary>
-    public string Model => Path.Combine(Root, "proxy-llama");
+    public string Model => Path.Combine(Root, ModelName);
     public string Manifest => Path.Combine(Model, ProxyModel.ManifestFileName);
 }
 
@@ -122,7 +122,16 @@ public static class ProxyModel
         var result = trainer.Train(progress, cancel);
         cancel.ThrowIfCancellationRequested();
         if (result.Cancelled) throw new OperationCanceledException("training was interrupted; the checkpoint is kept and the next run resumes");
+        return Finish(paths, trainer, result, tokenizer, valid);
+    }
 
+    /// <summary>
+    /// Writes the finished model of a completed run into <see cref="ProxyPaths.Model"/>: the last checkpoint's weights and
+    /// config, the tokenizer, and the manifest last (atomically: a staging folder renamed into place).
+    /// </summary>
+    internal static string Finish(ProxyPaths paths, Trainer trainer, TrainingResult result, LlamaTokenizer tokenizer, int[] valid)
+    {
+        var options = trainer.Options;
         double validLoss = result.ValidationLoss ?? trainer.ValidationLoss();
         var corpus = CorpusManifest.Read(paths.Corpus);
         double validBytes = new FileInfo(Path.Combine(paths.Corpus, "valid.txt")).Length;
@@ -131,7 +140,6 @@ public static class ProxyModel
             validLoss / Math.Log(2) * valid.Length / validBytes, tokenizer.VocabSize, LlamaTensorLayout.ParameterCount(options.Config),
             Reporting.MachineInfo.Current.Summary, NativeCpuPins.Describe());
 
-        // The finished model: the last checkpoint's weights and config, the tokenizer, and the manifest last.
         string staging = paths.Model + ".saving";
         if (Directory.Exists(staging)) Directory.Delete(staging, true);
         Directory.CreateDirectory(staging);
@@ -150,10 +158,21 @@ public static class ProxyModel
     /// files plus a manifest with their SHA-256, the recipe (corpus seed and sizes, tokenizer, every training option, the
     /// native CPU pins), what training reached (steps, tokens, losses, the validation curve, time) and the machine.
     /// </summary>
-    public static IReadOnlyList<ShippedFile> Export(string root, string destination)
+    public static IReadOnlyList<ShippedFile> Export(string root, string destination) =>
+        Export(new ProxyPaths(root), destination, "compress train --preset proxy",
+            "The built-in proxy: a Llama 3.1-architecture model trained on the project's synthetic corpus. " +
+            "`compress train --preset proxy` rebuilds it from scratch under .cache/proxy; `--export DIR` writes it in this form.",
+            TrainBytes, stage1: null);
+
+    /// <summary>
+    /// Writes the trained model in <paramref name="paths"/> as a shipped model: <paramref name="command"/> rebuilds it,
+    /// <paramref name="trainBytes"/> is its corpus's train split, and <paramref name="stage1"/> names the model it continued
+    /// from (folder and its shipped manifest's weight SHA-256), or null for a run from random weights.
+    /// </summary>
+    public static IReadOnlyList<ShippedFile> Export(ProxyPaths paths, string destination, string command, string description,
+        long trainBytes, JsonObject? stage1)
     {
-        var paths = new ProxyPaths(root);
-        var m = ReadManifest(root) ?? throw new FileNotFoundException($"{paths.Manifest}: no trained proxy to export (run compress train first)", paths.Manifest);
+        var m = ReadModelManifest(paths.Model) ?? throw new FileNotFoundException($"{paths.Manifest}: no trained proxy to export (run compress train first)", paths.Manifest);
         var state = TrainerState.Load(Path.Combine(paths.Checkpoint, TrainerState.FileName));
         // The checkpoint's options and curve describe the model only if its weights are the model's.
         if (ShippedModel.Sha256Of(Path.Combine(paths.Checkpoint, "model.safetensors")) != ShippedModel.Sha256Of(Path.Combine(paths.Model, "model.safetensors")))
@@ -162,17 +181,17 @@ public static class ProxyModel
         var details = new JsonObject
         {
             ["name"] = Path.GetFileName(Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar)),
-            ["description"] = "The built-in proxy: a Llama 3.1-architecture model trained on the project's synthetic corpus. " +
-                "`compress train --preset proxy` rebuilds it from scratch under .cache/proxy; `--export DIR` writes it in this form.",
+            ["description"] = description,
             ["recipe"] = new JsonObject
             {
-                ["command"] = "compress train --preset proxy",
+                ["command"] = command,
+                ["initialised_from"] = stage1,
                 ["corpus"] = new JsonObject
                 {
                     ["generator_version"] = corpus.Version, ["seed"] = CorpusSeed,
-                    ["train_bytes"] = TrainBytes, ["valid_bytes"] = ValidBytes, ["test_bytes"] = TestBytes,
+                    ["train_bytes"] = trainBytes, ["valid_bytes"] = ValidBytes, ["test_bytes"] = TestBytes,
                 },
-                ["tokenizer"] = $"byte-level BPE trained on corpus/train.txt, {m.VocabSize} tokens",
+                ["tokenizer"] = stage1 is null ? $"byte-level BPE trained on corpus/train.txt, {m.VocabSize} tokens" : $"the stage-1 model's ({m.VocabSize} tokens)",
                 ["training_options"] = JsonSerializer.SerializeToNode(state.Options),
                 // Manifests written before these were recorded: the exporting process's (same machine, same pins in code).
                 ["native_cpu_pins"] = m.NativePins ?? $"{NativeCpuPins.Describe()} (recorded at export)",
@@ -201,9 +220,12 @@ public static class ProxyModel
     }
 
     /// <summary>The manifest of a finished proxy, or null.</summary>
-    public static ProxyManifest? ReadManifest(string root)
+    public static ProxyManifest? ReadManifest(string root) => ReadModelManifest(new ProxyPaths(root).Model);
+
+    /// <summary>The training manifest (training.json) in a finished model folder, or null.</summary>
+    public static ProxyManifest? ReadModelManifest(string modelDirectory)
     {
-        var path = new ProxyPaths(root).Manifest;
+        var path = Path.Combine(modelDirectory, ManifestFileName);
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), ProxyJson.Default.ProxyManifest) : null;
     }
 

@@ -121,6 +121,18 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Replaces the fresh run's random weights with the weights stored in <paramref name="directory"/> (a checkpoint or
+    /// model folder of the same shape), before the first step — how a later training stage continues from an earlier
+    /// stage's model with a new schedule and fresh optimizer moments. A resumed run reads its own checkpoint instead.
+    /// </summary>
+    public void InitialiseWeightsFrom(string directory)
+    {
+        if (Step != 0 || _history.Count != 0) throw new InvalidOperationException($"weights can only be initialised before the first step (at step {Step})");
+        using var noGrad = no_grad();
+        _store.ReadInto(directory, _hfWeights.ToDictionary(w => w.Name, w => w.Tensor));
+    }
+
     public TrainingOptions Options { get; }
     public LlamaModel Model => _model;
     /// <summary>Where checkpoints are saved, or null.</summary>

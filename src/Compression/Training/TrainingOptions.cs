@@ -78,6 +78,25 @@ public sealed record TrainingOptions
         Threads = 1,
     };
 
+    /// <summary>
+    /// The retrieval stage of the proxy (<c>compress train --preset proxy-retrieval</c>): continues from the trained
+    /// proxy's weights on 512-token windows — whole stories, so a reference back to a fact stated 100+ tokens earlier
+    /// has the fact in its window — with a fresh warm-up and cosine schedule, until looking facts up in the context
+    /// (in-context retrieval: the suite's recall and long_range) is learned.
+    /// </summary>
+    public static TrainingOptions ProxyRetrieval => Proxy with
+    {
+        Seed = 4321,
+        BatchSize = 4,
+        SequenceLength = 512,
+        TotalSteps = 3500,
+        PeakLearningRate = 2e-3,
+        WarmupSteps = 100,
+        EvalInterval = 250,
+        EvalBatches = 8,
+        CheckpointInterval = 250,
+    };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
