@@ -22,12 +22,12 @@ public class TrainerStageTests
         using var stage2 = new Trainer(options, Train, Valid);
         using var stored = new Trainer(TrainerTestData.TinyOptions(6), Train, Valid);
         stored.InitialiseWeightsFrom(dir.Sub("stage1"));
-        Assert.Contains(stage2.NamedWeights.Zip(stored.NamedWeights), p => !p.First.Tensor.equal(p.Second.Tensor));
+        Assert.Contains(stage2.NamedWeights.Zip(stored.NamedWeights), p => !p.First.Tensor.eq(p.Second.Tensor).all().item<bool>());
 
         // ...until it is initialised from them: then every weight is the stored one, bit for bit.
         stage2.InitialiseWeightsFrom(dir.Sub("stage1"));
         foreach (var ((name, a), (_, b)) in stage2.NamedWeights.Zip(stored.NamedWeights))
-            Assert.True(a.equal(b), name);
+            Assert.True(a.eq(b).all().item<bool>(), name);
         // The stage-1 model's level on the new windows is where the new curve starts (lower than a random start's).
         using var random = new Trainer(options, Train, Valid);
         Assert.True(stage2.ValidationLoss() < random.ValidationLoss() - 0.5, $"{stage2.ValidationLoss()} vs random {random.ValidationLoss()}");
