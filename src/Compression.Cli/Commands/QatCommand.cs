@@ -16,6 +16,9 @@ internal static class QatCommand
         policy.AcceptOnlyFromAmong("pure", "default");
         var teacher = new Option<string?>("--teacher") { Description = "Distil from this model (same tokenizer and shape; usually the float model itself): loss = α·τ²·KL(teacher‖student) + (1−α)·CE" };
         var alpha = new Option<double?>("--alpha") { Description = "Weight of the KL term (default 0.9 with --teacher, 0 without: plain QAT)" };
+        var scale = new Option<string>("--scale") { Description = "Block scales: format (the format's own rule, e.g. Q1_0's fp16 mean |w|) or learned (a trainable scale per block, LSQ, initialised to it and written into each block's fp16 scale field)", DefaultValueFactory = _ => ScaleModes.Format };
+        scale.AcceptOnlyFromAmong(ScaleModes.Format, ScaleModes.Learned);
+        var hiddenWeight = new Option<double>("--hidden-weight") { Description = "β of per-layer hidden-state matching with the teacher: + β·mean over layers of MSE(student, teacher)/mean(teacher²) (0: off)" };
         var tau = new Option<double>("--tau") { Description = "Distillation temperature τ", DefaultValueFactory = _ => 1.0 };
         var steps = new Option<int>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => 300 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW)", DefaultValueFactory = _ => 1e-3 };
@@ -35,7 +38,7 @@ internal static class QatCommand
         var command = new Command("qat", "Quantization-aware training: fine-tune a model through its format's fake quantizer (straight-through), " +
             "optionally distilled from a teacher, and export the trained model as a GGUF of the format (Bonsai-style 1-bit with --format q1_0 --policy pure)")
         {
-            model, format, policy, teacher, alpha, tau, steps, lr, minLr, warmup, batch, seqLen, seed, evalInterval, evalBatches, ckptInterval, threads,
+            model, format, policy, scale, teacher, alpha, hiddenWeight, tau, steps, lr, minLr, warmup, batch, seqLen, seed, evalInterval, evalBatches, ckptInterval, threads,
             train, valid, maxTokens, output,
         };
         command.SetAction((parse, cancel) =>
@@ -52,6 +55,8 @@ internal static class QatCommand
                 Policy = parse.GetValue(policy)!,
                 Alpha = parse.GetValue(alpha) ?? (teacherPath is null ? 0 : 0.9),
                 Temperature = parse.GetValue(tau),
+                Scale = parse.GetValue(scale)!,
+                HiddenWeight = parse.GetValue(hiddenWeight),
                 TrainFile = trainFile ?? Path.Combine(corpus, "train.txt"),
                 ValidFile = validFile ?? Path.Combine(corpus, "valid.txt"),
                 MaxTrainTokens = parse.GetValue(maxTokens),
@@ -71,6 +76,7 @@ internal static class QatCommand
             string Level(EvalRecord? e) => e is null ? "—" : $"loss {e.Loss:F4} (ppl {e.Perplexity:F3})" + (e.Kl is { } k ? $", KL {k:F4}" : "");
             AnsiConsole.MarkupLine($"{summary.Method} → [bold]{Markup.Escape(summary.Gguf)}[/] ({summary.GgufBytes / 1e6:F2} MB): {summary.Steps} steps, " +
                 $"{summary.TokensSeen:N0} tokens, {summary.ElapsedSeconds / 60:F1} min at {summary.TokensPerSecond:N0} tok/s");
+            if (options.LearnedScale) AnsiConsole.MarkupLine("  block scales: learned (LSQ), written into each block's fp16 scale field");
             AnsiConsole.MarkupLine($"  validation at step 0 (post-training {Markup.Escape(options.Format)} {options.Policy}): {Level(summary.Ptq)}");
             AnsiConsole.MarkupLine($"  validation at step {summary.Final?.Step}: {Level(summary.Final)}");
             return Task.FromResult(0);

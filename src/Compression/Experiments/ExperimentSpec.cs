@@ -171,6 +171,10 @@ public sealed record QatSpec
     public int CheckpointInterval { get; set; } = 50;
     public int Threads { get; set; } = 1;
     public int MaxTrainTokens { get; set; }
+    /// <summary>"format" (the format's own block scale) or "learned" (a trainable scale per block, LSQ).</summary>
+    public string Scale { get; set; } = Training.Qat.ScaleModes.Format;
+    /// <summary>β of the per-layer hidden-state term of "qat+kd" cells ("qat" cells use 0).</summary>
+    public double HiddenWeight { get; set; }
 }
 
 /// <summary>One QAT cell: method ("qat" or "qat+kd"), format, policy ("pure" or "default").</summary>

@@ -118,9 +118,11 @@ public static class ExperimentSpecLoader
                 if (cell.Policy is not (null or "pure" or "default")) Fail($"qat.cells[{i}].policy", $"'{cell.Policy}': expected pure or default");
             }
             if (qat.Cells.GroupBy(c => (c.Method, c.Format?.ToLowerInvariant(), c.Policy ?? "pure")).Any(g => g.Count() > 1)) Fail("qat.cells", "a cell is listed twice");
-            var options = QatOptions(spec, 0, "model");
-            try { options.Validate(); }
-            catch (ArgumentException e) { Fail("qat", e.Message); }
+            for (int i = 0; i < qat.Cells.Count; i++)
+            {
+                try { QatOptions(spec, i, "model").Validate(); }
+                catch (ArgumentException e) { Fail(i == 0 ? "qat" : $"qat.cells[{i}]", e.Message); }
+            }
             if (qat.BatchSize < 1 || qat.SequenceLength < 2 || qat.EvalInterval < 0 || qat.EvalBatches < 0 || qat.CheckpointInterval < 0 || qat.Threads < 0 || qat.WarmupSteps < 0)
                 Fail("qat", "batchSize, sequenceLength must be positive; evalInterval, evalBatches, checkpointInterval, threads, warmupSteps non-negative");
         }
@@ -212,6 +214,7 @@ public static class ExperimentSpecLoader
             TrainFile = q.Train!, ValidFile = q.Valid!, MaxTrainTokens = q.MaxTrainTokens, Steps = q.Steps, LearningRate = q.LearningRate,
             MinLearningRateRatio = q.MinLearningRateRatio, WarmupSteps = q.WarmupSteps, BatchSize = q.BatchSize, SequenceLength = q.SequenceLength,
             Seed = q.Seed, EvalInterval = q.EvalInterval, EvalBatches = q.EvalBatches, CheckpointInterval = q.CheckpointInterval, Threads = q.Threads,
+            Scale = q.Scale, HiddenWeight = c.Method == Training.Qat.QatMethod.Distilled ? q.HiddenWeight : 0,
         };
     }
 

@@ -232,7 +232,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             summary = summary with
             {
                 ExportCheck = Training.Qat.ExportCheck.Measure(Path.Combine(dir, Training.Qat.QatRun.CheckpointFolder), summary.Gguf,
-                    options.QuantizationPolicy, valid.AsSpan(0, Math.Min(options.SequenceLength, valid.Length))),
+                    options.QuantizationPolicy, valid.AsSpan(0, Math.Min(options.SequenceLength, valid.Length)), options.LearnedScale),
             };
         }
         ReportInputs.SaveTrainingCurve(store.Root, summary);

@@ -90,7 +90,16 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// callers that need the logits of a few positions only (the last one while generating, the scored ones while
     /// evaluating) run the (V × H) head on just those rows: <c>Head(Hidden(ids, cache)[.., ^1..])</c>.
     /// </summary>
-    public Tensor Hidden(Tensor ids, KvCache? cache)
+    public Tensor Hidden(Tensor ids, KvCache? cache) => Hidden(ids, cache, null);
+
+    /// <summary>
+    /// Logits (B, T, V) of a fresh sequence as <see cref="Forward(Tensor, KvCache?)"/>, also appending every decoder
+    /// layer's output (B, T, H) — the residual stream before the final norm — to <paramref name="layerOutputs"/>, in the
+    /// caller's dispose scope (distillation matches them layer by layer).
+    /// </summary>
+    public Tensor ForwardWithLayers(Tensor ids, List<Tensor> layerOutputs) => Head(Hidden(ids, null, layerOutputs)); // no scope here: the outputs belong to the caller's
+
+    private Tensor Hidden(Tensor ids, KvCache? cache, List<Tensor>? layerOutputs)
     {
         using var scope = NewDisposeScope();
         int start = cache?.Length ?? 0;
@@ -100,7 +109,11 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         ids = ids.to(ScalarType.Int64, Device);
         var (cos, sin) = _rotary.Tables(start, t, DType, Device);      // (T, hd)
         var h = _embedTokens.forward(ids).to(DType);                    // (B, T, H)
-        foreach (var layer in _layerArray) h = layer.Forward(h, cos, sin, cache, start);
+        foreach (var layer in _layerArray)
+        {
+            h = layer.Forward(h, cos, sin, cache, start);
+            layerOutputs?.Add(h.MoveToOuterDisposeScope());
+        }
         cache?.SetLength(start + (int)t);
         return _norm.forward(h).MoveToOuterDisposeScope();
     }

@@ -10,12 +10,15 @@ namespace Compression.Training;
 /// directory (with the trainer's config.json) opens as a <see cref="SafetensorsCheckpoint"/> for evaluation
 /// and quantization. float32 round-trips bit-exactly, so a resumed run continues the same curve.
 /// </summary>
-public sealed class SafetensorsWeightStore : ITrainingWeightStore
+public sealed class SafetensorsWeightStore(string fileName = SafetensorsCheckpoint.SingleFileName) : ITrainingWeightStore
 {
+    /// <summary>The file the weights go to inside a checkpoint directory (default HF's single <c>model.safetensors</c>).</summary>
+    public string FileName => fileName;
+
     public void Write(string directory, IReadOnlyList<(string Name, Tensor Tensor)> weights)
     {
         var declarations = weights.Select(w => new TensorDeclaration(w.Name, FormatRegistry.F32, w.Tensor.shape)).ToList();
-        using var writer = new SafetensorsWriter(Path.Combine(directory, SafetensorsCheckpoint.SingleFileName), declarations);
+        using var writer = new SafetensorsWriter(Path.Combine(directory, fileName), declarations);
         foreach (var (_, t) in weights)
         {
             using var scope = NewDisposeScope();
@@ -27,7 +30,7 @@ public sealed class SafetensorsWeightStore : ITrainingWeightStore
 
     public void ReadInto(string directory, IReadOnlyDictionary<string, Tensor> destination)
     {
-        string path = Path.Combine(directory, SafetensorsCheckpoint.SingleFileName);
+        string path = Path.Combine(directory, fileName);
         if (!File.Exists(path)) throw new InvalidDataException($"{path}: weight file is missing");
         using var file = SafetensorsFile.Open(path);
         var extra = file.Tensors.Keys.Where(k => !destination.ContainsKey(k)).ToList();

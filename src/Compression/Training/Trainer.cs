@@ -301,9 +301,11 @@ public sealed class Trainer : IDisposable
         var noDecay = new List<Parameter>();
         foreach (var (name, p) in model.named_parameters())
         {
-            var spec = roles.TryGetValue(HfName(name), out var s) ? s
-                : throw new InvalidOperationException($"parameter '{name}' has no HF tensor in the layout");
-            (spec.IsLinear || spec.Role == TensorRole.LmHead ? decay : noDecay).Add(p);
+            if (roles.TryGetValue(HfName(name), out var spec)) (spec.IsLinear || spec.Role == TensorRole.LmHead ? decay : noDecay).Add(p);
+            // A layer's own extra parameter beside a weight of the layout (QAT's learned block scales "….weight_scale"):
+            // trained, never decayed.
+            else if (roles.ContainsKey(HfName(name[..Math.Max(0, name.LastIndexOf('.'))] + ".weight"))) noDecay.Add(p);
+            else throw new InvalidOperationException($"parameter '{name}' has no HF tensor in the layout");
         }
         var groups = new List<AdamW.ParamGroup>
         {

@@ -30,7 +30,16 @@ public sealed record GgufExportOptions
     /// <c>compression.calibration</c>); llama.cpp ignores keys it does not know.
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> Metadata { get; init; } = [];
+    /// <summary>
+    /// Packs the rows of some tensors itself instead of the chosen format's <see cref="TensorFormat.QuantizeRow"/>: given a
+    /// tensor's HF name and format, an encoder or null (the default). QAT with learned block scales writes each block with
+    /// its trained scale this way. The encoder must produce a valid row of the format.
+    /// </summary>
+    public Func<string, TensorFormat, GgufRowEncoder?>? Encoders { get; init; }
 }
+
+/// <summary>Packs HF row <paramref name="row"/> (float32 values <paramref name="src"/>) into <paramref name="dst"/>, one row of the tensor's format.</summary>
+public delegate void GgufRowEncoder(long row, ReadOnlySpan<float> src, Span<byte> dst);
 
 /// <summary>Progress of an export, reported after each chunk.</summary>
 public readonly record struct GgufExportProgress(int TensorIndex, int TensorCount, string TensorName, long BytesWritten, long TotalBytes);
@@ -132,7 +141,7 @@ public static class GgufExporter
                     var heads = GgufTensorNames.PermutedHeads(spec, config);
                     var source = input[spec.Name];
                     NonFinite.Check(source, options.AllowNonFinite);
-                    WriteTensor(writer, source, format, heads, options.ChunkBytes, ct, bytes =>
+                    WriteTensor(writer, source, format, heads, options.Encoders?.Invoke(spec.Name, format), options.ChunkBytes, ct, bytes =>
                     {
                         written += bytes;
                         progress?.Report(new(i, plan.Count, name, written, total));
@@ -161,14 +170,14 @@ public static class GgufExporter
     /// Streams one tensor: GGUF row g holds HF row <c>hfRow[g]</c> (identity except for Q/K). Same-format tensors
     /// are copied row by row; others are dequantized to float32 and quantized, a chunk of rows at a time.
     /// </summary>
-    private static void WriteTensor(GgufWriter writer, StoredTensor source, TensorFormat format, int? heads,
+    private static void WriteTensor(GgufWriter writer, StoredTensor source, TensorFormat format, int? heads, GgufRowEncoder? encoder,
                                     int chunkBytes, CancellationToken ct, Action<long> onChunk)
     {
         int rows = checked((int)source.Rows), cols = checked((int)source.Cols);
         int[]? hfRow = heads is int h ? GgufTensorNames.HfRowOfStoredRow(rows, h) : null;
         int rowBytes = checked((int)format.RowBytes(cols));
         int chunkRows = Math.Clamp(chunkBytes / Math.Max(1, cols * 4), 1, Math.Max(1, rows));
-        bool copy = source.Format == format; // no re-quantization: exact, and loses nothing for quantized inputs
+        bool copy = source.Format == format && encoder is null; // no re-quantization: exact, and loses nothing for quantized inputs
         var packed = new byte[checked(chunkRows * rowBytes)];
         var floats = copy ? [] : new float[checked(chunkRows * cols)];
         for (int first = 0; first < rows; first += chunkRows)
@@ -185,7 +194,8 @@ public static class GgufExporter
                 {
                     var row = floats.AsSpan(k * cols, cols);
                     source.ReadRows(src, 1, row);
-                    format.QuantizeRow(row, dst);
+                    if (encoder is null) format.QuantizeRow(row, dst);
+                    else encoder(src, row, dst);
                 }
             });
             writer.WriteTensorData(packed.AsSpan(0, n * rowBytes));

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Compression.Engines.LlamaCpp;
 using Compression.Inference;
 using Compression.Quantization;
+using Compression.Training;
 
 namespace Compression.Training.Qat;
 
@@ -20,11 +21,11 @@ public sealed record ExportCheck(
     /// <paramref name="gguf"/> loaded packed, and through llama.cpp (exact attention, F32 KV cache), and compares logits.
     /// llama.cpp quantizes activations to 8-bit blocks on the fly, so it agrees to ~1e-2, the workbench to float rounding.
     /// </summary>
-    public static ExportCheck Measure(string checkpoint, string gguf, QuantizationPolicy policy, ReadOnlySpan<int> tokens)
+    /// <param name="learnedScale">The student has learned block scales: they are read from the checkpoint with the weights.</param>
+    public static ExportCheck Measure(string checkpoint, string gguf, QuantizationPolicy policy, ReadOnlySpan<int> tokens, bool learnedScale = false)
     {
         float[,] student, packed, llama;
-        using (var masters = ModelSession.Open(checkpoint))
-        using (var fakeQuant = QatModel.Create(masters.Model, policy))
+        using (var fakeQuant = Student(checkpoint, policy, learnedScale))
             student = fakeQuant.Logits(tokens);
         using (var session = ModelSession.Open(gguf, new ModelSessionOptions { PackedLayers = PackedLoading.Hooks }))
             packed = session.Model.Logits(tokens);
@@ -47,5 +48,22 @@ public sealed record ExportCheck(
             if (a == b) agree++;
         }
         return new ExportCheck(rows, wMax, lMax, lSum / student.Length, (double)agree / rows);
+    }
+
+    /// <summary>The fake-quantized student a QAT checkpoint holds: its master weights and, if learned, its block scales.</summary>
+    public static Model.LlamaModel Student(string checkpoint, QuantizationPolicy policy, bool learnedScale)
+    {
+        using var masters = ModelSession.Open(checkpoint);
+        var student = QatModel.Create(masters.Model, policy, learnedScale);
+        if (learnedScale)
+        {
+            try
+            {
+                var parameters = student.named_parameters().ToDictionary(p => Trainer.HfName(p.name), p => (TorchSharp.torch.Tensor)p.parameter);
+                new QatWeightStore().ReadInto(checkpoint, parameters);
+            }
+            catch { student.Dispose(); throw; }
+        }
+        return student;
     }
 }

@@ -15,14 +15,21 @@ namespace Compression.Training.Qat;
 public sealed class FakeQuantLinear : LinearLayer
 {
     [ComponentName(Name = "weight")] private readonly Parameter _weight;
+    /// <summary>Learned block scales (Out, In/Block), or null: the format's own scale. Saved as "weight_scale".</summary>
+    [ComponentName(Name = "weight_scale")] private readonly Parameter? _scale;
 
     /// <param name="weight">(Out, In) float32 initial master weight (copied into a new trainable parameter).</param>
-    public FakeQuantLinear(Tensor weight, TensorFormat format) : base(nameof(FakeQuantLinear), weight.shape[1], weight.shape[0])
+    /// <param name="learnedScale">Train a scale per block (LSQ, <see cref="LearnedScale"/>) initialised to the format's own.</param>
+    public FakeQuantLinear(Tensor weight, TensorFormat format, bool learnedScale = false) : base(nameof(FakeQuantLinear), weight.shape[1], weight.shape[0])
     {
         Format = format;
         _weight = new Parameter(weight.detach().to(ScalarType.Float32, copy: true), requires_grad: true);
+        if (learnedScale) _scale = new Parameter(LearnedScale.Initial(_weight, format), requires_grad: true);
         RegisterComponents();
     }
+
+    /// <summary>The learned block scales, or null when the block scale is the format's own.</summary>
+    public Parameter? Scale => _scale;
 
     /// <summary>The format the forward projects onto.</summary>
     public TensorFormat Format { get; }
@@ -35,7 +42,7 @@ public sealed class FakeQuantLinear : LinearLayer
     {
         Observe(x);
         using var scope = NewDisposeScope();
-        return nn.functional.linear(x, FakeQuantizer.Apply(_weight, Format)).MoveToOuterDisposeScope();
+        return nn.functional.linear(x, FakeQuantizer.Apply(_weight, Format, _scale)).MoveToOuterDisposeScope();
     }
 }
 
@@ -43,14 +50,19 @@ public sealed class FakeQuantLinear : LinearLayer
 public sealed class FakeQuantEmbedding : TokenEmbedding
 {
     [ComponentName(Name = "weight")] private readonly Parameter _weight;
+    [ComponentName(Name = "weight_scale")] private readonly Parameter? _scale;
 
     /// <param name="weight">(Vocab, Hidden) float32 initial master weight (copied).</param>
-    public FakeQuantEmbedding(Tensor weight, TensorFormat format) : base(nameof(FakeQuantEmbedding))
+    /// <param name="learnedScale">Train a scale per block, as <see cref="FakeQuantLinear"/> (a tied head shares it).</param>
+    public FakeQuantEmbedding(Tensor weight, TensorFormat format, bool learnedScale = false) : base(nameof(FakeQuantEmbedding))
     {
         Format = format;
         _weight = new Parameter(weight.detach().to(ScalarType.Float32, copy: true), requires_grad: true);
+        if (learnedScale) _scale = new Parameter(LearnedScale.Initial(_weight, format), requires_grad: true);
         RegisterComponents();
     }
+
+    public Parameter? Scale => _scale;
 
     public TensorFormat Format { get; }
     public Parameter Weight => _weight;
@@ -63,7 +75,7 @@ public sealed class FakeQuantEmbedding : TokenEmbedding
         using var scope = NewDisposeScope();
         // Only the looked-up rows matter, but the projection is per row anyway: quantizing the whole table keeps it simple
         // and costs one pass over V×H per step.
-        var w = FakeQuantizer.Apply(_weight, Format);
+        var w = FakeQuantizer.Apply(_weight, Format, _scale);
         return w.index_select(0, ids.flatten()).view(ids.shape[0], ids.shape[1], _weight.shape[1]).MoveToOuterDisposeScope(); // (B, T, H)
     }
 
@@ -77,7 +89,7 @@ public sealed class FakeQuantEmbedding : TokenEmbedding
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            return nn.functional.linear(x, FakeQuantizer.Apply(embedding._weight, embedding.Format)).MoveToOuterDisposeScope();
+            return nn.functional.linear(x, FakeQuantizer.Apply(embedding._weight, embedding.Format, embedding._scale)).MoveToOuterDisposeScope();
         }
     }
 }

@@ -28,6 +28,13 @@ public static class FakeQuantizer
         return projected.add(weight.sub(detached)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// As <see cref="Apply(Tensor, TensorFormat)"/> with the format's own block scale, or with learned block scales
+    /// (<see cref="LearnedScale.Apply"/>) when <paramref name="scale"/> is given.
+    /// </summary>
+    public static Tensor Apply(Tensor weight, TensorFormat format, Tensor? scale) =>
+        scale is null ? Apply(weight, format) : LearnedScale.Apply(weight, scale, format);
+
     /// <summary>Q(w): the dequantized packed weight as a new float32 tensor of the same shape (no gradient).</summary>
     public static unsafe Tensor Project(Tensor weight, TensorFormat format)
     {

@@ -20,6 +20,13 @@ public sealed record QatOptions
     [JsonPropertyName("policy")] public string Policy { get; init; } = "pure";
     [JsonPropertyName("alpha")] public double Alpha { get; init; } = 0.9;
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 1.0;
+    /// <summary>
+    /// "format": each block's scale is the format's own rule (Q1_0: fp16 mean |w|); "learned": a trainable scale per block
+    /// (LSQ), initialised to it and written into the block's fp16 scale field on export.
+    /// </summary>
+    [JsonPropertyName("scale")] public string Scale { get; init; } = ScaleModes.Format;
+    /// <summary>β of the per-layer hidden-state term of the distillation loss (0: none); see <see cref="DistillationObjective"/>.</summary>
+    [JsonPropertyName("hidden_weight")] public double HiddenWeight { get; init; }
     /// <summary>Training text: documents separated by a blank line (the proxy corpus layout).</summary>
     [JsonPropertyName("train_file")] public required string TrainFile { get; init; }
     [JsonPropertyName("valid_file")] public required string ValidFile { get; init; }
@@ -39,8 +46,11 @@ public sealed record QatOptions
     /// <summary>libtorch intra-op threads (0 = libtorch's default).</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = 1;
 
-    /// <summary>"qat+kd" when a teacher's KL is in the loss, else "qat": the <c>method</c> field of result records.</summary>
-    [JsonIgnore] public string Method => Alpha > 0 ? QatMethod.Distilled : QatMethod.Plain;
+    /// <summary>"qat+kd" when a teacher's KL or hidden states are in the loss, else "qat": the <c>method</c> field of result records.</summary>
+    [JsonIgnore] public string Method => Alpha > 0 || HiddenWeight > 0 ? QatMethod.Distilled : QatMethod.Plain;
+
+    /// <summary>Whether the block scales are trained (<see cref="ScaleModes.Learned"/>).</summary>
+    [JsonIgnore] public bool LearnedScale => Scale == ScaleModes.Learned;
 
     /// <summary>The format (throws naming the known ones).</summary>
     [JsonIgnore] public TensorFormat TensorFormat => FormatRegistry.Get(Format);
@@ -62,6 +72,9 @@ public sealed record QatOptions
         _ = QuantizationPolicy;
         Require(Alpha is >= 0 and <= 1, $"alpha must be in [0, 1] (got {Alpha})");
         Require(Temperature > 0 && double.IsFinite(Temperature), $"temperature must be positive (got {Temperature})");
+        Require(Scale is ScaleModes.Format or ScaleModes.Learned, $"scale must be {ScaleModes.Format} or {ScaleModes.Learned} (got '{Scale}')");
+        Require(Scale != ScaleModes.Learned || Qat.LearnedScale.Supports(format), $"format '{format.Name}' has no block scale a learned one could replace; use scale {ScaleModes.Format}");
+        Require(HiddenWeight >= 0 && double.IsFinite(HiddenWeight), $"hidden_weight must be non-negative (got {HiddenWeight})");
         Require(Steps > 0, $"steps must be positive (got {Steps})");
         Require(MaxTrainTokens >= 0, "max_train_tokens must be non-negative");
     }
@@ -91,4 +104,13 @@ public static class QatMethod
     public const string Plain = "qat";
     public const string Distilled = "qat+kd";
     public static bool IsQat(string method) => method is Plain or Distilled;
+}
+
+/// <summary>Where a QAT student's block scales come from.</summary>
+public static class ScaleModes
+{
+    /// <summary>The format's own rule, recomputed from the master weights at every step.</summary>
+    public const string Format = "format";
+    /// <summary>A trainable scale per block (LSQ), stored in the exported block's scale field.</summary>
+    public const string Learned = "learned";
 }

@@ -112,11 +112,11 @@ public static class QatRun
             if (o.MaxTrainTokens > 0 && train.Length > o.MaxTrainTokens) train = train[..o.MaxTrainTokens];
             int[] valid = ProxyModel.EncodeDocuments(tokenizer, o.ValidFile);
 
-            var objective = new DistillationObjective(teacher.Model, o.Alpha, o.Temperature);
+            var objective = new DistillationObjective(teacher.Model, o.Alpha, o.Temperature, o.HiddenWeight);
             var policy = o.QuantizationPolicy;
             void WriteOptions(string dir) => File.WriteAllText(Path.Combine(dir, OptionsFileName), JsonSerializer.Serialize(o, Json));
             Trainer Create(TrainingOptions options) =>
-                new(options, QatModel.Create(source.Model, policy), objective, train, valid, checkpoint, writeExtraFiles: WriteOptions);
+                new(options, QatModel.Create(source.Model, policy, o.LearnedScale), objective, train, valid, checkpoint, new QatWeightStore(), WriteOptions);
 
             bool resuming = File.Exists(Path.Combine(checkpoint, TrainerState.FileName)) || Directory.Exists(CheckpointDirectory.PreviousPath(checkpoint));
             using var trainer = resuming
@@ -127,14 +127,14 @@ public static class QatRun
                 log?.Report("validating the post-training quantization (step 0)");
                 trainer.Validate();
             }
-            log?.Report(trainer.Step > 0 ? $"resuming QAT at step {trainer.Step}" : $"QAT ({o.Method}) to {o.TensorFormat.Name} {o.Policy}: {o.Steps} steps");
+            log?.Report((trainer.Step > 0 ? $"resuming QAT at step {trainer.Step}" : $"QAT ({o.Method}) to {o.TensorFormat.Name} {o.Policy}: {o.Steps} steps") + ScaleNote(o));
             var result = trainer.Train(progress, cancel, stopAtStep);
             if (result.Cancelled) throw new OperationCanceledException($"QAT was interrupted at step {result.Step}; the checkpoint in {checkpoint} is kept and the next run resumes");
             if (trainer.Step < o.Steps) return null;
 
             string gguf = GgufPath(outDir, o);
-            log?.Report($"exporting {gguf}");
-            long bytes = Export(checkpoint, source, policy, gguf);
+            log?.Report($"exporting {gguf}" + (o.LearnedScale ? " with the learned block scales in the blocks' fp16 scale fields" : ""));
+            long bytes = Export(checkpoint, source, policy, gguf, o.LearnedScale);
             var summary = new QatSummary
             {
                 Options = o,
@@ -148,7 +148,7 @@ public static class QatRun
                 Final = trainer.Evaluations.Count > 0 ? trainer.Evaluations[^1] : null,
                 Curve = [.. trainer.Evaluations],
                 BaselineLoss = ValidationLoss(teacher.Model, valid, o),
-                ExportCheck = ExportCheck.Measure(checkpoint, gguf, policy, valid.AsSpan(0, Math.Min(o.SequenceLength, valid.Length))),
+                ExportCheck = ExportCheck.Measure(checkpoint, gguf, policy, valid.AsSpan(0, Math.Min(o.SequenceLength, valid.Length)), o.LearnedScale),
                 Gguf = gguf,
                 GgufBytes = bytes,
                 Machine = Reporting.MachineInfo.Current.Summary,
@@ -181,21 +181,45 @@ public static class QatRun
         return count == 0 ? double.NaN : sum / count;
     }
 
+    /// <summary>" (block scales: learned, LSQ)" for a learned-scale run, else empty: what the console says about the scales.</summary>
+    public static string ScaleNote(QatOptions o) => o.LearnedScale ? " (block scales: learned, LSQ; exported in each block's fp16 scale field)" : "";
+
     /// <summary>
     /// Writes the trained master weights of <paramref name="checkpoint"/> as a GGUF: every tensor quantized by the format's
     /// own quantizer under the policy — the very projection the student trained through — with the source's tokenizer.
+    /// With <paramref name="learnedScale"/>, a tensor with learned scales (in the checkpoint's <see cref="QatWeightStore.ScalesFileName"/>)
+    /// is packed with them instead (<see cref="LearnedScale.EncodeRow"/>), and the file's general.name ends in "-qat-lsq".
     /// </summary>
-    public static long Export(string checkpoint, ModelSession source, Quantization.QuantizationPolicy policy, string ggufPath)
+    public static long Export(string checkpoint, ModelSession source, Quantization.QuantizationPolicy policy, string ggufPath, bool learnedScale = false)
     {
         using var input = CheckpointOpener.Open(checkpoint);
         using var original = CheckpointOpener.Open(source.Path);
+        using var scales = learnedScale ? Checkpoints.Safetensors.SafetensorsFile.Open(Path.Combine(checkpoint, QatWeightStore.ScalesFileName)) : null;
         var tokenizer = original.LoadTokenizerData(); // GgufExporter pads a short vocabulary to the embedding's rows
         var options = new GgufExportOptions
         {
-            Name = $"{source.Name}-{policy.Format.Name}-{policy.Label}-qat",
+            Name = $"{source.Name}-{policy.Format.Name}-{policy.Label}-qat" + (learnedScale ? "-lsq" : ""),
             RopeFrequencyFactors = source.Model.Rotary.FrequencyFactors,
+            Encoders = scales is null ? null : (name, format) => LearnedEncoder(input, scales, name, format),
         };
         return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), ggufPath, options).FileBytes;
+    }
+
+    /// <summary>The encoder that packs tensor <paramref name="name"/> with its learned block scales, or null when it has none.</summary>
+    private static Checkpoints.Gguf.GgufRowEncoder? LearnedEncoder(Checkpoint input, Checkpoints.Safetensors.SafetensorsFile scales, string name, Quantization.TensorFormat format)
+    {
+        if (!scales.Tensors.TryGetValue(QatWeightStore.ScaleName(name), out var stored)) return null;
+        var codec = format.Codec!;
+        var weight = input[name];
+        long blocks = weight.Cols / codec.BlockSize;
+        if (!LearnedScale.Supports(format) || stored.Shape is not [var r, var b] || r != weight.Rows || b != blocks)
+            throw new InvalidDataException($"{scales.Path}: {QatWeightStore.ScaleName(name)} [{string.Join(", ", stored.Shape)}] does not hold one scale per {format.Name} block of {name} [{weight.Rows}, {weight.Cols}]");
+        float[] values = stored.ToFloat32();
+        return (row, src, dst) =>
+        {
+            Span<int> codes = stackalloc int[codec.BlockSize];
+            LearnedScale.EncodeRow(codec, src, values.AsSpan((int)(row * blocks), (int)blocks), dst, codes);
+        };
     }
 
     /// <summary>

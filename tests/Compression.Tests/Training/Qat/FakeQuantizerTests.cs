@@ -65,7 +65,9 @@ public class FakeQuantizerTests
     [InlineData("q1_0")]
     [InlineData("q4_0")]
     [InlineData("q8_0")]
-    public void Q1_Q4_Q8_match_the_packed_weight_the_model_loads(string name)
+    [InlineData("tq2_0")]
+    [InlineData("tq1_0")]
+    public void Q1_Q4_Q8_and_ternary_match_the_packed_weight_the_model_loads(string name)
     {
         // The same weight through PackedWeight (what PackedLinear and the GGUF path hold) and through the fake quantizer.
         var format = FormatRegistry.Get(name);

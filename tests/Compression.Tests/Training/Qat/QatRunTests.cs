@@ -18,7 +18,7 @@ public class QatRunTests(ITestOutputHelper output)
 {
     private static readonly LlamaCppOptions Exact = new() { Threads = 2, ContextSize = 64, BatchSize = 64, ExactAttention = true };
 
-    private static (string Train, string Valid) WriteText(string dir)
+    internal static (string Train, string Valid) WriteText(string dir)
     {
         string[] sentences =
         [

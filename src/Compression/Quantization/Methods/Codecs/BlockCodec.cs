@@ -67,6 +67,25 @@ public abstract class BlockCodec
     /// <summary>The value a code dequantizes to (exactly what the format's dequantizer gives).</summary>
     public abstract float Value(int code, in BlockParams p);
 
+    /// <summary>
+    /// The parameters of a block whose only parameter is a given scale (rounded to the stored fp16 here), coded by the
+    /// format's own rule with it — what quantization-aware training with a learned scale stores. Null when the format's
+    /// block is more than one scale (an offset, sub-scales), which a free scale alone cannot describe.
+    /// </summary>
+    public virtual BlockParams? FromScale(float scale) => null;
+
+    /// <summary>
+    /// The codes' range in units of the scale, −Negative … +Positive (LSQ's Q_N and Q_P): a code's value is
+    /// level · scale. Meaningful where <see cref="FromScale"/> is not null.
+    /// </summary>
+    public virtual (int Negative, int Positive) Levels => (0, 0);
+
+    /// <summary>True when the codes do not depend on the scale (q1_0: the sign), so a learned scale only sets the magnitude.</summary>
+    public virtual bool CodesIgnoreScale => false;
+
+    /// <summary>A scale as the block stores it: fp16, clamped to fp16's finite range before the narrowing cast.</summary>
+    public static float StoredScale(float scale) => (float)(Half)Math.Clamp(scale, -65504f, 65504f);
+
     /// <summary>Writes one block (parameters and <see cref="BlockSize"/> codes) in the format's byte layout.</summary>
     public abstract void Write(in BlockParams p, ReadOnlySpan<int> codes, Span<byte> block);
 }

@@ -29,6 +29,11 @@ public sealed class Q1_0Codec : BlockCodec
         return den > 0 ? new BlockParams((float)(Half)(num / den), 0f, 0f) : Fit(x);
     }
 
+    /// <summary>Any scale: the codes are the signs whatever it is.</summary>
+    public override BlockParams? FromScale(float scale) => new BlockParams(StoredScale(scale), 0f, 0f);
+    public override (int Negative, int Positive) Levels => (1, 1);
+    public override bool CodesIgnoreScale => true;
+
     public override int Code(float x, in BlockParams p) => x >= 0 ? 1 : 0;
 
     public override float Value(int code, in BlockParams p) => code != 0 ? p.Scale : -p.Scale;

@@ -19,6 +19,14 @@ public sealed class Q4_0Codec : BlockCodec
         return new BlockParams((float)(Half)d, 0f, d != 0 ? 1f / d : 0f);
     }
 
+    /// <summary>The scale keeps its sign (the reference's d is negative when the block's largest magnitude is positive).</summary>
+    public override BlockParams? FromScale(float scale)
+    {
+        float d = StoredScale(scale);
+        return new BlockParams(d, 0f, d != 0 ? 1f / d : 0f);
+    }
+    public override (int Negative, int Positive) Levels => (8, 7);
+
     public override int Code(float x, in BlockParams p) => Math.Clamp((int)(x * p.Inverse + 8.5f), 0, 15);
 
     public override float Value(int code, in BlockParams p) => (code - 8) * p.Scale;

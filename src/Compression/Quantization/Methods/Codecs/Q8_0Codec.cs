@@ -18,6 +18,13 @@ public sealed class Q8_0Codec : BlockCodec
         return new BlockParams((float)(Half)d, 0f, d != 0 ? 1f / d : 0f);
     }
 
+    public override BlockParams? FromScale(float scale)
+    {
+        float d = StoredScale(scale);
+        return new BlockParams(d, 0f, d != 0 ? 1f / d : 0f);
+    }
+    public override (int Negative, int Positive) Levels => (127, 127);
+
     public override int Code(float x, in BlockParams p) => (int)Math.Clamp(MathF.Round(x * p.Inverse, MidpointRounding.AwayFromZero), -127f, 127f);
 
     public override float Value(int code, in BlockParams p) => code * p.Scale;

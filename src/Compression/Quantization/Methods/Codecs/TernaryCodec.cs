@@ -18,6 +18,14 @@ public sealed class TernaryCodec(TernaryFormat format) : BlockCodec
         return new BlockParams((float)(Half)a, 0f, TernaryFormat.Inverse(a));
     }
 
+    /// <summary>Codes with the inverse of the stored scale (the reference uses the unrounded amax, which a learned scale has not).</summary>
+    public override BlockParams? FromScale(float scale)
+    {
+        float d = StoredScale(scale);
+        return new BlockParams(d, 0f, TernaryFormat.Inverse(d));
+    }
+    public override (int Negative, int Positive) Levels => (1, 1);
+
     public override int Code(float x, in BlockParams p) => Math.Clamp(TernaryFormat.Trit(x, p.Inverse), 0, 2);
 
     public override float Value(int code, in BlockParams p) => (code - 1) * p.Scale;
