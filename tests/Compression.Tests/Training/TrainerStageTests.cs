@@ -41,7 +41,7 @@ public class TrainerStageTests
     public void A_stage_from_a_model_of_another_shape_is_refused_naming_the_file()
     {
         using var dir = new TempDirectory();
-        using (var other = new Trainer(TrainerTestData.TinyOptions(1) with { Config = TrainerTestData.TinyConfig with { HiddenSize = 16 } }, Train, Valid, dir.Sub("other")))
+        using (var other = new Trainer(TrainerTestData.TinyOptions(2) with { Config = TrainerTestData.TinyConfig with { HiddenSize = 16 } }, Train, Valid, dir.Sub("other")))
             other.Train();
         using var trainer = new Trainer(TrainerTestData.TinyOptions(4), Train, Valid);
         var e = Assert.Throws<InvalidDataException>(() => trainer.InitialiseWeightsFrom(dir.Sub("other")));
