@@ -20,19 +20,9 @@ public class DistillationTests
     private static readonly int[] Train = TrainerTestData.Repetitive(4000, period: 41, vocab: 64);
     private static readonly int[] Valid = TrainerTestData.Repetitive(600, period: 41, vocab: 64);
 
-    private static TrainingOptions Options(int steps, double lr) => TrainerTestData.TinyOptions(steps) with
-    {
-        Config = Q1Config, PeakLearningRate = lr, WarmupSteps = 1, EvalBatches = 2, WeightDecay = 0,
-    };
+    private static TrainingOptions Options(int steps, double lr) => QatTestData.Options(Q1Config, steps, lr);
 
-    /// <summary>A teacher that has learned something (40 steps on the repetitive stream), so its distribution is not uniform.</summary>
-    private static Trainer TrainedTeacher()
-    {
-        var t = new Trainer(Options(40, 1e-2), Train, Valid);
-        t.Train();
-        t.Model.eval();
-        return t;
-    }
+    private static Trainer TrainedTeacher() => QatTestData.TrainedTeacher(Q1Config, Train, Valid);
 
     [Fact]
     public void Kl_term_matches_a_float64_hand_computation()

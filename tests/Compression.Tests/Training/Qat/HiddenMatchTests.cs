@@ -19,13 +19,7 @@ public class HiddenMatchTests
     private static readonly int[] Train = TrainerTestData.Repetitive(3000, period: 41, vocab: 64);
     private static readonly int[] Valid = TrainerTestData.Repetitive(600, period: 41, vocab: 64);
 
-    private static Trainer TrainedTeacher()
-    {
-        var t = new Trainer(TrainerTestData.TinyOptions(20) with { Config = Config, PeakLearningRate = 1e-2, WarmupSteps = 1, EvalBatches = 1 }, Train, Valid);
-        t.Train();
-        t.Model.eval();
-        return t;
-    }
+    private static Trainer TrainedTeacher() => QatTestData.TrainedTeacher(Config, Train, Valid, steps: 20);
 
     private static (Tensor Inputs, Tensor Targets) Batch()
     {

@@ -127,18 +127,9 @@ public class LearnedScaleTests
     private static readonly int[] Train = TrainerTestData.Repetitive(4000, period: 41, vocab: 64);
     private static readonly int[] Valid = TrainerTestData.Repetitive(600, period: 41, vocab: 64);
 
-    private static TrainingOptions Options(int steps, double lr) => TrainerTestData.TinyOptions(steps) with
-    {
-        Config = Config, PeakLearningRate = lr, WarmupSteps = 1, EvalBatches = 2, WeightDecay = 0,
-    };
+    private static TrainingOptions Options(int steps, double lr) => QatTestData.Options(Config, steps, lr);
 
-    private static Trainer TrainedTeacher()
-    {
-        var t = new Trainer(Options(40, 1e-2), Train, Valid);
-        t.Train();
-        t.Model.eval();
-        return t;
-    }
+    private static Trainer TrainedTeacher() => QatTestData.TrainedTeacher(Config, Train, Valid);
 
     [Fact]
     public void Learned_scale_qat_lowers_the_loss_trains_the_scales_and_resumes_on_the_same_curve()
