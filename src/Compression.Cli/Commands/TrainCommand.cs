@@ -37,14 +37,16 @@ internal static class TrainCommand
             if (name is not ("proxy" or "proxy-retrieval")) throw new ArgumentException($"--preset '{name}': the trainable presets are 'proxy' and 'proxy-retrieval'");
             bool retrieval = name == "proxy-retrieval";
             string dirRoot = parse.GetValue(root) ?? (retrieval ? RetrievalRoot : ProxyRoot);
-            string dir = retrieval ? RunRetrieval(dirRoot, parse.GetValue(steps), cancel) : Run(dirRoot, parse.GetValue(steps), cancel);
+            // The retrieval stage's starting point, found (and the shipped proxy verified) once for training and export.
+            string? stage1 = retrieval ? Stage1(cancel) : null;
+            string dir = stage1 is not null ? RunRetrieval(dirRoot, stage1, parse.GetValue(steps), cancel) : Run(dirRoot, parse.GetValue(steps), cancel);
             var m = ProxyModel.ReadModelManifest(dir)!;
             AnsiConsole.MarkupLine($"{name} model: [bold]{Markup.Escape(dir)}[/] — {m.Parameters:N0} parameters, {m.Steps} steps, {m.TokensSeen:N0} tokens, " +
                 $"validation loss {m.ValidationLoss:F3} (perplexity {m.ValidationPerplexity:F2}, {m.ValidationBitsPerByte:F3} bits/byte; corpus entropy floor ≈ {m.CorpusEntropyBitsPerByte:F2} bits/byte), " +
                 $"{m.TrainSeconds / 60:F1} min at {m.TokensPerSecond:N0} tok/s");
             if (parse.GetValue(export) is { } destination)
             {
-                var files = retrieval ? RetrievalProxy.Export(dirRoot, Stage1(cancel), destination) : ProxyModel.Export(dirRoot, destination);
+                var files = stage1 is not null ? RetrievalProxy.Export(dirRoot, stage1, destination) : ProxyModel.Export(dirRoot, destination);
                 AnsiConsole.MarkupLine($"shipped model: [bold]{Markup.Escape(destination)}[/] — {files.Count} files, {files.Sum(f => f.Bytes) / 1e6:F2} MB, manifest {ShippedModel.ManifestFileName}");
             }
             return Task.FromResult(0);
@@ -60,14 +62,11 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// Ensures the retrieval proxy exists under <paramref name="root"/>: stage 1 is the shipped proxy (verified) when this
-    /// runs in the repository, else the proxy trained under <see cref="ProxyRoot"/>.
+    /// Ensures the retrieval proxy exists under <paramref name="root"/>, continuing from the model in <paramref name="stage1"/>,
+    /// showing the training progress.
     /// </summary>
-    public static string RunRetrieval(string root, int? steps, CancellationToken cancel)
-    {
-        string stage1 = Stage1(cancel);
-        return WithProgress("retrieval stage", (log, progress) => RetrievalProxy.Ensure(root, stage1, log, progress, cancel, steps));
-    }
+    public static string RunRetrieval(string root, string stage1, int? steps, CancellationToken cancel) =>
+        WithProgress("retrieval stage", (log, progress) => RetrievalProxy.Ensure(root, stage1, log, progress, cancel, steps));
 
     /// <summary>The retrieval stage's starting point: the shipped proxy (verified) in the repository, else the one trained under <see cref="ProxyRoot"/>.</summary>
     private static string Stage1(CancellationToken cancel)
