@@ -16,9 +16,6 @@ public static class LlamaCppRuntime
     private static bool _loaded;
     private static string? _failure;
 
-    [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi)]
-    private static extern int SetEnv(string name, string value, int overwrite);
-
     [DllImport("libc", EntryPoint = "getenv", CharSet = CharSet.Ansi)]
     private static extern IntPtr GetEnv(string name);
 
@@ -33,10 +30,9 @@ public static class LlamaCppRuntime
     public static string? Build { get; private set; }
 
     /// <summary>
-    /// Makes sure the native library is loaded. First call: sets <c>OMP_WAIT_POLICY=passive</c> (unless the user set it)
-    /// in the native environment — .NET's Environment.SetEnvironmentVariable does not reach libc's environ on Linux,
-    /// and libgomp reads it once when it initialises; without it idle OpenMP threads spin and a 2-thread run on a
-    /// shared 2-core machine collapses. Throws <see cref="NotSupportedException"/> naming the cause when the library
+    /// Makes sure the native library is loaded. <c>OMP_WAIT_POLICY=passive</c> is in the native environment by then
+    /// (<see cref="Kernels.OpenMpWaitPolicy"/>, unless the user set it): without it idle OpenMP threads spin and a
+    /// 2-thread run on a shared 2-core machine collapses. Throws <see cref="NotSupportedException"/> naming the cause when the library
     /// cannot load (typically libgomp.so.1 missing: Debian/Ubuntu package libgomp1).
     /// </summary>
     public static void EnsureLoaded()
@@ -47,9 +43,7 @@ public static class LlamaCppRuntime
             if (_failure is not null) throw new NotSupportedException(_failure);
             try
             {
-                if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
-                    SetEnv("OMP_WAIT_POLICY", Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "passive", 0);
-                Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "passive");
+                Kernels.OpenMpWaitPolicy.Apply();
                 NativeLibraryConfig.All.WithLogCallback(Log);
                 NativeApi.llama_max_devices(); // any native call loads the library (LLamaSharp picks the AVX-512/AVX2/... build)
                 _loaded = true;
