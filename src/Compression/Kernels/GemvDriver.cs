@@ -15,6 +15,9 @@ public unsafe struct GemvContext
     /// <summary>Format parameter for kernels shared by several formats (group size for int4).</summary>
     public int Param;
     public delegate*<byte*, GemvContext*, float> Dot;
+    /// <summary>Optional: four consecutive rows at once (y[0..4) for the rows at W, W + RowBytes, …), so the
+    /// activation loads are shared; each row's result must equal <see cref="Dot"/>'s bit for bit.</summary>
+    public delegate*<byte*, GemvContext*, float*, void> Dot4;
 }
 
 /// <summary>
@@ -30,10 +33,11 @@ public static unsafe class GemvDriver
     private const long MinParallelBytes = 256 * 1024;
 
     public static void Run(string format, ReadOnlySpan<byte> packed, int rows, int cols, long rowBytes,
-        ReadOnlySpan<float> x, Span<float> y, bool quantizeX, int param, delegate*<byte*, GemvContext*, float> dot)
+        ReadOnlySpan<float> x, Span<float> y, bool quantizeX, int param, delegate*<byte*, GemvContext*, float> dot,
+        delegate*<byte*, GemvContext*, float*, void> dot4 = null)
     {
         Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
-        var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot };
+        var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot, Dot4 = dot4 };
         if (quantizeX) ctx.Act = ActivationQ8.Quantize(x[..cols]);
         RunAllRows(ref ctx, packed, rows, x, y);
     }
@@ -64,7 +68,10 @@ public static unsafe class GemvDriver
     private static void RunRows(nint p, int start, int end)
     {
         var ctx = (GemvContext*)p;
-        for (int r = start; r < end; r++) ctx->Y[r] = ctx->Dot(ctx->W + r * ctx->RowBytes, ctx);
+        int r = start;
+        if (ctx->Dot4 != null)
+            for (; r + 4 <= end; r += 4) ctx->Dot4(ctx->W + r * ctx->RowBytes, ctx, ctx->Y + r);
+        for (; r < end; r++) ctx->Y[r] = ctx->Dot(ctx->W + r * ctx->RowBytes, ctx);
     }
 
     /// <summary>Shared argument checks for Gemv (n = 1) and Gemm.</summary>

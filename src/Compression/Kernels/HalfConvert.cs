@@ -22,6 +22,10 @@ public static unsafe class HalfConvert
         return t;
     }
 
+    /// <summary>The table's first entry: <c>TablePtr[h]</c> is fp16 <c>h</c> as a float. The array is pinned, so the pointer
+    /// stays valid; kernels broadcast block scales straight from it (a load, no shuffle).</summary>
+    public static readonly float* TablePtr = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Table[0]);
+
     /// <summary>fp16 bits to float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToFloat(ushort h) => Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Table), h);

@@ -39,6 +39,17 @@ internal static class IntDot
         return Avx2.And(v, Vector256.Create((byte)0x0f));
     }
 
+    /// <summary><see cref="Nibbles32"/> without a cross-lane shuffle: the 16 bytes broadcast to both halves by the load
+    /// itself, the upper half shifted right by 4 (a dword shift: each byte's high nibble lands in its low nibble, and the
+    /// mask drops what came from the next byte).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<byte> Nibbles32Broadcast(byte* p)
+    {
+        var t = Avx2.BroadcastVector128ToVector256(p);
+        var shifted = Avx2.ShiftRightLogicalVariable(t.AsUInt32(), Vector256.Create(0u, 0, 0, 0, 4, 4, 4, 4));
+        return Avx2.And(shifted.AsByte(), Vector256.Create((byte)0x0f));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float HSum(Vector256<float> v)
     {

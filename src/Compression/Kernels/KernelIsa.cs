@@ -31,6 +31,32 @@ public static class KernelIsa
 
     private static int _environment = -1;
     [ThreadStatic] private static int _override; // 0 = none, else level + 1
+    [ThreadStatic] private static bool _noVnni;
+    private static readonly bool VnniFromEnvironment = AvxVnni.IsSupported
+        && Environment.GetEnvironmentVariable(VnniVariable)?.Trim().ToLowerInvariant() is not ("0" or "off" or "false");
+
+    /// <summary><c>COMPRESS_VNNI=off</c> keeps the integer kernels on AVX2's multiply-add pairs where the CPU has AVX-VNNI.</summary>
+    public const string VnniVariable = "COMPRESS_VNNI";
+
+    /// <summary>
+    /// Whether the integer kernels at the AVX2 and AVX-512 levels use AVX-VNNI's 256-bit <c>vpdpbusd</c> (one
+    /// instruction for maddubs + madd + add; the integer sums are the same, so the results are the same bits).
+    /// .NET 10 exposes no 512-bit VNNI on CPUs without AVX10, so the 256-bit form is the one there is.
+    /// </summary>
+    public static bool Vnni => VnniFromEnvironment && !_noVnni && Current >= IsaLevel.Avx2;
+
+    /// <summary>Turns <see cref="Vnni"/> off on the calling thread until the result is disposed (tests of the non-VNNI path).</summary>
+    public static IDisposable WithoutVnni()
+    {
+        bool previous = _noVnni;
+        _noVnni = true;
+        return new RestoreVnni(previous);
+    }
+
+    private sealed class RestoreVnni(bool previous) : IDisposable
+    {
+        public void Dispose() => _noVnni = previous;
+    }
 
     /// <summary>The level kernels called from this thread use.</summary>
     public static IsaLevel Current
