@@ -75,6 +75,16 @@ public static unsafe class FloatKernels
         float* x = c->X;
         int n = c->Cols, k = 0;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        if (kind == Kind.F16)
+            for (; k + 32 <= n; k += 32)
+            {
+                HalfConvert.Load16Pair((ushort*)row + k, out var w0, out var w1);
+                HalfConvert.Load16Pair((ushort*)row + k + 16, out var w2, out var w3);
+                s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + k), s0);
+                s1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + k + 8), s1);
+                s2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + k + 16), s2);
+                s3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + k + 24), s3);
+            }
         for (; k + 32 <= n; k += 32)
         {
             s0 = Fma.MultiplyAdd(Load8(row, k, kind), Avx.LoadVector256(x + k), s0);
@@ -93,6 +103,13 @@ public static unsafe class FloatKernels
         float* x = c->X;
         int n = c->Cols, k = 0;
         Vector512<float> a = default, b = default;
+        if (kind == Kind.F16)
+            for (; k + 32 <= n; k += 32)
+            {
+                HalfConvert.Load32((ushort*)row + k, out var w0, out var w1);
+                a = Avx512F.FusedMultiplyAdd(w0, Vector512.Load(x + k), a);
+                b = Avx512F.FusedMultiplyAdd(w1, Vector512.Load(x + k + 16), b);
+            }
         for (; k + 32 <= n; k += 32)
         {
             a = Avx512F.FusedMultiplyAdd(Load16(row, k, kind), Vector512.Load(x + k), a);

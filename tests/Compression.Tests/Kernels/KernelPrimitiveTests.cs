@@ -1,4 +1,5 @@
 // KernelPrimitiveTests: half conversion and activation quantization, SIMD against scalar (kernels: IsaDispatchTests).
+using System.Runtime.Intrinsics;
 using Compression.Kernels;
 using Compression.Quantization;
 using Compression.Tests.Quantization;
@@ -24,6 +25,53 @@ public unsafe class KernelPrimitiveTests
                     Assert.True(float.IsNaN(expected) ? float.IsNaN(HalfConvert.ToFloat(bits[i])) : expected == HalfConvert.ToFloat(bits[i]) || float.IsNaN(expected));
                 }
             }
+        }
+    }
+
+    /// <summary>The wide loads test for zeros, subnormals, Inf and NaN once per 16 or 32 values: every value exact,
+    /// in runs of consecutive values (the fast path) and with one special value planted at each position of a run of
+    /// normals (the exact path must take the whole vector).</summary>
+    [Fact]
+    public void WideHalfLoadsAreExactForAll65536ValuesAndEverySpecialPosition()
+    {
+        var bits = new ushort[32];
+        void Check(int width)
+        {
+            fixed (ushort* p = bits)
+            {
+                var got = new float[32];
+                if (width == 32)
+                {
+                    HalfConvert.Load32(p, out var lo, out var hi);
+                    lo.CopyTo(got.AsSpan()); hi.CopyTo(got.AsSpan(16));
+                }
+                else
+                {
+                    HalfConvert.Load16Pair(p, out var lo, out var hi);
+                    lo.CopyTo(got.AsSpan()); hi.CopyTo(got.AsSpan(8));
+                }
+                for (int i = 0; i < width; i++)
+                {
+                    float expected = (float)BitConverter.UInt16BitsToHalf(bits[i]);
+                    Assert.True(float.IsNaN(expected) ? float.IsNaN(got[i]) : BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got[i]),
+                        $"width {width}, half 0x{bits[i]:X4} at {i}: {got[i]:R}");
+                }
+            }
+        }
+        foreach (int width in KernelIsa.IsSupported(IsaLevel.Avx512) ? new[] { 16, 32 } : new[] { 16 })
+        {
+            for (int h = 0; h < 65536; h += width)
+            {
+                for (int i = 0; i < width; i++) bits[i] = (ushort)(h + i);
+                Check(width);
+            }
+            foreach (ushort special in new ushort[] { 0x0000, 0x8000, 0x0001, 0x83ff, 0x7c00, 0xfc00, 0x7e01 })
+                for (int pos = 0; pos < width; pos++)
+                {
+                    for (int i = 0; i < width; i++) bits[i] = (ushort)(0x3c00 + 37 * i); // normals
+                    bits[pos] = special;
+                    Check(width);
+                }
         }
     }
 
