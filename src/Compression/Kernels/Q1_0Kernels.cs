@@ -98,10 +98,26 @@ public static unsafe class Q1_0Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> SignedSum64(ulong bits, sbyte* x, sbyte* negX, Vector512<byte> spread, Vector512<byte> bit)
     {
-        var clear = Vector512.Equals(Avx512BW.Shuffle(Vector512.Create(bits).AsByte(), spread) & bit, Vector512<byte>.Zero);
-        var sx = Vector512.ConditionalSelect(clear.AsSByte(), Vector512.Load(negX), Vector512.Load(x));
+        Vector512<sbyte> sx;
+        if (Avx512Vbmi.IsSupported)
+        {
+            // vpmultishiftqb rotates bit j of the 64 into the sign bit of byte j (control (j − 7) mod 64), and the sign
+            // bits are the blend mask: two instructions where the shuffle, and, test take three.
+            var signs = Avx512Vbmi.MultiShift(SignControl, Vector512.Create(bits)).AsSByte();
+            sx = Vector512.ConditionalSelect(Vector512.LessThan(signs, Vector512<sbyte>.Zero), Vector512.Load(x), Vector512.Load(negX));
+        }
+        else
+        {
+            var clear = Vector512.Equals(Avx512BW.Shuffle(Vector512.Create(bits).AsByte(), spread) & bit, Vector512<byte>.Zero);
+            sx = Vector512.ConditionalSelect(clear.AsSByte(), Vector512.Load(negX), Vector512.Load(x));
+        }
         return Avx512F.ConvertToVector512Single(IntDot.MulSumU8I8(Vector512.Create((byte)1), sx));
     }
+
+    /// <summary>Byte j: (j − 7) mod 64, the MultiShift offset that puts bit j of a qword at bit 7 of byte j.</summary>
+    private static readonly Vector512<byte> SignControl = Vector512.Create(
+        (byte)57, 58, 59, 60, 61, 62, 63, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+        25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56);
 
     internal static float DotScalar(byte* row, GemvContext* c)
     {
