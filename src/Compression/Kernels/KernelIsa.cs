@@ -31,7 +31,7 @@ public static class KernelIsa
 
     private static int _environment = -1;
     [ThreadStatic] private static int _override; // 0 = none, else level + 1
-    [ThreadStatic] private static bool _noVnni;
+    [ThreadStatic] private static bool _noExtensions;
     private static readonly bool VnniFromEnvironment = AvxVnni.IsSupported
         && Environment.GetEnvironmentVariable(VnniVariable)?.Trim().ToLowerInvariant() is not ("0" or "off" or "false");
 
@@ -43,19 +43,23 @@ public static class KernelIsa
     /// instruction for maddubs + madd + add; the integer sums are the same, so the results are the same bits).
     /// .NET 10 exposes no 512-bit VNNI on CPUs without AVX10, so the 256-bit form is the one there is.
     /// </summary>
-    public static bool Vnni => VnniFromEnvironment && !_noVnni && Current >= IsaLevel.Avx2;
+    public static bool Vnni => VnniFromEnvironment && !_noExtensions && Current >= IsaLevel.Avx2;
 
-    /// <summary>Turns <see cref="Vnni"/> off on the calling thread until the result is disposed (tests of the non-VNNI path).</summary>
-    public static IDisposable WithoutVnni()
+    /// <summary>Whether the AVX-512 kernels use AVX-512 VBMI (byte permutes and multishifts; same bits as without).</summary>
+    public static bool Vbmi => Avx512Vbmi.IsSupported && !_noExtensions && Current >= IsaLevel.Avx512;
+
+    /// <summary>Turns the optional extensions (<see cref="Vnni"/>, <see cref="Vbmi"/>) off on the calling thread until the
+    /// result is disposed, so the paths for CPUs without them run (and are tested) on one that has them.</summary>
+    public static IDisposable WithoutExtensions()
     {
-        bool previous = _noVnni;
-        _noVnni = true;
-        return new RestoreVnni(previous);
+        bool previous = _noExtensions;
+        _noExtensions = true;
+        return new RestoreExtensions(previous);
     }
 
-    private sealed class RestoreVnni(bool previous) : IDisposable
+    private sealed class RestoreExtensions(bool previous) : IDisposable
     {
-        public void Dispose() => _noVnni = previous;
+        public void Dispose() => _noExtensions = previous;
     }
 
     /// <summary>The level kernels called from this thread use.</summary>

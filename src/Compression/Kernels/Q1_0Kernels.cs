@@ -17,7 +17,7 @@ public static unsafe class Q1_0Kernels
     /// <summary>The row-dot kernel for <paramref name="level"/>.</summary>
     internal static delegate*<byte*, GemvContext*, float> Pick(IsaLevel level) => level switch
     {
-        IsaLevel.Avx512 => &DotAvx512,
+        IsaLevel.Avx512 => KernelIsa.Vbmi ? &DotAvx512Vbmi : &DotAvx512,
         IsaLevel.Avx2 => &DotAvx2,
         _ => &DotScalar,
     };
@@ -71,7 +71,11 @@ public static unsafe class Q1_0Kernels
     /// compared into a mask that picks x or −x. The lower half holds groups 0 and 2 of a block, the
     /// upper half groups 1 and 3, replaying DotAvx2's innerA/innerB exactly.
     /// </summary>
-    internal static float DotAvx512(byte* row, GemvContext* c)
+    internal static float DotAvx512(byte* row, GemvContext* c) => DotAvx512(row, c, vbmi: false);
+    internal static float DotAvx512Vbmi(byte* row, GemvContext* c) => DotAvx512(row, c, vbmi: true);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float DotAvx512(byte* row, GemvContext* c, bool vbmi)
     {
         int nb = c->Cols / 128;
         // Within each 128-bit lane L (weights 16L..16L+15), byte j reads byte 2L + j/8 of the broadcast qword.
@@ -86,8 +90,8 @@ public static unsafe class Q1_0Kernels
         for (int b = 0; b < nb; b++)
         {
             byte* blk = row + b * BlockQ1_0.Size;
-            var s01 = SignedSum64(*(ulong*)(blk + 2), q + b * 128, nq + b * 128, spread, bit);
-            var s23 = SignedSum64(*(ulong*)(blk + 10), q + b * 128 + 64, nq + b * 128 + 64, spread, bit);
+            var s01 = SignedSum64(*(ulong*)(blk + 2), q + b * 128, nq + b * 128, spread, bit, vbmi);
+            var s23 = SignedSum64(*(ulong*)(blk + 10), q + b * 128 + 64, nq + b * 128 + 64, spread, bit, vbmi);
             var inner = Avx512F.Multiply(Vector512.Load(dl + b * 32), s01);
             inner = Avx512F.FusedMultiplyAdd(Vector512.Load(dl + b * 32 + 16), s23, inner);
             acc = Avx512F.FusedMultiplyAdd(Vector512.Create(HalfConvert.ToFloat(*(ushort*)blk)), inner, acc);
@@ -96,10 +100,10 @@ public static unsafe class Q1_0Kernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> SignedSum64(ulong bits, sbyte* x, sbyte* negX, Vector512<byte> spread, Vector512<byte> bit)
+    private static Vector512<float> SignedSum64(ulong bits, sbyte* x, sbyte* negX, Vector512<byte> spread, Vector512<byte> bit, bool vbmi)
     {
         Vector512<sbyte> sx;
-        if (Avx512Vbmi.IsSupported)
+        if (vbmi)
         {
             // vpmultishiftqb rotates bit j of the 64 into the sign bit of byte j (control (j − 7) mod 64), and the sign
             // bits are the blend mask: two instructions where the shuffle, and, test take three.

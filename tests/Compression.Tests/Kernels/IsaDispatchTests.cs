@@ -86,11 +86,11 @@ public class IsaDispatchTests
 
     /// <summary>
     /// Multi-row kernels (four rows per pass over x) and the one-row kernel give each row the same bits, with and
-    /// without AVX-VNNI: a matrix's GEMV equals every row's own GEMV on every level. 33 rows: eight four-row groups and a
+    /// without AVX-VNNI and VBMI: a matrix's GEMV equals every row's own GEMV on every level. 33 rows: eight four-row groups and a
     /// one-row tail in one chunk; 4096 columns with an odd block count's worth of tails below.
     /// </summary>
     [Theory, MemberData(nameof(Formats))]
-    public void EveryRowEqualsItsOwnGemvWithAndWithoutVnni(string name)
+    public void EveryRowEqualsItsOwnGemvWithAndWithoutExtensions(string name)
     {
         var f = FormatRegistry.Get(name);
         int seed = 1700;
@@ -101,11 +101,11 @@ public class IsaDispatchTests
             var packed = TestData.Quantize(f, TestData.Gaussian(rows * cols, ++seed), rows, cols);
             var x = TestData.Gaussian(cols, ++seed);
             foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
-            foreach (bool vnni in new[] { true, false })
+            foreach (bool extensions in new[] { true, false })
             {
                 float[] all;
                 var single = new float[rows];
-                using (vnni ? null : KernelIsa.WithoutVnni())
+                using (extensions ? null : KernelIsa.WithoutExtensions())
                 {
                     all = Gemv(f, packed, rows, cols, x, level, misalign: 2);
                     for (int r = 0; r < rows; r++)
@@ -113,16 +113,16 @@ public class IsaDispatchTests
                 }
                 for (int r = 0; r < rows; r++)
                     Assert.True(BitConverter.SingleToInt32Bits(all[r]) == BitConverter.SingleToInt32Bits(single[r]),
-                        $"{name} {level} vnni={vnni} {rows}x{cols} row {r}: {all[r]:R} in the matrix vs {single[r]:R} alone");
+                        $"{name} {level} extensions={extensions} {rows}x{cols} row {r}: {all[r]:R} in the matrix vs {single[r]:R} alone");
             }
         }
     }
 
     [Fact]
-    public void VnniAndItsAbsenceGiveBitIdenticalResults()
+    public void OptionalExtensionsAndTheirAbsenceGiveBitIdenticalResults()
     {
-        if (!KernelIsa.Vnni) return; // this CPU (or COMPRESS_VNNI=off) has only the one path
-        foreach (var name in new[] { "q4_0", "q8_0", "int8", "int4" })
+        if (!KernelIsa.Vnni && !KernelIsa.Vbmi) return; // this CPU (or COMPRESS_VNNI=off) has only the one path
+        foreach (var name in new[] { "q4_0", "q8_0", "int8", "int4", "q1_0" })
         {
             var f = FormatRegistry.Get(name);
             const int rows = 37, cols = 4096;
@@ -130,10 +130,10 @@ public class IsaDispatchTests
             var x = TestData.Gaussian(cols, 12);
             var with = Gemv(f, packed, rows, cols, x, KernelIsa.Detected);
             float[] without;
-            using (KernelIsa.WithoutVnni()) without = Gemv(f, packed, rows, cols, x, KernelIsa.Detected);
+            using (KernelIsa.WithoutExtensions()) without = Gemv(f, packed, rows, cols, x, KernelIsa.Detected);
             for (int r = 0; r < rows; r++)
                 Assert.True(BitConverter.SingleToInt32Bits(with[r]) == BitConverter.SingleToInt32Bits(without[r]),
-                    $"{name} row {r}: {with[r]:R} with VNNI vs {without[r]:R} without");
+                    $"{name} row {r}: {with[r]:R} with VNNI/VBMI vs {without[r]:R} without");
         }
     }
 
