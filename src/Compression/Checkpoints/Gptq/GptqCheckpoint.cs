@@ -51,7 +51,7 @@ public sealed class GptqCheckpoint : Checkpoint
         string scratchPath = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"compression-gptq-{Guid.NewGuid():N}.bin");
         try
         {
-            var format = new GptqFormat(reader.Bits, reader.GroupSize);
+            var format = new GptqFormat(reader.Bits, reader.GroupSize, reader.Symmetric);
             var specs = LlamaTensorLayout.Expected(reader.Config);
             var offsets = new Dictionary<string, long>();
             using (var fs = new FileStream(scratchPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
