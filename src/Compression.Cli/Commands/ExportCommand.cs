@@ -20,6 +20,12 @@ internal static class ExportCommand
         public int? Context { get; init; }
         public bool Asymmetric { get; init; }
         public bool QuantizeLmHead { get; init; }
+        /// <summary>hf-gptq: rtn (default) or gptq, the calibrated method run block by block on <see cref="Calibration"/>.</summary>
+        public string Method { get; init; } = "rtn";
+        public string? Calibration { get; init; }
+        public int CalibrationSequences { get; init; } = 32;
+        public int CalibrationLength { get; init; } = 256;
+        public int Seed { get; init; } = 1234;
     }
 
     public static Command Create()
@@ -41,9 +47,18 @@ internal static class ExportCommand
         var context = new Option<int?>("--context") { Description = "onnx: positions in the rotary caches and genai max_length (default: max_position_embeddings)" };
         var asym = new Option<bool>("--asym") { Description = "hf-gptq: asymmetric groups (sym=false); default symmetric, which every GPTQ kernel runs" };
         var head = new Option<bool>("--quantize-lm-head") { Description = "Quantize the LM head too (default: kept at 16 bits, as the workbench's in-memory models do)" };
+        var method = new Option<string>("--method")
+        {
+            Description = "hf-gptq: rtn (round-to-nearest, default) or gptq (calibrated on --calibration text, block by block, on the checkpoint's own grid)",
+            DefaultValueFactory = _ => "rtn",
+        };
+        var calibration = new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for --method gptq" };
+        var sequences = new Option<int>("--calibration-sequences") { Description = "Calibration sequences N", DefaultValueFactory = _ => 32 };
+        var length = new Option<int>("--calibration-length") { Description = "Tokens per calibration sequence L", DefaultValueFactory = _ => 256 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the calibration windows", DefaultValueFactory = _ => 1234 };
         var command = new Command("export", "Export a model for another runtime: ONNX Runtime GenAI (--to onnx) or GPTQ-format safetensors (--to hf-gptq), streaming tensor by tensor")
         {
-            model, to, format, output, block, accuracy, context, asym, head,
+            model, to, format, output, block, accuracy, context, asym, head, method, calibration, sequences, length, seed,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -54,6 +69,11 @@ internal static class ExportCommand
                 Context = parse.GetValue(context),
                 Asymmetric = parse.GetValue(asym),
                 QuantizeLmHead = parse.GetValue(head),
+                Method = parse.GetValue(method)!,
+                Calibration = parse.GetValue(calibration),
+                CalibrationSequences = parse.GetValue(sequences),
+                CalibrationLength = parse.GetValue(length),
+                Seed = parse.GetValue(seed),
             };
             var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             try
@@ -69,7 +89,7 @@ internal static class ExportCommand
                             task.MaxValue = Math.Max(1, total);
                             task.Value = done;
                             task.Description = Markup.Escape($"[{done + 1}/{total}] {name}");
-                        }, cancel);
+                        }, cancel, line => err.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
                     });
                 AnsiConsole.WriteLine(summary);
                 return Task.FromResult(0);
@@ -88,10 +108,11 @@ internal static class ExportCommand
         return command;
     }
 
-    /// <summary>Runs an export; returns a one-paragraph summary.</summary>
-    internal static string Run(Request r, Action<int, int, string>? progress, CancellationToken ct)
+    /// <summary>Runs an export; returns a one-paragraph summary. <paramref name="log"/> hears about each calibrated block.</summary>
+    internal static string Run(Request r, Action<int, int, string>? progress, CancellationToken ct, Action<string>? log = null)
     {
         if (r.Block is not (32 or 64 or 128)) throw new ArgumentException($"--block {r.Block}: use 32, 64 or 128");
+        if (r.To != "hf-gptq" && r.Method != "rtn") throw new ArgumentException($"--method {r.Method}: calibrated methods export to hf-gptq; --to {r.To} rounds to nearest");
         using var input = CheckpointOpener.Open(r.Model);
         switch (r.To)
         {
@@ -113,9 +134,23 @@ internal static class ExportCommand
                     "int8" => 8,
                     _ => throw new ArgumentException($"--format {r.Format}: GPTQ checkpoints hold int4 or int8"),
                 };
-                var result = GptqExporter.Write(input, new GptqOptions { Bits = bits, GroupSize = r.Block, Symmetric = !r.Asymmetric, QuantizeLmHead = r.QuantizeLmHead }, r.Out,
-                    progress is null ? null : new SyncProgress<OnnxExportProgress>(p => progress(p.TensorIndex, p.TensorCount, p.TensorName)), ct);
-                return $"wrote {result.Directory}: {result.QuantizedTensors} linear layers as GPTQ {bits}-bit group {r.Block} ({(r.Asymmetric ? "asym" : "sym")}), " +
+                var options = new GptqOptions { Bits = bits, GroupSize = r.Block, Symmetric = !r.Asymmetric, QuantizeLmHead = r.QuantizeLmHead };
+                var exportProgress = progress is null ? null : new SyncProgress<OnnxExportProgress>(p => progress(p.TensorIndex, p.TensorCount, p.TensorName));
+                GptqExportResult result;
+                if (r.Method == "rtn") result = GptqExporter.Write(input, options, r.Out, exportProgress, ct);
+                else
+                {
+                    var method = Compression.Quantization.Methods.MethodRegistry.Get(r.Method) as Compression.Quantization.Methods.GptqMethod
+                        ?? throw new ArgumentException($"--method {r.Method}: hf-gptq export writes rtn or gptq codes");
+                    var spec = CalibratedInput.Spec(method, r.Calibration, r.CalibrationSequences, r.CalibrationLength, r.Seed);
+                    // GPTQ runs on the checkpoint's own grid (GptqFormat's codec), so the exporter copies its codes as they are.
+                    var format = new GptqFormat(bits, r.Block, !r.Asymmetric);
+                    var policy = QuantizationPolicy.Default(format) with { QuantizeLmHead = r.QuantizeLmHead };
+                    using var calibrated = CalibratedInput.Open(r.Model, input, policy, method, spec, $"{method.Name} {format.Name}", allowNonFinite: false, ct, log);
+                    result = GptqExporter.Write(calibrated, options with { Method = method.Name, Calibration = spec.Label, DampPercent = method.Options.Damp },
+                        r.Out, exportProgress, ct);
+                }
+                return $"wrote {result.Directory}: {result.QuantizedTensors} linear layers as GPTQ {bits}-bit group {r.Block} ({(r.Asymmetric ? "asym" : "sym")}, {r.Method}), " +
                        $"{result.FileBytes:N0} bytes of safetensors";
             }
             default:

@@ -1,5 +1,6 @@
 // GptqExporter: a Hugging Face checkpoint folder in the GPTQ layout (model.safetensors + config.json with
-// quantization_config + quantize_config.json + tokenizer), quantized by round-to-nearest, one tensor at a time.
+// quantization_config + quantize_config.json + tokenizer), quantized by round-to-nearest or holding the codes a
+// calibrated method already made in GptqFormat, one tensor at a time.
 using Compression.Quantization.Formats;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -22,6 +23,12 @@ public sealed record GptqOptions
     public bool Symmetric { get; init; } = true;
     /// <summary>Quantize lm_head too (quantize_config <c>lm_head: true</c>, which vLLM reads); default kept in fp16.</summary>
     public bool QuantizeLmHead { get; init; }
+    /// <summary>The method that made the codes ("rtn", or "gptq" when the input serves them in <see cref="GptqFormat"/>).</summary>
+    public string Method { get; init; } = "rtn";
+    /// <summary>The calibration set of a calibrated method (<c>CalibrationSpec.Label</c>), recorded beside the method.</summary>
+    public string? Calibration { get; init; }
+    /// <summary>GPTQ's dampening (fraction of the mean Hessian diagonal), recorded as damp_percent.</summary>
+    public double DampPercent { get; init; } = 0.01;
 }
 
 public sealed record GptqExportResult(string Directory, int QuantizedTensors, long FileBytes);
@@ -32,8 +39,10 @@ public static class GptqExporter
 
     /// <summary>
     /// Writes <paramref name="input"/> to <paramref name="outDir"/>: the block linears (and lm_head on request) as GPTQ
-    /// qweight/qzeros/scales/g_idx from <see cref="GptqRtn"/>, every other tensor in fp16 (GPTQ checkpoints are fp16
-    /// models). Memory holds one linear's codes at a time. The folder appears only when complete.
+    /// qweight/qzeros/scales/g_idx, every other tensor in fp16 (GPTQ checkpoints are fp16 models). A linear the input
+    /// stores in the requested <see cref="GptqFormat"/> (a calibrated GPTQ run served by a <c>CalibratedCheckpoint</c>, or
+    /// a GPTQ checkpoint) is written with its own codes, scales and zeros; any other is quantized by <see cref="GptqRtn"/>.
+    /// Memory holds one linear's codes at a time. The folder appears only when complete.
     /// </summary>
     public static GptqExportResult Write(Checkpoint input, GptqOptions options, string outDir,
         IProgress<OnnxExportProgress>? progress = null, CancellationToken ct = default)
@@ -118,19 +127,36 @@ public static class GptqExporter
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    /// <summary>RTN-quantizes every row of one linear, then packs qweight, qzeros, scales and g_idx.</summary>
+    /// <summary>
+    /// The codes of one linear — its own when stored in the requested grid, else round-to-nearest of its values — packed
+    /// as qweight, qzeros, scales and g_idx.
+    /// </summary>
     internal static (int[] W, int[] Z, Half[] S, int[] G) Quantize(StoredTensor stored, GptqOptions o)
     {
         int n = checked((int)stored.Rows), k = checked((int)stored.Cols), groups = k / o.GroupSize;
         var codes = new byte[(long)n * k];
         var scales = new Half[(long)n * groups];
         var zeros = new byte[(long)n * groups];
-        Parallel.For(0, n, () => new float[k], (r, _, row) =>
+        if (stored.Format is GptqFormat f && f.Bits == o.Bits && f.GroupSize == o.GroupSize && f.Symmetric == o.Symmetric)
         {
-            stored.ReadRows(r, 1, row);
-            GptqRtn.QuantizeRow(row, o.Bits, o.GroupSize, o.Symmetric, codes.AsSpan(r * k, k), scales.AsSpan(r * groups, groups), zeros.AsSpan(r * groups, groups));
-            return row;
-        }, _ => { });
+            // Already on the checkpoint's grid: copy, never re-round (GPTQ's error feedback was computed against these codes).
+            for (int r = 0; r < n; r++)
+            {
+                var row = stored.Row(r);
+                for (int g = 0; g < groups; g++)
+                    f.Unpack(row.Slice(g * f.BytesPerBlock, f.BytesPerBlock), codes.AsSpan(r * k + g * o.GroupSize, o.GroupSize),
+                        out scales[r * groups + g], out zeros[r * groups + g]);
+            }
+        }
+        else if (o.Method != "rtn")
+            throw new InvalidOperationException($"{stored.Name}: the {o.Method} codes should arrive as {new GptqFormat(o.Bits, o.GroupSize, o.Symmetric).Name}, not {stored.Format.Name}");
+        else
+            Parallel.For(0, n, () => new float[k], (r, _, row) =>
+            {
+                stored.ReadRows(r, 1, row);
+                GptqRtn.QuantizeRow(row, o.Bits, o.GroupSize, o.Symmetric, codes.AsSpan(r * k, k), scales.AsSpan(r * groups, groups), zeros.AsSpan(r * groups, groups));
+                return row;
+            }, _ => { });
         return (GptqPacking.PackWeight(codes, n, k, o.Bits), GptqPacking.PackZeros(zeros, n, groups, o.Bits),
                 GptqPacking.TransposeScales(scales, n, groups), GptqPacking.GroupIndex(k, o.GroupSize));
     }
@@ -152,17 +178,25 @@ public static class GptqExporter
     {
         ["bits"] = o.Bits,
         ["group_size"] = o.GroupSize,
-        ["damp_percent"] = 0.01,
+        ["damp_percent"] = o.DampPercent,
         ["desc_act"] = false,
         ["static_groups"] = false,
         ["sym"] = o.Symmetric,
-        ["true_sequential"] = true,
+        // The calibrated run observes all of a block's linears in one pass of the float block (AutoGPTQ's true_sequential false).
+        ["true_sequential"] = o.Method == "rtn",
         ["lm_head"] = o.QuantizeLmHead,
         ["model_name_or_path"] = null,
         ["model_file_base_name"] = "model",
         ["quant_method"] = "gptq",
         ["checkpoint_format"] = "gptq",
         ["pack_dtype"] = "int32",
+        // How the codes were made; "meta" is where GPTQModel records its quantizer, and loaders ignore it.
+        ["meta"] = new JsonObject
+        {
+            ["quantizer"] = new JsonArray("compression"),
+            ["method"] = o.Method,
+            ["calibration"] = o.Calibration,
+        },
     };
 
     /// <summary>The input's config.json (or the config a GGUF implies) with torch_dtype float16 and quantization_config.</summary>
