@@ -26,6 +26,18 @@ internal static class CliOptions
         DefaultValueFactory = _ => "f32",
     };
 
+    /// <summary>The calibration set of a calibrated method: --calibration FILE, --calibration-sequences N, --calibration-length L, --seed.</summary>
+    public sealed record CalibrationOptions(Option<string?> File, Option<int> Sequences, Option<int> Length, Option<int> Seed)
+    {
+        public IEnumerable<Option> All => [File, Sequences, Length, Seed];
+    }
+
+    public static CalibrationOptions Calibration() => new(
+        new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for a calibrated method" },
+        new Option<int>("--calibration-sequences") { Description = "Calibration sequences N", DefaultValueFactory = _ => 32 },
+        new Option<int>("--calibration-length") { Description = "Tokens per calibration sequence L", DefaultValueFactory = _ => 256 },
+        new Option<int>("--seed") { Description = "Seed of the calibration windows", DefaultValueFactory = _ => 1234 });
+
     public static Option<bool> AllowNonFinite() => new("--allow-nonfinite")
     {
         Description = "Load (or write) weights that hold NaN or ±Inf instead of refusing them — for studying broken models",

@@ -52,14 +52,12 @@ internal static class ExportCommand
             Description = "hf-gptq: rtn (round-to-nearest, default) or gptq (calibrated on --calibration text, block by block, on the checkpoint's own grid)",
             DefaultValueFactory = _ => "rtn",
         };
-        var calibration = new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for --method gptq" };
-        var sequences = new Option<int>("--calibration-sequences") { Description = "Calibration sequences N", DefaultValueFactory = _ => 32 };
-        var length = new Option<int>("--calibration-length") { Description = "Tokens per calibration sequence L", DefaultValueFactory = _ => 256 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the calibration windows", DefaultValueFactory = _ => 1234 };
+        var calibration = CliOptions.Calibration();
         var command = new Command("export", "Export a model for another runtime: ONNX Runtime GenAI (--to onnx) or GPTQ-format safetensors (--to hf-gptq), streaming tensor by tensor")
         {
-            model, to, format, output, block, accuracy, context, asym, head, method, calibration, sequences, length, seed,
+            model, to, format, output, block, accuracy, context, asym, head, method,
         };
+        foreach (var option in calibration.All) command.Options.Add(option);
         command.SetAction((parse, cancel) =>
         {
             var request = new Request(parse.GetValue(model)!, parse.GetValue(to)!, parse.GetValue(format)!, parse.GetValue(output)!)
@@ -70,10 +68,10 @@ internal static class ExportCommand
                 Asymmetric = parse.GetValue(asym),
                 QuantizeLmHead = parse.GetValue(head),
                 Method = parse.GetValue(method)!,
-                Calibration = parse.GetValue(calibration),
-                CalibrationSequences = parse.GetValue(sequences),
-                CalibrationLength = parse.GetValue(length),
-                Seed = parse.GetValue(seed),
+                Calibration = parse.GetValue(calibration.File),
+                CalibrationSequences = parse.GetValue(calibration.Sequences),
+                CalibrationLength = parse.GetValue(calibration.Length),
+                Seed = parse.GetValue(calibration.Seed),
             };
             var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             try

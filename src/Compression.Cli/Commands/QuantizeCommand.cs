@@ -55,15 +55,13 @@ internal static class QuantizeCommand
             Description = "Quantization method: rtn (round-to-nearest), gptq, awq or imatrix (calibrated: run block by block on --calibration text)",
             DefaultValueFactory = _ => "rtn",
         };
-        var calibration = new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for a calibrated method" };
-        var sequences = new Option<int>("--calibration-sequences") { Description = "Calibration sequences N", DefaultValueFactory = _ => 32 };
-        var length = new Option<int>("--calibration-length") { Description = "Tokens per calibration sequence L", DefaultValueFactory = _ => 256 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the calibration windows", DefaultValueFactory = _ => 1234 };
+        var calibration = CliOptions.Calibration();
         var command = new Command("quantize", "Write a quantized GGUF (llama.cpp layout, tokenizer included), streaming tensor by tensor")
         {
             model, format, output, pure, tensorType, keep, quantizeEmbeddings, quantizeHead, allowNonFinite, engine,
-            method, calibration, sequences, length, seed,
+            method,
         };
+        foreach (var option in calibration.All) command.Options.Add(option);
         command.SetAction((parse, cancel) =>
         {
             var request = new Request(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!)
@@ -75,10 +73,10 @@ internal static class QuantizeCommand
                 QuantizeLmHead = parse.GetValue(quantizeHead),
                 AllowNonFinite = parse.GetValue(allowNonFinite),
                 Method = parse.GetValue(method)!,
-                Calibration = parse.GetValue(calibration),
-                CalibrationSequences = parse.GetValue(sequences),
-                CalibrationLength = parse.GetValue(length),
-                Seed = parse.GetValue(seed),
+                Calibration = parse.GetValue(calibration.File),
+                CalibrationSequences = parse.GetValue(calibration.Sequences),
+                CalibrationLength = parse.GetValue(calibration.Length),
+                Seed = parse.GetValue(calibration.Seed),
             };
             var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             switch (parse.GetValue(engine))

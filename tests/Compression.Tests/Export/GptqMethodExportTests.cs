@@ -14,6 +14,7 @@ using Compression.Quantization.Calibration;
 using Compression.Quantization.Formats;
 using Compression.Quantization.Methods;
 using Compression.Tests.Model;
+using Compression.Tests.Quantization.Calibration;
 using Compression.Tests.Quantization.Methods;
 using Compression.Tokenization;
 using Xunit.Abstractions;
@@ -26,21 +27,10 @@ public sealed class GptqMethodExportTests(ITestOutputHelper output) : IDisposabl
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>Paragraphs of varied English, enough for 8 windows of 32 tokens with room to spare.</summary>
-    private string CalibrationText()
-    {
-        string[] words = ["model", "weights", "the", "quantized", "block", "of", "tokens", "llama", "runs", "fast", "and", "error", "small", "with", "data"];
-        var rng = new Random(11);
-        string path = Path.Combine(_dir, "calibration.txt");
-        File.WriteAllLines(path, Enumerable.Range(0, 60).Select(_ =>
-            string.Join(' ', Enumerable.Range(0, 40).Select(_ => words[rng.Next(words.Length)])) + ".\n"));
-        return path;
-    }
-
     private ExportCommand.Request Request(string method, int bits, int group, bool asym, string name) =>
         new(TestPaths.TinyLlama, "hf-gptq", $"int{bits}", Path.Combine(_dir, name))
         {
-            Block = group, Asymmetric = asym, Method = method, Calibration = CalibrationText(), CalibrationSequences = 8, CalibrationLength = 32, Seed = 3,
+            Block = group, Asymmetric = asym, Method = method, Calibration = CalibratedGgufTests.WriteCalibrationText(_dir), CalibrationSequences = 8, CalibrationLength = 32, Seed = 3,
         };
 
     private static CalibrationSet Calibration(ExportCommand.Request r, LlamaTokenizer tokenizer) =>
