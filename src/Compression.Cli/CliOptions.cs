@@ -45,7 +45,8 @@ internal static class CliOptions
 
     /// <summary>
     /// The range rules every numeric option shares, added to <paramref name="command"/> and its subcommands: counts
-    /// (every integer option but --seed) must be ≥ 0 and real-valued options finite. A violation is a usage error
+    /// (every integer option but --seed, and export's --block, whose −1 means one group per row and which the command checks
+    /// against its own list) must be ≥ 0 and real-valued options finite. A violation is a usage error
     /// naming the option and the value. Options with narrower ranges add their own validator beside these.
     /// </summary>
     public static void AddRangeChecks(Command command)
@@ -55,7 +56,7 @@ internal static class CliOptions
             string name = option.Name;
             switch (option)
             {
-                case Option<int> i when name != "--seed":
+                case Option<int> i when name is not ("--seed" or "--block"):
                     i.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 and var v) r.AddError($"{name} {v}: must be ≥ 0"); });
                     break;
                 case Option<int?> n:

@@ -38,7 +38,7 @@ internal static class ExportCommand
             Required = true,
         };
         var output = new Option<string>("--out", "-o") { Description = "The folder to write (appears only when complete)", Required = true };
-        var block = new Option<int>("--block") { Description = "Quantization group along each row: 32 or 128 (default 128)", DefaultValueFactory = _ => 128 };
+        var block = new Option<int>("--block") { Description = "Quantization group along each row: 32, 64 or 128 (default 128); hf-gptq also -1, one group per row", DefaultValueFactory = _ => 128 };
         var accuracy = new Option<int>("--accuracy-level")
         {
             Description = "onnx: MatMulNBits accuracy_level — 0 float32 arithmetic, 4 int8 activations (default 4)",
@@ -109,7 +109,8 @@ internal static class ExportCommand
     /// <summary>Runs an export; returns a one-paragraph summary. <paramref name="log"/> hears about each calibrated block.</summary>
     internal static string Run(Request r, Action<int, int, string>? progress, CancellationToken ct, Action<string>? log = null)
     {
-        if (r.Block is not (32 or 64 or 128)) throw new ArgumentException($"--block {r.Block}: use 32, 64 or 128");
+        if (r.Block is not (32 or 64 or 128) && !(r.Block == -1 && r.To == "hf-gptq"))
+            throw new ArgumentException($"--block {r.Block}: use 32, 64 or 128 (hf-gptq also -1, one group per row)");
         if (r.To != "hf-gptq" && r.Method != "rtn") throw new ArgumentException($"--method {r.Method}: calibrated methods export to hf-gptq; --to {r.To} rounds to nearest");
         using var input = CheckpointOpener.Open(r.Model);
         switch (r.To)
@@ -142,9 +143,8 @@ internal static class ExportCommand
                         ?? throw new ArgumentException($"--method {r.Method}: hf-gptq export writes rtn or gptq codes");
                     var spec = CalibratedInput.Spec(method, r.Calibration, r.CalibrationSequences, r.CalibrationLength, r.Seed);
                     // GPTQ runs on the checkpoint's own grid (GptqFormat's codec), so the exporter copies its codes as they are.
-                    var format = new GptqFormat(bits, r.Block, !r.Asymmetric);
-                    var policy = QuantizationPolicy.Default(format) with { QuantizeLmHead = r.QuantizeLmHead };
-                    using var calibrated = CalibratedInput.Open(r.Model, input, policy, method, spec, $"{method.Name} {format.Name}", allowNonFinite: false, ct, log);
+                    var policy = options.Policy(input.Config);
+                    using var calibrated = CalibratedInput.Open(r.Model, input, policy, method, spec, $"{method.Name} {policy.Format.Name}", allowNonFinite: false, ct, log);
                     result = GptqExporter.Write(calibrated, options with { Method = method.Name, Calibration = spec.Label, DampPercent = method.Options.Damp },
                         r.Out, exportProgress, ct);
                 }

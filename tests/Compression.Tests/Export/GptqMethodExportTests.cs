@@ -18,6 +18,7 @@ using Compression.Tests.Quantization.Calibration;
 using Compression.Tests.Quantization.Methods;
 using Compression.Tokenization;
 using Xunit.Abstractions;
+using ExportOptions = Compression.Export.HfGptq.GptqOptions;
 
 namespace Compression.Tests.Export;
 
@@ -36,11 +37,14 @@ public sealed class GptqMethodExportTests(ITestOutputHelper output) : IDisposabl
     private static CalibrationSet Calibration(ExportCommand.Request r, LlamaTokenizer tokenizer) =>
         CalibrationSet.Load(new CalibrationSpec(r.Calibration!, r.CalibrationSequences, r.CalibrationLength, r.Seed), t => tokenizer.Encode(t, addBos: true));
 
+    private static ExportOptions Options(ExportCommand.Request r) =>
+        new() { Bits = r.Format == "int8" ? 8 : 4, GroupSize = r.Block, Symmetric = !r.Asymmetric };
+
     /// <summary>The workbench's in-memory model of the same method, calibration and grid (the harness's path, no files).</summary>
-    private static ModelSession MethodModel(ExportCommand.Request r, GptqFormat format)
+    private static ModelSession MethodModel(ExportCommand.Request r)
     {
         var session = ModelSession.Open(r.Model, new ModelSessionOptions { PackedLayers = PackedLoading.Hooks });
-        session.ReplaceModel(CalibratedQuantizer.Apply(session.Model, QuantizationPolicy.Default(format), GptqMethod.Default,
+        session.ReplaceModel(CalibratedQuantizer.Apply(session.Model, Options(r).Policy(session.Config), GptqMethod.Default,
             Calibration(r, session.RequireTokenizer()).Sequences));
         return session;
     }
@@ -48,9 +52,9 @@ public sealed class GptqMethodExportTests(ITestOutputHelper output) : IDisposabl
     [Theory]
     [InlineData(4, 32, false)]
     [InlineData(8, 128, true)]
+    [InlineData(4, -1, true)] // one group per row, as the reference GPTQ's default: down_proj's rows are 3× longer
     public void The_folder_holds_exactly_the_gptq_methods_codes_and_they_beat_rtn_on_the_calibration_activations(int bits, int group, bool asym)
     {
-        var format = new GptqFormat(bits, group, !asym);
         var r = Request("gptq", bits, group, asym, "gptq");
         string summary = ExportCommand.Run(r, null, default);
         Assert.Contains($"14 linear layers as GPTQ {bits}-bit group {group} ({(asym ? "asym" : "sym")}, gptq)", summary);
@@ -66,9 +70,10 @@ public sealed class GptqMethodExportTests(ITestOutputHelper output) : IDisposabl
             Assert.Equal(0.01, qc.RootElement.GetProperty("damp_percent").GetDouble());
             Assert.False(qc.RootElement.GetProperty("desc_act").GetBoolean());
             Assert.Equal(!asym, qc.RootElement.GetProperty("sym").GetBoolean());
+            Assert.Equal(group, qc.RootElement.GetProperty("group_size").GetInt32());
         }
 
-        using var method = MethodModel(r, format);
+        using var method = MethodModel(r);
         using var gptq = GptqCheckpointReader.Open(r.Out);
         using var rtn = GptqCheckpointReader.Open(rtnDir);
         using var source = CheckpointOpener.Open(TestPaths.TinyLlama);
@@ -78,15 +83,17 @@ public sealed class GptqMethodExportTests(ITestOutputHelper output) : IDisposabl
         {
             // Byte for byte: the reader's codes, scales and zeros packed into GptqFormat rows are the method's packed rows.
             var w = Assert.IsType<PackedLinear>(layer).Weight;
-            Assert.Equal(format.Name, w.Format.Name);
             var linear = gptq.Linear(name);
             var rtnLinear = rtn.Linear(name);
-            int k = linear.Cols, groups = k / group;
+            int k = linear.Cols, g0 = group == -1 ? k : group, groups = k / g0;
+            var format = new GptqFormat(bits, g0, !asym);
+            Assert.Equal(format.Name, w.Format.Name);
+            Assert.Equal(g0, linear.GroupSize);
             var row = new byte[format.RowBytes(k)];
             for (int rr = 0; rr < linear.Rows; rr++)
             {
                 for (int g = 0; g < groups; g++)
-                    format.Pack(linear.Codes.AsSpan(rr * k + g * group, group), linear.Scales[rr * groups + g], linear.Zeros[rr * groups + g],
+                    format.Pack(linear.Codes.AsSpan(rr * k + g * g0, g0), linear.Scales[rr * groups + g], linear.Zeros[rr * groups + g],
                         row.AsSpan(g * format.BytesPerBlock, format.BytesPerBlock));
                 Assert.True(row.AsSpan().SequenceEqual(w.Row(rr)), $"{name} row {rr}: the checkpoint's codes are not the method's");
                 if (!linear.Codes.AsSpan(rr * k, k).SequenceEqual(rtnLinear.Codes.AsSpan(rr * k, k))) rowsDifferFromRtn++;
@@ -144,7 +151,6 @@ public sealed class GptqMethodExportTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public void The_read_back_checkpoint_runs_like_the_methods_dequantized_weights()
     {
-        var format = new GptqFormat(4, 32);
         var r = Request("gptq", 4, 32, false, "gptq");
         ExportCommand.Run(r, null, default);
         var tokens = ReferenceLogits.PromptTokens;
@@ -159,7 +165,7 @@ public sealed class GptqMethodExportTests(ITestOutputHelper output) : IDisposabl
             theirs = model.Logits(tokens);
         }
         float[,] packed, dense;
-        using (var method = MethodModel(r, format))
+        using (var method = MethodModel(r))
         using (var source = CheckpointOpener.Open(TestPaths.TinyLlama))
         {
             packed = method.Model.Logits(tokens);

@@ -15,7 +15,8 @@ namespace Compression.Quantization.Formats;
 public sealed class GptqFormat(int bits, int groupSize, bool symmetric = true) : TensorFormat
 {
     public int Bits { get; } = bits is 4 or 8 ? bits : throw new ArgumentException($"gptq: {bits} bits is not 4 or 8");
-    public int GroupSize { get; } = groupSize is 32 or 64 or 128 ? groupSize : throw new ArgumentException($"gptq: group {groupSize} is not 32, 64 or 128");
+    /// <summary>32, 64 or 128 — or a whole row (a GPTQ checkpoint's group_size −1), any positive multiple of 32.</summary>
+    public int GroupSize { get; } = groupSize > 0 && groupSize % 32 == 0 ? groupSize : throw new ArgumentException($"gptq: group {groupSize} is not a positive multiple of 32");
 
     /// <summary>How <see cref="QuantizeRowReference"/> and the codec fit groups (zero = 2^(bits−1), or fitted); dequantizing is the same.</summary>
     public bool Symmetric { get; } = symmetric;
