@@ -111,7 +111,8 @@ internal static class ExportCommand
     {
         if (r.Block is not (32 or 64 or 128) && !(r.Block == -1 && r.To == "hf-gptq"))
             throw new ArgumentException($"--block {r.Block}: use 32, 64 or 128 (hf-gptq also -1, one group per row)");
-        if (r.To != "hf-gptq" && r.Method != "rtn") throw new ArgumentException($"--method {r.Method}: calibrated methods export to hf-gptq; --to {r.To} rounds to nearest");
+        var method = Compression.Quantization.Methods.MethodRegistry.Get(r.Method);
+        if (r.To != "hf-gptq" && method.NeedsCalibration) throw new ArgumentException($"--method {r.Method}: calibrated methods export to hf-gptq; --to {r.To} rounds to nearest");
         using var input = CheckpointOpener.Open(r.Model);
         switch (r.To)
         {
@@ -136,19 +137,19 @@ internal static class ExportCommand
                 var options = new GptqOptions { Bits = bits, GroupSize = r.Block, Symmetric = !r.Asymmetric, QuantizeLmHead = r.QuantizeLmHead };
                 var exportProgress = progress is null ? null : new SyncProgress<OnnxExportProgress>(p => progress(p.TensorIndex, p.TensorCount, p.TensorName));
                 GptqExportResult result;
-                if (r.Method == "rtn") result = GptqExporter.Write(input, options, r.Out, exportProgress, ct);
+                if (!method.NeedsCalibration) result = GptqExporter.Write(input, options, r.Out, exportProgress, ct);
                 else
                 {
-                    var method = Compression.Quantization.Methods.MethodRegistry.Get(r.Method) as Compression.Quantization.Methods.GptqMethod
-                        ?? throw new ArgumentException($"--method {r.Method}: hf-gptq export writes rtn or gptq codes");
-                    var spec = CalibratedInput.Spec(method, r.Calibration, r.CalibrationSequences, r.CalibrationLength, r.Seed);
+                    var gptq = method as Compression.Quantization.Methods.GptqMethod
+                        ?? throw new ArgumentException($"--method {method.Name}: hf-gptq export writes rtn or gptq codes");
+                    var spec = CalibratedInput.Spec(gptq, r.Calibration, r.CalibrationSequences, r.CalibrationLength, r.Seed);
                     // GPTQ runs on the checkpoint's own grid (GptqFormat's codec), so the exporter copies its codes as they are.
                     var policy = options.Policy(input.Config);
-                    using var calibrated = CalibratedInput.Open(r.Model, input, policy, method, spec, $"{method.Name} {policy.Format.Name}", allowNonFinite: false, ct, log);
-                    result = GptqExporter.Write(calibrated, options with { Method = method.Name, Calibration = spec.Label, DampPercent = method.Options.Damp },
+                    using var calibrated = CalibratedInput.Open(r.Model, input, policy, gptq, spec, $"{gptq.Name} {policy.Format.Name}", allowNonFinite: false, ct, log);
+                    result = GptqExporter.Write(calibrated, options with { Method = gptq.Name, Calibration = spec.Label, DampPercent = gptq.Options.Damp },
                         r.Out, exportProgress, ct);
                 }
-                return $"wrote {result.Directory}: {result.QuantizedTensors} linear layers as GPTQ {bits}-bit group {r.Block} ({(r.Asymmetric ? "asym" : "sym")}, {r.Method}), " +
+                return $"wrote {result.Directory}: {result.QuantizedTensors} linear layers as GPTQ {bits}-bit group {r.Block} ({(r.Asymmetric ? "asym" : "sym")}, {method.Name}), " +
                        $"{result.FileBytes:N0} bytes of safetensors";
             }
             default:
