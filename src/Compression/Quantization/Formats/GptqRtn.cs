@@ -5,7 +5,9 @@ namespace Compression.Quantization.Formats;
 /// One row's groups as a GPTQ checkpoint stores them: unsigned codes q ∈ [0, 2^bits − 1], an fp16 scale and an integer
 /// zero point per group, with w = scale·(q − zero). The parameters follow AutoGPTQ's <c>Quantizer.find_params</c>
 /// (the range always includes 0; symmetric: zero = 2^(bits−1), scale = 2·max|x|/maxq; asymmetric:
-/// scale = (max − min)/maxq, zero = round(−min/scale)); a group of zeros gets the range [−1, 1] as there.
+/// scale = (max − min)/maxq, zero = round(−min/scale)); a group of zeros gets the range [−1, 1] as there. One
+/// deliberate difference: a symmetric group with no negative weight spans ±max here, where the reference keeps min = 0
+/// and so clips the group's upper half.
 /// The scale is rounded to fp16 first and the codes computed with the stored scale, so dequantizing what is
 /// written gives exactly the values this routine means. The asymmetric zero is kept ≥ 1 because the checkpoint
 /// stores zero − 1 in <c>bits</c> bits (AutoGPTQ's format); a group whose zero would be 0 (all weights ≥ 0) uses 1.
