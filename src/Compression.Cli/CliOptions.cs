@@ -26,6 +26,18 @@ internal static class CliOptions
         DefaultValueFactory = _ => "f32",
     };
 
+    /// <summary>The calibration set of a calibrated method: --calibration FILE, --calibration-sequences N, --calibration-length L, --seed.</summary>
+    public sealed record CalibrationOptions(Option<string?> File, Option<int> Sequences, Option<int> Length, Option<int> Seed)
+    {
+        public IEnumerable<Option> All => [File, Sequences, Length, Seed];
+    }
+
+    public static CalibrationOptions Calibration() => new(
+        new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for a calibrated method" },
+        new Option<int>("--calibration-sequences") { Description = "Calibration sequences N", DefaultValueFactory = _ => 32 },
+        new Option<int>("--calibration-length") { Description = "Tokens per calibration sequence L", DefaultValueFactory = _ => 256 },
+        new Option<int>("--seed") { Description = "Seed of the calibration windows", DefaultValueFactory = _ => 1234 });
+
     public static Option<bool> AllowNonFinite() => new("--allow-nonfinite")
     {
         Description = "Load (or write) weights that hold NaN or ±Inf instead of refusing them — for studying broken models",
@@ -33,7 +45,8 @@ internal static class CliOptions
 
     /// <summary>
     /// The range rules every numeric option shares, added to <paramref name="command"/> and its subcommands: counts
-    /// (every integer option but --seed) must be ≥ 0 and real-valued options finite. A violation is a usage error
+    /// (every integer option but --seed, and export's --block, whose −1 means one group per row and which the command checks
+    /// against its own list) must be ≥ 0 and real-valued options finite. A violation is a usage error
     /// naming the option and the value. Options with narrower ranges add their own validator beside these.
     /// </summary>
     public static void AddRangeChecks(Command command)
@@ -43,7 +56,7 @@ internal static class CliOptions
             string name = option.Name;
             switch (option)
             {
-                case Option<int> i when name != "--seed":
+                case Option<int> i when name is not ("--seed" or "--block"):
                     i.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 and var v) r.AddError($"{name} {v}: must be ≥ 0"); });
                     break;
                 case Option<int?> n:

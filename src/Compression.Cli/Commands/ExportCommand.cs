@@ -20,6 +20,12 @@ internal static class ExportCommand
         public int? Context { get; init; }
         public bool Asymmetric { get; init; }
         public bool QuantizeLmHead { get; init; }
+        /// <summary>hf-gptq: rtn (default) or gptq, the calibrated method run block by block on <see cref="Calibration"/>.</summary>
+        public string Method { get; init; } = "rtn";
+        public string? Calibration { get; init; }
+        public int CalibrationSequences { get; init; } = 32;
+        public int CalibrationLength { get; init; } = 256;
+        public int Seed { get; init; } = 1234;
     }
 
     public static Command Create()
@@ -32,7 +38,7 @@ internal static class ExportCommand
             Required = true,
         };
         var output = new Option<string>("--out", "-o") { Description = "The folder to write (appears only when complete)", Required = true };
-        var block = new Option<int>("--block") { Description = "Quantization group along each row: 32 or 128 (default 128)", DefaultValueFactory = _ => 128 };
+        var block = new Option<int>("--block") { Description = "Quantization group along each row: 32, 64 or 128 (default 128); hf-gptq also -1, one group per row", DefaultValueFactory = _ => 128 };
         var accuracy = new Option<int>("--accuracy-level")
         {
             Description = "onnx: MatMulNBits accuracy_level — 0 float32 arithmetic, 4 int8 activations (default 4)",
@@ -41,10 +47,17 @@ internal static class ExportCommand
         var context = new Option<int?>("--context") { Description = "onnx: positions in the rotary caches and genai max_length (default: max_position_embeddings)" };
         var asym = new Option<bool>("--asym") { Description = "hf-gptq: asymmetric groups (sym=false); default symmetric, which every GPTQ kernel runs" };
         var head = new Option<bool>("--quantize-lm-head") { Description = "Quantize the LM head too (default: kept at 16 bits, as the workbench's in-memory models do)" };
+        var method = new Option<string>("--method")
+        {
+            Description = "hf-gptq: rtn (round-to-nearest, default) or gptq (calibrated on --calibration text, block by block, on the checkpoint's own grid)",
+            DefaultValueFactory = _ => "rtn",
+        };
+        var calibration = CliOptions.Calibration();
         var command = new Command("export", "Export a model for another runtime: ONNX Runtime GenAI (--to onnx) or GPTQ-format safetensors (--to hf-gptq), streaming tensor by tensor")
         {
-            model, to, format, output, block, accuracy, context, asym, head,
+            model, to, format, output, block, accuracy, context, asym, head, method,
         };
+        foreach (var option in calibration.All) command.Options.Add(option);
         command.SetAction((parse, cancel) =>
         {
             var request = new Request(parse.GetValue(model)!, parse.GetValue(to)!, parse.GetValue(format)!, parse.GetValue(output)!)
@@ -54,6 +67,11 @@ internal static class ExportCommand
                 Context = parse.GetValue(context),
                 Asymmetric = parse.GetValue(asym),
                 QuantizeLmHead = parse.GetValue(head),
+                Method = parse.GetValue(method)!,
+                Calibration = parse.GetValue(calibration.File),
+                CalibrationSequences = parse.GetValue(calibration.Sequences),
+                CalibrationLength = parse.GetValue(calibration.Length),
+                Seed = parse.GetValue(calibration.Seed),
             };
             var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             try
@@ -69,7 +87,7 @@ internal static class ExportCommand
                             task.MaxValue = Math.Max(1, total);
                             task.Value = done;
                             task.Description = Markup.Escape($"[{done + 1}/{total}] {name}");
-                        }, cancel);
+                        }, cancel, line => err.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
                     });
                 AnsiConsole.WriteLine(summary);
                 return Task.FromResult(0);
@@ -88,10 +106,13 @@ internal static class ExportCommand
         return command;
     }
 
-    /// <summary>Runs an export; returns a one-paragraph summary.</summary>
-    internal static string Run(Request r, Action<int, int, string>? progress, CancellationToken ct)
+    /// <summary>Runs an export; returns a one-paragraph summary. <paramref name="log"/> hears about each calibrated block.</summary>
+    internal static string Run(Request r, Action<int, int, string>? progress, CancellationToken ct, Action<string>? log = null)
     {
-        if (r.Block is not (32 or 64 or 128)) throw new ArgumentException($"--block {r.Block}: use 32, 64 or 128");
+        if (r.Block is not (32 or 64 or 128) && !(r.Block == -1 && r.To == "hf-gptq"))
+            throw new ArgumentException($"--block {r.Block}: use 32, 64 or 128 (hf-gptq also -1, one group per row)");
+        var method = Compression.Quantization.Methods.MethodRegistry.Get(r.Method);
+        if (r.To != "hf-gptq" && method.NeedsCalibration) throw new ArgumentException($"--method {r.Method}: calibrated methods export to hf-gptq; --to {r.To} rounds to nearest");
         using var input = CheckpointOpener.Open(r.Model);
         switch (r.To)
         {
@@ -113,9 +134,22 @@ internal static class ExportCommand
                     "int8" => 8,
                     _ => throw new ArgumentException($"--format {r.Format}: GPTQ checkpoints hold int4 or int8"),
                 };
-                var result = GptqExporter.Write(input, new GptqOptions { Bits = bits, GroupSize = r.Block, Symmetric = !r.Asymmetric, QuantizeLmHead = r.QuantizeLmHead }, r.Out,
-                    progress is null ? null : new SyncProgress<OnnxExportProgress>(p => progress(p.TensorIndex, p.TensorCount, p.TensorName)), ct);
-                return $"wrote {result.Directory}: {result.QuantizedTensors} linear layers as GPTQ {bits}-bit group {r.Block} ({(r.Asymmetric ? "asym" : "sym")}), " +
+                var options = new GptqOptions { Bits = bits, GroupSize = r.Block, Symmetric = !r.Asymmetric, QuantizeLmHead = r.QuantizeLmHead };
+                var exportProgress = progress is null ? null : new SyncProgress<OnnxExportProgress>(p => progress(p.TensorIndex, p.TensorCount, p.TensorName));
+                GptqExportResult result;
+                if (!method.NeedsCalibration) result = GptqExporter.Write(input, options, r.Out, exportProgress, ct);
+                else
+                {
+                    var gptq = method as Compression.Quantization.Methods.GptqMethod
+                        ?? throw new ArgumentException($"--method {method.Name}: hf-gptq export writes rtn or gptq codes");
+                    var spec = CalibratedInput.Spec(gptq, r.Calibration, r.CalibrationSequences, r.CalibrationLength, r.Seed);
+                    // GPTQ runs on the checkpoint's own grid (GptqFormat's codec), so the exporter copies its codes as they are.
+                    var policy = options.Policy(input.Config);
+                    using var calibrated = CalibratedInput.Open(r.Model, input, policy, gptq, spec, $"{gptq.Name} {policy.Format.Name}", allowNonFinite: false, ct, log);
+                    result = GptqExporter.Write(calibrated, options with { Method = gptq.Name, Calibration = spec.Label, DampPercent = gptq.Options.Damp },
+                        r.Out, exportProgress, ct);
+                }
+                return $"wrote {result.Directory}: {result.QuantizedTensors} linear layers as GPTQ {bits}-bit group {r.Block} ({(r.Asymmetric ? "asym" : "sym")}, {method.Name}), " +
                        $"{result.FileBytes:N0} bytes of safetensors";
             }
             default:

@@ -55,15 +55,13 @@ internal static class QuantizeCommand
             Description = "Quantization method: rtn (round-to-nearest), gptq, awq or imatrix (calibrated: run block by block on --calibration text)",
             DefaultValueFactory = _ => "rtn",
         };
-        var calibration = new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for a calibrated method" };
-        var sequences = new Option<int>("--calibration-sequences") { Description = "Calibration sequences N", DefaultValueFactory = _ => 32 };
-        var length = new Option<int>("--calibration-length") { Description = "Tokens per calibration sequence L", DefaultValueFactory = _ => 256 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the calibration windows", DefaultValueFactory = _ => 1234 };
+        var calibration = CliOptions.Calibration();
         var command = new Command("quantize", "Write a quantized GGUF (llama.cpp layout, tokenizer included), streaming tensor by tensor")
         {
             model, format, output, pure, tensorType, keep, quantizeEmbeddings, quantizeHead, allowNonFinite, engine,
-            method, calibration, sequences, length, seed,
+            method,
         };
+        foreach (var option in calibration.All) command.Options.Add(option);
         command.SetAction((parse, cancel) =>
         {
             var request = new Request(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!)
@@ -75,10 +73,10 @@ internal static class QuantizeCommand
                 QuantizeLmHead = parse.GetValue(quantizeHead),
                 AllowNonFinite = parse.GetValue(allowNonFinite),
                 Method = parse.GetValue(method)!,
-                Calibration = parse.GetValue(calibration),
-                CalibrationSequences = parse.GetValue(sequences),
-                CalibrationLength = parse.GetValue(length),
-                Seed = parse.GetValue(seed),
+                Calibration = parse.GetValue(calibration.File),
+                CalibrationSequences = parse.GetValue(calibration.Sequences),
+                CalibrationLength = parse.GetValue(calibration.Length),
+                Seed = parse.GetValue(calibration.Seed),
             };
             var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             switch (parse.GetValue(engine))
@@ -148,8 +146,7 @@ internal static class QuantizeCommand
     {
         var policy = Policy(r);
         var method = MethodRegistry.Get(r.Method);
-        if (method.NeedsCalibration && r.Calibration is null)
-            throw new ArgumentException($"--method {method.Name} needs --calibration FILE (a text file of paragraphs, or JSONL with a \"text\" field)");
+        var spec = method.NeedsCalibration ? CalibratedInput.Spec(method, r.Calibration, r.CalibrationSequences, r.CalibrationLength, r.Seed) : null;
         using var input = CheckpointOpener.Open(r.Model);
         if (string.Equals(Path.GetFullPath(r.Out), Path.GetFullPath(input.Path), StringComparison.Ordinal))
             throw new ArgumentException($"--out {r.Out}: the output would replace the input checkpoint");
@@ -174,46 +171,13 @@ internal static class QuantizeCommand
         if (!method.NeedsCalibration)
             return GgufExporter.Write(input, tokenizer, (spec, name) => policy.Choose(spec, name), r.Out, options, progress, ct);
 
-        using var calibrated = Calibrated(r, input, policy, method, ct, log, out var spec);
+        using var calibrated = CalibratedInput.Open(r.Model, input, policy, method, spec!, $"{method.Name} {r.Format}", r.AllowNonFinite, ct, log);
         options = options with
         {
             Name = (input as GgufCheckpoint)?.Name,
             Metadata = [new("compression.method", method.Name), new("compression.calibration", spec.Label)],
         };
         return GgufExporter.Write(calibrated, tokenizer, (s, name) => policy.Choose(s, name), r.Out, options, progress, ct);
-    }
-
-    /// <summary>
-    /// The input seen through <paramref name="method"/>: the model loaded (weights not stored as float32 stay packed and
-    /// mapped, so an 8B in bf16 takes no anonymous memory), the calibration set tokenized with its tokenizer.
-    /// </summary>
-    private static CalibratedCheckpoint Calibrated(Request r, Checkpoint input, QuantizationPolicy policy, QuantizationMethod method,
-        CancellationToken ct, Action<string>? log, out CalibrationSpec spec)
-    {
-        spec = new CalibrationSpec(r.Calibration!, r.CalibrationSequences, r.CalibrationLength, r.Seed);
-        var session = ModelSession.Open(r.Model, new ModelSessionOptions { PackedLayers = PackedLoading.Hooks, AllowNonFinite = r.AllowNonFinite });
-        try
-        {
-            var tokenizer = session.Tokenizer ?? throw new InvalidDataException($"{r.Model}: the checkpoint has no tokenizer; calibration text needs one");
-            var set = CalibrationSet.Load(spec, t => tokenizer.Encode(t, addBos: true));
-            log?.Invoke($"{method.Name}: calibrating on {set.Spec.Label}, {session.Config.NumLayers} blocks");
-            var run = new CalibrationRun(session.Model, policy, method, set.Sequences);
-            var total = System.Diagnostics.Stopwatch.StartNew();
-            return new CalibratedCheckpoint(input, run, $"{method.Name} {r.Format}", (i, took) =>
-            {
-                var m = Compression.Evaluation.Throughput.ProcessMemory.Current();
-                // CPU seconds beside wall seconds: on a shared machine the wall time says more about the neighbours.
-                double cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
-                log?.Invoke($"block {i + 1}/{session.Config.NumLayers}: {took.TotalSeconds:F1} s (total {total.Elapsed.TotalSeconds:F0} s, process CPU {cpu:F0} s); " +
-                    $"resident {m.ResidentBytes / 1e9:F2} GB (anonymous {m.AnonymousBytes / 1e9:F2}, mapped files {m.FileBytes / 1e9:F2}), peak {m.PeakResidentBytes / 1e9:F2} GB");
-                ct.ThrowIfCancellationRequested();
-            }, owned: session);
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
     }
 
     private static TensorFormat Writable(TensorFormat f, string option)

@@ -24,6 +24,7 @@ public class GptqExportTests
     [InlineData(4, 32, true)]
     [InlineData(4, 128, false)]
     [InlineData(8, 64, true)]
+    [InlineData(4, -1, false)] // one group per row
     public void Export_then_import_gives_back_exactly_the_rtn_codes_scales_and_zeros(int bits, int group, bool sym)
     {
         string dir = Export(new GptqOptions { Bits = bits, GroupSize = group, Symmetric = sym });
@@ -40,7 +41,7 @@ public class GptqExportTests
                 continue;
             }
             var linear = reader.Linear(spec.Name);
-            int n = (int)stored.Rows, k = (int)stored.Cols, groups = k / group;
+            int n = (int)stored.Rows, k = (int)stored.Cols, g0 = group == -1 ? k : group, groups = k / g0;
             var row = new float[k];
             var codes = new byte[k];
             var scales = new Half[groups];
@@ -48,7 +49,7 @@ public class GptqExportTests
             for (int r = 0; r < n; r++)
             {
                 stored.ReadRows(r, 1, row);
-                GptqRtn.QuantizeRow(row, bits, group, sym, codes, scales, zeros);
+                GptqRtn.QuantizeRow(row, bits, g0, sym, codes, scales, zeros);
                 Assert.True(codes.AsSpan().SequenceEqual(linear.Codes.AsSpan(r * k, k)), $"{spec.Name} row {r}: codes differ");
                 Assert.True(scales.AsSpan().SequenceEqual(linear.Scales.AsSpan(r * groups, groups)), $"{spec.Name} row {r}: scales differ");
                 Assert.True(zeros.AsSpan().SequenceEqual(linear.Zeros.AsSpan(r * groups, groups)), $"{spec.Name} row {r}: zeros differ");

@@ -51,9 +51,10 @@ public sealed class GptqCheckpoint : Checkpoint
         string scratchPath = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"compression-gptq-{Guid.NewGuid():N}.bin");
         try
         {
-            var format = new GptqFormat(reader.Bits, reader.GroupSize);
+            // One format per group length: a single one, or per row (group_size −1) one per distinct row length.
+            var formats = new Dictionary<int, GptqFormat>();
             var specs = LlamaTensorLayout.Expected(reader.Config);
-            var offsets = new Dictionary<string, long>();
+            var offsets = new Dictionary<string, (long Offset, GptqFormat Format)>();
             using (var fs = new FileStream(scratchPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 foreach (var spec in specs.Where(s => reader.IsQuantized(s.Name)))
@@ -62,7 +63,9 @@ public sealed class GptqCheckpoint : Checkpoint
                     if (linear.Rows != spec.Shape[0] || linear.Cols != spec.Shape[1])
                         throw new InvalidDataException($"{dir}: {spec.Name} is [{linear.Rows}, {linear.Cols}] but the config implies [{string.Join(", ", spec.Shape)}]");
                     while (fs.Position % PackedWeight.MapAlignment != 0) fs.WriteByte(0);
-                    offsets[spec.Name] = fs.Position;
+                    if (!formats.TryGetValue(linear.GroupSize, out var format))
+                        formats[linear.GroupSize] = format = new GptqFormat(reader.Bits, linear.GroupSize, reader.Symmetric);
+                    offsets[spec.Name] = (fs.Position, format);
                     int groups = linear.Cols / linear.GroupSize;
                     var row = new byte[format.RowBytes(linear.Cols)];
                     for (int r = 0; r < linear.Rows; r++)
@@ -79,8 +82,8 @@ public sealed class GptqCheckpoint : Checkpoint
             TryDelete(scratchPath);
             var tensors = new Dictionary<string, StoredTensor>();
             foreach (var spec in specs)
-                tensors[spec.Name] = offsets.TryGetValue(spec.Name, out long off)
-                    ? new StoredTensor { Name = spec.Name, FileTensorName = spec.Name, Shape = spec.Shape, Format = format, Source = scratch, Offset = off }
+                tensors[spec.Name] = offsets.TryGetValue(spec.Name, out var at)
+                    ? new StoredTensor { Name = spec.Name, FileTensorName = spec.Name, Shape = spec.Shape, Format = at.Format, Source = scratch, Offset = at.Offset }
                     : reader.Fp16Tensor(spec.Name, spec.Shape);
             var checkpoint = new GptqCheckpoint(reader, scratch, tensors);
             CheckAgainstConfig(dir, reader.Config, tensors);

@@ -8,7 +8,8 @@ using Compression.Model;
 
 namespace Compression.Export.HfGptq;
 
-/// <summary>One linear of a GPTQ checkpoint, unpacked: codes [N, K], scales and zeros [N, groups] (row n = output feature n).</summary>
+/// <summary>One linear of a GPTQ checkpoint, unpacked: codes [N, K], scales and zeros [N, groups] (row n = output feature n);
+/// <see cref="GroupSize"/> is the group length (K when the checkpoint's group_size is −1).</summary>
 public sealed record GptqLinear(int Rows, int Cols, int Bits, int GroupSize, byte[] Codes, Half[] Scales, byte[] Zeros)
 {
     /// <summary>Row <paramref name="r"/> dequantized: w = scale·(q − zero).</summary>
@@ -29,6 +30,7 @@ public sealed class GptqCheckpointReader : IDisposable
     public string Path { get; }
     public LlamaConfig Config { get; }
     public int Bits { get; }
+    /// <summary>The checkpoint's group_size (−1: one group per row).</summary>
     public int GroupSize { get; }
     public bool Symmetric { get; }
 
@@ -71,18 +73,19 @@ public sealed class GptqCheckpointReader : IDisposable
         var sc = Get($"{p}.scales", "F16");
         var gi = Get($"{p}.g_idx", "I32");
         int per = 32 / Bits, k = checked((int)qw.Shape[0] * per), n = checked((int)qw.Shape[1]), groups = checked((int)sc.Shape[0]);
-        if (groups * GroupSize != k || sc.Shape[1] != n || qz.Shape[0] != groups || qz.Shape[1] * per != n || gi.Shape[0] != k)
+        int group = GroupSize == -1 ? k : GroupSize;
+        if (groups * group != k || sc.Shape[1] != n || qz.Shape[0] != groups || qz.Shape[1] * per != n || gi.Shape[0] != k)
             throw new InvalidDataException($"{Path}: the GPTQ tensors of {p} disagree in shape with each other or with group_size {GroupSize}");
         var gIdx = MemoryMarshal.Cast<byte, int>(Bytes(gi));
         for (int i = 0; i < k; i++)
-            if (gIdx[i] != i / GroupSize) throw new NotSupportedException($"{Path}: {p}.g_idx reorders columns (act-order), which is not read");
+            if (gIdx[i] != i / group) throw new NotSupportedException($"{Path}: {p}.g_idx reorders columns (act-order), which is not read");
         var codes = GptqPacking.UnpackWeight(MemoryMarshal.Cast<byte, int>(Bytes(qw)), n, k, Bits);
         var zeros = GptqPacking.UnpackZeros(MemoryMarshal.Cast<byte, int>(Bytes(qz)), n, groups, Bits);
         var st = MemoryMarshal.Cast<byte, Half>(Bytes(sc));
         var scales = new Half[(long)n * groups];
         for (int g = 0; g < groups; g++)
             for (int r = 0; r < n; r++) scales[r * groups + g] = st[g * n + r];
-        return new GptqLinear(n, k, Bits, GroupSize, codes, scales, zeros);
+        return new GptqLinear(n, k, Bits, group, codes, scales, zeros);
     }
 
     /// <summary>A tensor stored in fp16 (embedding, norms, an unquantized head) as float32.</summary>

@@ -7,20 +7,29 @@ namespace Compression.Quantization.Formats;
 /// <summary>
 /// What a GPTQ checkpoint's linear holds, re-laid row by row so the workbench's packed layers can run it:
 /// per group [fp16 scale, uint8 zero, codes], codes 4-bit (element j in byte j/2, even j in the low nibble) or
-/// 8-bit; w = scale·(q − zero). Quantizing uses <see cref="GptqRtn"/> (symmetric), so a row quantized here and
-/// one read from a checkpoint written by the exporter are the same bytes. Not in the registry's table: it is
-/// the form GPTQ checkpoints load in (<c>compress eval --model GPTQ_DIR</c>), not a sweep candidate.
+/// 8-bit; w = scale·(q − zero). Quantizing uses <see cref="GptqRtn"/> (symmetric unless asked), so a row quantized
+/// here and one read from a checkpoint written by the exporter are the same bytes; its <see cref="Codec"/> lets the
+/// calibrated GPTQ method produce the same grid (<c>compress export --to hf-gptq --method gptq</c>). Not in the
+/// registry's table: it is the form GPTQ checkpoints load in (<c>compress eval --model GPTQ_DIR</c>), not a sweep candidate.
 /// </summary>
-public sealed class GptqFormat(int bits, int groupSize) : TensorFormat
+public sealed class GptqFormat(int bits, int groupSize, bool symmetric = true) : TensorFormat
 {
     public int Bits { get; } = bits is 4 or 8 ? bits : throw new ArgumentException($"gptq: {bits} bits is not 4 or 8");
-    public int GroupSize { get; } = groupSize is 32 or 64 or 128 ? groupSize : throw new ArgumentException($"gptq: group {groupSize} is not 32, 64 or 128");
+    /// <summary>32, 64 or 128 — or a whole row (a GPTQ checkpoint's group_size −1), any positive multiple of 32.</summary>
+    public int GroupSize { get; } = groupSize > 0 && groupSize % 32 == 0 ? groupSize : throw new ArgumentException($"gptq: group {groupSize} is not a positive multiple of 32");
 
-    public override string Name => $"gptq{Bits}_g{GroupSize}";
+    /// <summary>How <see cref="QuantizeRowReference"/> and the codec fit groups (zero = 2^(bits−1), or fitted); dequantizing is the same.</summary>
+    public bool Symmetric { get; } = symmetric;
+
+    public override string Name => $"gptq{Bits}_g{GroupSize}{(Symmetric ? "" : "_asym")}";
     public override int BlockSize => GroupSize;
     public override int BytesPerBlock => 3 + GroupSize * Bits / 8;
     public override int NominalBits => Bits;
     public override string Description => $"GPTQ {Bits}-bit, group {GroupSize}, fp16 scale and integer zero ({Bits + 24.0 / GroupSize:F3} bpw)";
+
+    /// <summary>The group rule as fit + code, for calibrated methods.</summary>
+    public override Methods.Codecs.BlockCodec Codec => _codec ??= new Methods.Codecs.GptqCodec(this);
+    private Methods.Codecs.GptqCodec? _codec;
 
     public override void QuantizeRowReference(ReadOnlySpan<float> src, Span<byte> dst)
     {
@@ -28,7 +37,7 @@ public sealed class GptqFormat(int bits, int groupSize) : TensorFormat
         var codes = new byte[src.Length];
         var scales = new Half[groups];
         var zeros = new byte[groups];
-        GptqRtn.QuantizeRow(src, Bits, GroupSize, symmetric: true, codes, scales, zeros);
+        GptqRtn.QuantizeRow(src, Bits, GroupSize, Symmetric, codes, scales, zeros);
         for (int g = 0; g < groups; g++) Pack(codes.AsSpan(g * GroupSize, GroupSize), scales[g], zeros[g], dst.Slice(g * BytesPerBlock, BytesPerBlock));
     }
 
@@ -43,19 +52,23 @@ public sealed class GptqFormat(int bits, int groupSize) : TensorFormat
         for (int j = 0; j < GroupSize; j++) q[j >> 1] |= (byte)((j & 1) == 0 ? codes[j] : codes[j] << 4);
     }
 
+    /// <summary>Reads one block back: its codes, scale and zero (the inverse of <see cref="Pack"/>).</summary>
+    public void Unpack(ReadOnlySpan<byte> block, Span<byte> codes, out Half scale, out byte zero)
+    {
+        scale = MemoryMarshal.Read<Half>(block);
+        zero = block[2];
+        var q = block[3..];
+        if (Bits == 8) { q[..GroupSize].CopyTo(codes); return; }
+        for (int j = 0; j < GroupSize; j++) codes[j] = (byte)((j & 1) == 0 ? q[j >> 1] & 0x0f : q[j >> 1] >> 4);
+    }
+
     public override void DequantizeRowReference(ReadOnlySpan<byte> src, Span<float> dst)
     {
+        Span<byte> codes = stackalloc byte[GroupSize];
         for (int g = 0; g < dst.Length / GroupSize; g++)
         {
-            var blk = src.Slice(g * BytesPerBlock, BytesPerBlock);
-            Half s = MemoryMarshal.Read<Half>(blk);
-            byte z = blk[2];
-            var q = blk[3..];
-            for (int j = 0; j < GroupSize; j++)
-            {
-                byte code = Bits == 8 ? q[j] : (byte)((j & 1) == 0 ? q[j >> 1] & 0x0f : q[j >> 1] >> 4);
-                dst[g * GroupSize + j] = GptqRtn.Dequantize(code, s, z);
-            }
+            Unpack(src.Slice(g * BytesPerBlock, BytesPerBlock), codes, out var s, out byte z);
+            for (int j = 0; j < GroupSize; j++) dst[g * GroupSize + j] = GptqRtn.Dequantize(codes[j], s, z);
         }
     }
 

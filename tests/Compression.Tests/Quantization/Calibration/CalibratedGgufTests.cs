@@ -22,12 +22,14 @@ public sealed class CalibratedGgufTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>Paragraphs of varied English, enough for 8 windows of 32 tokens with room to spare.</summary>
-    private string CalibrationText()
+    private string CalibrationText() => WriteCalibrationText(_dir);
+
+    /// <summary>Paragraphs of varied English in <paramref name="dir"/>/calibration.txt, enough for 8 windows of 32 tokens with room to spare.</summary>
+    internal static string WriteCalibrationText(string dir)
     {
         string[] words = ["model", "weights", "the", "quantized", "block", "of", "tokens", "llama", "runs", "fast", "and", "error", "small", "with", "data"];
         var rng = new Random(11);
-        string path = Path.Combine(_dir, "calibration.txt");
+        string path = Path.Combine(dir, "calibration.txt");
         File.WriteAllLines(path, Enumerable.Range(0, 60).Select(_ =>
             string.Join(' ', Enumerable.Range(0, 40).Select(_ => words[rng.Next(words.Length)])) + ".\n"));
         return path;

@@ -115,9 +115,12 @@ public class GptqTests
     [InlineData("q4_0", false)]
     [InlineData("q8_0", false)]
     [InlineData("q1_0", false)]
+    [InlineData("gptq4_g32", false)]
+    [InlineData("gptq4_g32_asym", true)]
+    [InlineData("gptq8_g32_asym", false)]
     public void Codes_match_a_direct_double_precision_implementation(string name, bool actOrder)
     {
-        var format = FormatRegistry.Get(name);
+        var format = BlockCodecTests.Format(name);
         int cols = format.BlockSize * (format.BlockSize >= 128 ? 2 : 6), rows = 6;
         var h = Hessian(cols, 2 * cols, 3);
         var w = TestData.Gaussian(rows * cols, 5, 0.05f);
@@ -132,7 +135,7 @@ public class GptqTests
     [MemberData(nameof(BlockCodecTests.CodecFormats), MemberType = typeof(BlockCodecTests))]
     public void With_an_identity_hessian_gptq_is_round_to_nearest(string name)
     {
-        var format = FormatRegistry.Get(name);
+        var format = BlockCodecTests.Format(name);
         int cols = format.BlockSize * 3, rows = 5;
         var h = new double[cols * cols];
         for (int i = 0; i < cols; i++) h[i * cols + i] = 1;
@@ -144,9 +147,11 @@ public class GptqTests
     [InlineData("int4")]
     [InlineData("q4_0")]
     [InlineData("q1_0")]
+    [InlineData("gptq4_g128")]
+    [InlineData("gptq4_g32_asym")]
     public void Gptq_lowers_the_output_error_against_rtn(string name)
     {
-        var format = FormatRegistry.Get(name);
+        var format = BlockCodecTests.Format(name);
         int cols = 256, rows = 16;
         var h = Hessian(cols, 512, 21);
         var w = TestData.Gaussian(rows * cols, 22, 0.05f);

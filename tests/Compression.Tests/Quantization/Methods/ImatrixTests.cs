@@ -21,7 +21,7 @@ public class ImatrixTests
     [MemberData(nameof(BlockCodecTests.CodecFormats), MemberType = typeof(BlockCodecTests))]
     public void Weighted_error_is_never_above_round_to_nearest(string name)
     {
-        var format = FormatRegistry.Get(name);
+        var format = BlockCodecTests.Format(name);
         int rows = 8, cols = format.BlockSize * 2;
         var w = TestData.Gaussian(rows * cols, 4, 0.05f);
         var importance = TestData.Gaussian(cols, 5).Select(v => v * v + 0.01f).ToArray();
