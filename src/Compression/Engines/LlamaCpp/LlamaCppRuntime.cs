@@ -13,6 +13,7 @@ public static class LlamaCppRuntime
 
     private static readonly object Gate = new();
     private static readonly Queue<string> RecentLog = new();
+    private static readonly List<string> ImatrixLog = [];
     private static bool _loaded;
     private static string? _failure;
 
@@ -91,8 +92,26 @@ public static class LlamaCppRuntime
         lock (RecentLog) RecentLog.Clear();
     }
 
+    /// <summary>Forgets the quantizer's importance-matrix lines (callers hold the quantizer's gate: only it logs them).</summary>
+    public static void ClearImatrixLines()
+    {
+        lock (RecentLog) ImatrixLog.Clear();
+    }
+
+    /// <summary>
+    /// The quantizer's info lines about the importance matrix since <see cref="ClearImatrixLines"/> ("have importance
+    /// matrix data with N entries", "did not find weights for T"): how a caller learns what llama.cpp actually took.
+    /// </summary>
+    public static IReadOnlyList<string> ImatrixLines()
+    {
+        lock (RecentLog) return ImatrixLog.ToList();
+    }
+
     private static void Log(LLamaLogLevel level, string message)
     {
+        if (level == LLamaLogLevel.Info && (message.Contains("importance matrix", StringComparison.Ordinal) || message.Contains("did not find weights", StringComparison.Ordinal)))
+            lock (RecentLog)
+                if (ImatrixLog.Count < 4096) ImatrixLog.Add(message.Trim());
         if (level is not (LLamaLogLevel.Warning or LLamaLogLevel.Error)) return;
         lock (RecentLog)
         {
