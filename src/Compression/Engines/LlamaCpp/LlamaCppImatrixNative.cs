@@ -22,8 +22,11 @@ namespace Compression.Engines.LlamaCpp;
 /// </summary>
 public sealed class LlamaCppImatrixNative : IDisposable
 {
-    /// <summary>The LLamaSharp release whose native build was read to establish these layouts.</summary>
-    public static readonly Version VerifiedLLamaSharp = new(0, 30, 0);
+    /// <summary>
+    /// The ggml commit of the native build that was read to establish these layouts (LLamaSharp.Backend.Cpu 0.30.0 reports
+    /// "815a2a591" from <c>ggml_commit()</c>; LLamaSharp's own assembly carries no version to check instead).
+    /// </summary>
+    public const string VerifiedCommit = "815a2a5";
 
     private const int KvRecordBytes = 264, KvKeyOffset = 4, KvKeyBytes = 128, KvValueOffset = 136, KvStringBytes = 128;
     private const int KvTagInt = 0, KvTagString = 3; // enum llama_model_kv_override_type: INT, FLOAT, BOOL, STR
@@ -34,7 +37,7 @@ public sealed class LlamaCppImatrixNative : IDisposable
     public LlamaCppImatrixNative(ImportanceMatrix matrix)
     {
         ArgumentNullException.ThrowIfNull(matrix);
-        CheckLayout(typeof(NativeApi).Assembly.GetName().Version, Marshal.SizeOf<LLamaModelQuantizeParams>(),
+        CheckLayout(LlamaCppRuntime.GgmlCommit, Marshal.SizeOf<LLamaModelQuantizeParams>(),
             (int)Marshal.OffsetOf<LLamaModelQuantizeParams>(nameof(LLamaModelQuantizeParams.imatrix)),
             (int)Marshal.OffsetOf<LLamaModelQuantizeParams>(nameof(LLamaModelQuantizeParams.kv_overrides)),
             Marshal.SizeOf<LLamaModelMetadataOverride>());
@@ -96,15 +99,16 @@ public sealed class LlamaCppImatrixNative : IDisposable
     public int Entries { get; }
 
     /// <summary>
-    /// Refuses to hand llama.cpp pointers it would read differently: the LLamaSharp release must be the one whose native
-    /// build was read (<see cref="VerifiedLLamaSharp"/>), and its managed mirror of the params struct must put
-    /// <c>imatrix</c> and <c>kv_overrides</c> where that build reads them. A mismatch is a <see cref="NotSupportedException"/>.
+    /// Refuses to hand llama.cpp pointers it would read differently: the loaded native build must be the one that was read
+    /// (<see cref="VerifiedCommit"/>; older llama.cpp read a C++ map at the same place and would crash on this array), and
+    /// LLamaSharp's managed mirror of the params struct must put <c>imatrix</c> and <c>kv_overrides</c> where that build
+    /// reads them. A mismatch is a <see cref="NotSupportedException"/>, before any pointer is passed.
     /// </summary>
-    public static void CheckLayout(Version? llamaSharp, int paramsBytes, int imatrixOffset, int kvOverridesOffset, int kvRecordBytes)
+    public static void CheckLayout(string? ggmlCommit, int paramsBytes, int imatrixOffset, int kvOverridesOffset, int kvRecordBytes)
     {
         string? why =
-            llamaSharp is null || llamaSharp.Major != VerifiedLLamaSharp.Major || llamaSharp.Minor != VerifiedLLamaSharp.Minor
-                ? $"LLamaSharp {llamaSharp?.ToString() ?? "(unknown)"} is not the release whose native quantizer was checked ({VerifiedLLamaSharp.ToString(2)}.x, llama.cpp 815a2a5)"
+            ggmlCommit is null || !ggmlCommit.StartsWith(VerifiedCommit, StringComparison.OrdinalIgnoreCase)
+                ? $"its ggml commit is {ggmlCommit ?? "unknown"}, not the {VerifiedCommit} build whose quantizer was checked (LLamaSharp.Backend.Cpu 0.30.0)"
             : IntPtr.Size != 8 ? "only 64-bit processes were checked"
             : paramsBytes != 56 || imatrixOffset != 24 || kvOverridesOffset != 32
                 ? $"llama_model_quantize_params is {paramsBytes} bytes with imatrix at {imatrixOffset} and kv_overrides at {kvOverridesOffset} (expected 56, 24, 32)"

@@ -30,8 +30,9 @@ public sealed record LlamaCppImatrixUse(int Entries, string Dataset, long Tokens
 public static partial class LlamaCppQuantizer
 {
     /// <summary>
-    /// The file types <c>compress quantize --engine llama.cpp</c> offers, in llama-quantize's spelling. Types llama-quantize
-    /// refuses without an importance matrix (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, Q2_K_S) are listed as needing one;
+    /// The file types <c>compress quantize --engine llama.cpp</c> offers, in llama-quantize's spelling. Types llama.cpp
+    /// 815a2a5 refuses without an importance matrix (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ2_M, IQ3_XXS, Q2_K_S: their
+    /// main tensor type is one of <c>tensor_requires_imatrix</c>'s — checked on the proxy) are listed as needing one;
     /// <see cref="Quantize"/> makes them when given an <see cref="ImportanceMatrix"/>.
     /// </summary>
     public static IReadOnlyList<LlamaCppFileType> FileTypes { get; } =
@@ -42,9 +43,9 @@ public static partial class LlamaCppQuantizer
         new("Q4_K_M", LLamaFtype.MOSTLY_Q4_K_M), new("Q4_K_S", LLamaFtype.MOSTLY_Q4_K_S), new("Q4_1", LLamaFtype.MOSTLY_Q4_1), new("Q4_0", LLamaFtype.MOSTLY_Q4_0),
         new("IQ4_NL", LLamaFtype.MOSTLY_IQ4_NL), new("IQ4_XS", LLamaFtype.MOSTLY_IQ4_XS),
         new("Q3_K_L", LLamaFtype.MOSTLY_Q3_K_L), new("Q3_K_M", LLamaFtype.MOSTLY_Q3_K_M), new("Q3_K_S", LLamaFtype.MOSTLY_Q3_K_S),
-        new("IQ3_M", LLamaFtype.MOSTLY_IQ3_M), new("IQ3_S", LLamaFtype.MOSTLY_IQ3_S), new("IQ3_XXS", LLamaFtype.MOSTLY_IQ3_XXS),
+        new("IQ3_M", LLamaFtype.MOSTLY_IQ3_M), new("IQ3_S", LLamaFtype.MOSTLY_IQ3_S), new("IQ3_XXS", LLamaFtype.MOSTLY_IQ3_XXS, NeedsImatrix: true),
         new("Q2_K", LLamaFtype.MOSTLY_Q2_K), new("Q2_K_S", LLamaFtype.MOSTLY_Q2_K_S, NeedsImatrix: true),
-        new("IQ2_M", LLamaFtype.MOSTLY_IQ2_M), new("IQ2_S", LLamaFtype.MOSTLY_IQ2_S, NeedsImatrix: true),
+        new("IQ2_M", LLamaFtype.MOSTLY_IQ2_M, NeedsImatrix: true), new("IQ2_S", LLamaFtype.MOSTLY_IQ2_S, NeedsImatrix: true),
         new("IQ2_XS", LLamaFtype.MOSTLY_IQ2_XS, NeedsImatrix: true), new("IQ2_XXS", LLamaFtype.MOSTLY_IQ2_XXS, NeedsImatrix: true),
         new("IQ1_M", LLamaFtype.MOSTLY_IQ1_M, NeedsImatrix: true), new("IQ1_S", LLamaFtype.MOSTLY_IQ1_S, NeedsImatrix: true),
         new("TQ2_0", LLamaFtype.LLAMA_FTYPE_MOSTLY_TQ2_0), new("TQ1_0", LLamaFtype.LLAMA_FTYPE_MOSTLY_TQ1_0),
