@@ -137,40 +137,47 @@ public sealed class LlamaCppImatrixTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Q4_K_M, with vs without the matrix: every tensor with an entry is rounded differently, and the KL to the float model
+    /// on held-out stories drops. On this proxy (16 windows, 4,080 positions, measured once) the matrix took Q4_K_M's KL
+    /// from 0.0076 to 0.0052 and Q4_K_S's from 0.0068 to 0.0051; for Q2_K, Q3_K_S, Q3_K_M and IQ4_XS the change was within
+    /// one standard error either way, so those would be weak assertions.
+    /// </summary>
     [Fact]
-    public void The_matrix_changes_a_k_quant_and_does_not_make_it_worse()
+    public void The_matrix_changes_a_k_quant_and_lowers_its_kl_to_the_float_model()
     {
-        string with = Path.Combine(_dir, "q2k-imatrix.gguf"), without = Path.Combine(_dir, "q2k.gguf");
-        LlamaCppQuantizer.Quantize(ProxyGguf.F32, LlamaCppQuantizer.Get("Q2_K"), with, imatrix: ProxyMatrix.Value);
-        LlamaCppQuantizer.Quantize(ProxyGguf.F32, LlamaCppQuantizer.Get("Q2_K"), without);
+        string with = Path.Combine(_dir, "q4km-imatrix.gguf"), without = Path.Combine(_dir, "q4km.gguf");
+        LlamaCppQuantizer.Quantize(ProxyGguf.F32, LlamaCppQuantizer.Get("Q4_K_M"), with, imatrix: ProxyMatrix.Value);
+        LlamaCppQuantizer.Quantize(ProxyGguf.F32, LlamaCppQuantizer.Get("Q4_K_M"), without);
         int differ = ProxyMatrix.Value.Entries.Keys.Count(n => !TensorBytes(with, n).AsSpan().SequenceEqual(TensorBytes(without, n)));
         Assert.Equal(ProxyMatrix.Value.Entries.Count, differ); // every tensor with an entry was rounded differently
         Assert.True(TensorBytes(with, "output.weight").AsSpan().SequenceEqual(TensorBytes(without, "output.weight"))); // no entry: as before
 
         // KL to the float model on held-out stories (test split), in llama.cpp.
         using var reference = LlamaCppLanguageModel.Open(ProxyGguf.F32, 256);
-        string test = string.Join("\n\n", new CorpusGenerator(ProxyModel.CorpusSeed).Documents(CorpusSplit.Test, 40));
+        string test = string.Join("\n\n", new CorpusGenerator(ProxyModel.CorpusSeed).Documents(CorpusSplit.Test, 80));
         int[] tokens = reference.Encode(test, addBos: true);
-        var windows = Enumerable.Range(0, 4).Select(w => tokens.AsSpan(w * 256, 256).ToArray()).ToList();
+        const int Windows = 8;
+        var windows = Enumerable.Range(0, Windows).Select(w => tokens.AsSpan(w * 256, 256).ToArray()).ToList();
+        var baseline = windows.Select(w => { var b = new Rows(); reference.ScoreTokens(w, 1, b); return b; }).ToList();
         double Kl(string path)
         {
             using var model = LlamaCppLanguageModel.Open(path, 256);
             double kl = 0;
             int n = 0;
-            foreach (var window in windows)
+            for (int k = 0; k < Windows; k++)
             {
                 var a = new Rows();
-                var b = new Rows();
-                model.ScoreTokens(window, 1, a);
-                reference.ScoreTokens(window, 1, b);
+                model.ScoreTokens(windows[k], 1, a);
+                var b = baseline[k];
                 for (int i = 0; i < a.All.Count; i++, n++)
                     for (int v = 0; v < a.All[i].Length; v++) kl += Math.Exp(b.All[i][v]) * (b.All[i][v] - a.All[i][v]);
             }
             return kl / n;
         }
         double klWith = Kl(with), klWithout = Kl(without);
-        output.WriteLine($"Q2_K KL to f32 over {4 * 255} positions: with imatrix {klWith:F5}, without {klWithout:F5}");
-        Assert.True(klWith <= klWithout * 1.05, $"Q2_K with the matrix: KL {klWith:F5} vs {klWithout:F5} without");
+        output.WriteLine($"Q4_K_M KL to f32 over {Windows * 255} positions: with imatrix {klWith:F5}, without {klWithout:F5}");
+        Assert.True(klWith < 0.9 * klWithout, $"Q4_K_M with the matrix: KL {klWith:F5} vs {klWithout:F5} without");
     }
 
     [Theory]
