@@ -238,6 +238,14 @@ public sealed class LlamaCppImatrixTests(ITestOutputHelper output) : IDisposable
             new ImportanceMatrix(new Dictionary<string, float[]> { ["blk.0.attn_q.weight"] = [float.NaN] }, "x", 1, 1)).Message);
         Assert.Empty(Directory.GetFiles(_dir));
 
+        // Through the command: one line naming the missing calibration file, exit 1, no stack trace, no file.
+        var cli = Robustness.RobustnessFiles.RunCli(["quantize", "--engine", "llama.cpp", "-m", ProxyGguf.F32, "-f", "IQ2_XS",
+            "--calibration", missing, "-o", outPath]);
+        Assert.Equal(1, cli.Exit);
+        Assert.Contains($"error: calibration file not found: {missing}", cli.Err);
+        Assert.DoesNotContain("   at ", cli.Err);
+        Assert.Empty(Directory.GetFiles(_dir));
+
         // The ABI probe: the native build this library is (its ggml commit) and the managed struct layout it was read from.
         LlamaCppImatrixNative.CheckLayout(LlamaCppRuntime.GgmlCommit, 56, 24, 32, 264);
         var abi = Assert.Throws<NotSupportedException>(() => LlamaCppImatrixNative.CheckLayout("b1234ab", 56, 24, 32, 264));
