@@ -37,8 +37,9 @@ public sealed class ImportanceMatrix
     public long Tokens { get; }
 
     /// <summary>
-    /// Runs the float model on <paramref name="sequences"/> (batched up to 4,096 tokens a forward) with an input observer on
-    /// every block linear, accumulating Σx² per column in float64. The model is only read; its observers are restored.
+    /// Runs the model's blocks on <paramref name="sequences"/> (batched up to 4,096 tokens a forward; no LM head) with an
+    /// input observer on every block linear, accumulating Σx² per column in float64. The model is only read; its observers
+    /// are cleared afterwards.
     /// </summary>
     public static ImportanceMatrix Collect(LlamaModel model, IReadOnlyList<int[]> sequences, string dataset, CancellationToken ct = default)
     {
@@ -78,7 +79,7 @@ public sealed class ImportanceMatrix
                     using var scope = NewDisposeScope();
                     var batch = sequences.Skip(s0).Take(perBatch).ToList();
                     var ids = tensor(batch.SelectMany(q => q.Select(t => (long)t)).ToArray(), [batch.Count, length]).to(model.Device);
-                    model.forward(ids);
+                    model.Hidden(ids, null); // the LM head has no entry: skip its (tokens × vocab) logits
                 }
             }
         }
