@@ -33,7 +33,7 @@ internal static class CliOptions
     }
 
     public static CalibrationOptions Calibration() => new(
-        new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for a calibrated method" },
+        new Option<string?>("--calibration") { Description = "Calibration text (paragraphs) or JSONL (\"text\") for a calibrated method, or, with quantize --engine llama.cpp, for the importance matrix" },
         new Option<int>("--calibration-sequences") { Description = "Calibration sequences N", DefaultValueFactory = _ => 32 },
         new Option<int>("--calibration-length") { Description = "Tokens per calibration sequence L", DefaultValueFactory = _ => 256 },
         new Option<int>("--seed") { Description = "Seed of the calibration windows", DefaultValueFactory = _ => 1234 });

@@ -47,7 +47,8 @@ internal static class QuantizeCommand
         var allowNonFinite = CliOptions.AllowNonFinite();
         var engine = new Option<string>("--engine")
         {
-            Description = "torchsharp (the workbench's writer) or llama.cpp (mainline's quantizer, llama.cpp's file types: Q4_K_M, Q5_K_M, Q6_K, Q3_K_M, Q2_K, IQ4_XS …)",
+            Description = "torchsharp (the workbench's writer) or llama.cpp (mainline's quantizer, llama.cpp's file types: Q4_K_M, Q5_K_M, Q6_K, Q3_K_M, Q2_K, IQ4_XS …; " +
+                "IQ2_XS, IQ2_XXS, IQ2_S, IQ1_S, IQ1_M, Q2_K_S with --calibration, which computes an importance matrix)",
             DefaultValueFactory = _ => "torchsharp",
         };
         var method = new Option<string>("--method")
@@ -87,9 +88,7 @@ internal static class QuantizeCommand
                 case Compression.Engines.LlamaCpp.LlamaCppRuntime.EngineName:
                     if (request.TensorTypes.Count > 0 || request.KeepEmbeddingsFormat is not null || request.QuantizeEmbeddings || request.QuantizeLmHead)
                         throw new ArgumentException("--engine llama.cpp: --tensor-type, --keep-embeddings-format, --quantize-embeddings and --quantize-lm-head are the workbench writer's; llama.cpp's file type decides");
-                    err.MarkupLine($"[grey]llama.cpp quantizing {Markup.Escape(request.Model)} to {Markup.Escape(request.Format)}[/]");
-                    PrintLlamaCpp(Compression.Engines.LlamaCpp.LlamaCppQuantizer.Quantize(request.Model,
-                        Compression.Engines.LlamaCpp.LlamaCppQuantizer.Get(request.Format), request.Out, request.Pure, ct: cancel));
+                    PrintLlamaCpp(RunLlamaCpp(request, line => err.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), cancel));
                     return Task.FromResult(0);
                 case var other: throw new ArgumentException($"--engine {other}: expected torchsharp or llama.cpp");
             }
@@ -119,6 +118,27 @@ internal static class QuantizeCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>--engine llama.cpp</c>: mainline's quantizer, given an importance matrix computed on <c>--calibration</c> text when
+    /// there is one (a type that needs one and has none is refused before anything is computed).
+    /// </summary>
+    internal static Compression.Engines.LlamaCpp.LlamaCppQuantizeResult RunLlamaCpp(Request r, Action<string>? log, CancellationToken ct)
+    {
+        var type = Compression.Engines.LlamaCpp.LlamaCppQuantizer.Get(r.Format);
+        if (type.NeedsImatrix && r.Calibration is null)
+            throw new ArgumentException($"--engine llama.cpp --format {type.Name} needs an importance matrix: add --calibration FILE " +
+                "(text or JSONL the model is run on to compute it, as llama-imatrix does)");
+        Quantization.Calibration.ImportanceMatrix? imatrix = null;
+        if (r.Calibration is not null)
+        {
+            var spec = new CalibrationSpec(r.Calibration, r.CalibrationSequences, r.CalibrationLength, r.Seed);
+            log?.Invoke($"importance matrix: running {r.Model} on {spec.Label}");
+            imatrix = Compression.Engines.LlamaCpp.LlamaCppQuantizer.ComputeImatrix(r.Model, spec, ct);
+        }
+        log?.Invoke($"llama.cpp quantizing {r.Model} to {type.Name}{(imatrix is null ? "" : $" with an importance matrix of {imatrix.Entries.Count} entries")}");
+        return Compression.Engines.LlamaCpp.LlamaCppQuantizer.Quantize(r.Model, type, r.Out, r.Pure, ct: ct, imatrix: imatrix);
     }
 
     /// <summary>The policy a request describes: default, --pure, or overrides on top of either.</summary>
@@ -217,6 +237,10 @@ internal static class QuantizeCommand
         var types = string.Join(", ", result.Summary.TensorsPerType.OrderByDescending(p => p.Value).Select(p => $"{p.Value} × {p.Key}"));
         AnsiConsole.MarkupLine(Markup.Escape($"wrote {result.Path}: {result.FileBytes:N0} bytes, tensor data {result.Summary.TensorBytes:N0} bytes = " +
             $"{result.Summary.BitsPerWeight:F3} bits/weight ({types})"));
+        if (result.Imatrix is { } m)
+            AnsiConsole.MarkupLine(Markup.Escape($"importance matrix: llama.cpp took {m.Entries} entries ({m.Dataset}, {m.Tokens:N0} tokens)" +
+                (m.TensorsWithout.Count > 0 ? $"; quantized without one: {string.Join(", ", m.TensorsWithout)}" : "") +
+                "; recorded as quantize.imatrix.* in the file"));
     }
 
     /// <summary>Reports on the exporting thread (Progress&lt;T&gt; would post out of order to the thread pool).</summary>

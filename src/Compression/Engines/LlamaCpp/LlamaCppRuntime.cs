@@ -13,6 +13,7 @@ public static class LlamaCppRuntime
 
     private static readonly object Gate = new();
     private static readonly Queue<string> RecentLog = new();
+    private static readonly List<string> ImatrixLog = [];
     private static bool _loaded;
     private static string? _failure;
 
@@ -73,6 +74,29 @@ public static class LlamaCppRuntime
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
+    /// <summary>
+    /// The address of <paramref name="symbol"/> in the loaded native library whose file name starts with
+    /// <paramref name="library"/> ("libggml-base"), found among the process's mappings so it is the very build LLamaSharp
+    /// picked; null when it is not loaded, not exported, or /proc is unavailable (not Linux).
+    /// </summary>
+    public static IntPtr? NativeExport(string library, string symbol)
+    {
+        EnsureLoaded();
+        try
+        {
+            string? line = File.ReadLines("/proc/self/maps").FirstOrDefault(l =>
+                l.Contains('/') && Path.GetFileName(l[l.IndexOf('/')..]).StartsWith(library + ".", StringComparison.Ordinal));
+            if (line is null) return null;
+            IntPtr handle = NativeLibrary.Load(line[line.IndexOf('/')..].Trim()); // already loaded: the same handle
+            return NativeLibrary.TryGetExport(handle, symbol, out IntPtr address) ? address : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or BadImageFormatException) { return null; }
+    }
+
+    /// <summary>The ggml commit the loaded native build reports (<c>ggml_commit()</c>, e.g. "815a2a591"), or null when unknown.</summary>
+    public static unsafe string? GgmlCommit =>
+        NativeExport("libggml-base", "ggml_commit") is { } f ? Marshal.PtrToStringAnsi(((delegate* unmanaged<IntPtr>)f)()) : null;
+
     /// <summary>The last lines llama.cpp logged (warnings and errors), oldest first; used to explain failures.</summary>
     public static string RecentErrors()
     {
@@ -85,8 +109,26 @@ public static class LlamaCppRuntime
         lock (RecentLog) RecentLog.Clear();
     }
 
+    /// <summary>Forgets the quantizer's importance-matrix lines (callers hold the quantizer's gate: only it logs them).</summary>
+    public static void ClearImatrixLines()
+    {
+        lock (RecentLog) ImatrixLog.Clear();
+    }
+
+    /// <summary>
+    /// The quantizer's info lines about the importance matrix since <see cref="ClearImatrixLines"/> ("have importance
+    /// matrix data with N entries", "did not find weights for T"): how a caller learns what llama.cpp actually took.
+    /// </summary>
+    public static IReadOnlyList<string> ImatrixLines()
+    {
+        lock (RecentLog) return ImatrixLog.ToList();
+    }
+
     private static void Log(LLamaLogLevel level, string message)
     {
+        if (level == LLamaLogLevel.Info && (message.Contains("importance matrix", StringComparison.Ordinal) || message.Contains("did not find weights", StringComparison.Ordinal)))
+            lock (RecentLog)
+                if (ImatrixLog.Count < 4096) ImatrixLog.Add(message.Trim());
         if (level is not (LLamaLogLevel.Warning or LLamaLogLevel.Error)) return;
         lock (RecentLog)
         {
