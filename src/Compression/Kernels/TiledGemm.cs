@@ -10,7 +10,7 @@ namespace Compression.Kernels;
 /// Works for every format through its <see cref="TensorFormat.DequantizeRow"/>. Each thread takes a tile of
 /// weight rows (as many as fit in <see cref="TileBytes"/> of fp32, 8 to 64), dequantizes them once into its own
 /// scratch in the row-pair layout of <see cref="TiledGemmKernels"/>, and multiplies them with the tokens in
-/// panels of 6, k-block by k-block: a panel's block of x (6 × 512 floats) stays in L1 while every 8-row group of
+/// panels of 6 (and 4), k-block by k-block: a panel's block of x (6 × 512 floats) stays in L1 while every 8-row group of
 /// the tile streams past it from L2. Every output has exactly the bits of <see cref="TiledGemmReference"/>
 /// (the committed evaluation results were computed with it): the outputs that kernel summed with a single 8-lane
 /// accumulator get the same accumulator here, the others (the n % 4 last tokens, and the last row when the
@@ -122,9 +122,9 @@ public static unsafe class TiledGemm
             }
             if (n4 == 0) continue;
 
-            for (int t0 = 0; t0 < n4; t0 += TiledGemmKernels.PanelTokens)
+            for (int t0 = 0, tm; t0 < n4; t0 += tm)
             {
-                int tm = Math.Min(TiledGemmKernels.PanelTokens, n4 - t0);
+                tm = TiledGemmKernels.PanelSize(t0, n4);
                 float* xp = x + (long)t0 * cols;
                 int s0 = 0;
                 do // at least once, so that cols < 8 still starts every accumulator at zero

@@ -19,6 +19,16 @@ internal static unsafe class TiledGemmKernels
     public const int GroupRows = 8;
     /// <summary>Tokens per full panel: 6 tokens × 4 pairs = 24 zmm accumulators, 4 + 6 loads per 24 FMAs.</summary>
     public const int PanelTokens = 6;
+
+    /// <summary>
+    /// Tokens of the panel starting at <paramref name="t0"/> when <paramref name="n4"/> (a multiple of 4) tokens are cut
+    /// into panels of 6 and 4: 6s, then a last 4 (n4 % 6 == 4) or a last 4 + 4 (n4 % 6 == 2), never a slow panel of 2.
+    /// </summary>
+    public static int PanelSize(int t0, int n4)
+    {
+        int left = n4 - t0;
+        return left == 8 && n4 % 6 == 2 ? 4 : Math.Min(PanelTokens, left);
+    }
     /// <summary>Floats per k-step of one group.</summary>
     public const int StepFloats = 64;
     /// <summary>Floats of accumulator per group and panel.</summary>
@@ -31,6 +41,7 @@ internal static unsafe class TiledGemmKernels
     public static void Avx512(float* x, int ldx, float* w, int steps, float* acc, bool first, int tm)
     {
         if (tm == PanelTokens) { Avx512Panel6(x, ldx, w, steps, acc, first); return; }
+        if (tm == 4) { Avx512Panel4(x, ldx, w, steps, acc, first); return; }
         for (int t = 0; t < tm; t++) Avx512Token(x + t * ldx, w, steps, acc + t * 64, first);
     }
 
@@ -88,6 +99,47 @@ internal static unsafe class TiledGemmKernels
         Store(acc, 20, a50); Store(acc, 21, a51); Store(acc, 22, a52); Store(acc, 23, a53);
     }
 
+    /// <summary>The last 4 tokens of a call (n is cut into panels of 6 and 4): 16 zmm accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Avx512Panel4(float* x, int ldx, float* w, int steps, float* acc, bool first)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default,
+                         a10 = default, a11 = default, a12 = default, a13 = default,
+                         a20 = default, a21 = default, a22 = default, a23 = default,
+                         a30 = default, a31 = default, a32 = default, a33 = default;
+        if (!first)
+        {
+            a00 = Load(acc, 0); a01 = Load(acc, 1); a02 = Load(acc, 2); a03 = Load(acc, 3);
+            a10 = Load(acc, 4); a11 = Load(acc, 5); a12 = Load(acc, 6); a13 = Load(acc, 7);
+            a20 = Load(acc, 8); a21 = Load(acc, 9); a22 = Load(acc, 10); a23 = Load(acc, 11);
+            a30 = Load(acc, 12); a31 = Load(acc, 13); a32 = Load(acc, 14); a33 = Load(acc, 15);
+        }
+        double* x0 = (double*)x, x1 = (double*)(x + ldx), x2 = (double*)(x + 2 * ldx), x3 = (double*)(x + 3 * ldx);
+        for (int s = 0; s < steps; s++)
+        {
+            var w0 = Avx512F.LoadAlignedVector512(w); var w1 = Avx512F.LoadAlignedVector512(w + 16);
+            var w2 = Avx512F.LoadAlignedVector512(w + 32); var w3 = Avx512F.LoadAlignedVector512(w + 48);
+            int k = 4 * s;
+            var u = Avx512F.BroadcastVector256ToVector512(x0 + k).AsSingle();
+            a00 = Avx512F.FusedMultiplyAdd(u, w0, a00); a01 = Avx512F.FusedMultiplyAdd(u, w1, a01);
+            a02 = Avx512F.FusedMultiplyAdd(u, w2, a02); a03 = Avx512F.FusedMultiplyAdd(u, w3, a03);
+            u = Avx512F.BroadcastVector256ToVector512(x1 + k).AsSingle();
+            a10 = Avx512F.FusedMultiplyAdd(u, w0, a10); a11 = Avx512F.FusedMultiplyAdd(u, w1, a11);
+            a12 = Avx512F.FusedMultiplyAdd(u, w2, a12); a13 = Avx512F.FusedMultiplyAdd(u, w3, a13);
+            u = Avx512F.BroadcastVector256ToVector512(x2 + k).AsSingle();
+            a20 = Avx512F.FusedMultiplyAdd(u, w0, a20); a21 = Avx512F.FusedMultiplyAdd(u, w1, a21);
+            a22 = Avx512F.FusedMultiplyAdd(u, w2, a22); a23 = Avx512F.FusedMultiplyAdd(u, w3, a23);
+            u = Avx512F.BroadcastVector256ToVector512(x3 + k).AsSingle();
+            a30 = Avx512F.FusedMultiplyAdd(u, w0, a30); a31 = Avx512F.FusedMultiplyAdd(u, w1, a31);
+            a32 = Avx512F.FusedMultiplyAdd(u, w2, a32); a33 = Avx512F.FusedMultiplyAdd(u, w3, a33);
+            w += StepFloats;
+        }
+        Store(acc, 0, a00); Store(acc, 1, a01); Store(acc, 2, a02); Store(acc, 3, a03);
+        Store(acc, 4, a10); Store(acc, 5, a11); Store(acc, 6, a12); Store(acc, 7, a13);
+        Store(acc, 8, a20); Store(acc, 9, a21); Store(acc, 10, a22); Store(acc, 11, a23);
+        Store(acc, 12, a30); Store(acc, 13, a31); Store(acc, 14, a32); Store(acc, 15, a33);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Avx512Token(float* x, float* w, int steps, float* acc, bool first)
     {
@@ -111,6 +163,11 @@ internal static unsafe class TiledGemmKernels
         if (tm == PanelTokens)
         {
             for (int q = 0; q < 4; q++) Avx2Panel6Pair(x, ldx, w + 16 * q, steps, acc + 16 * q, first);
+            return;
+        }
+        if (tm == 4)
+        {
+            for (int q = 0; q < 4; q++) Avx2Panel4Pair(x, ldx, w + 16 * q, steps, acc + 16 * q, first);
             return;
         }
         for (int t = 0; t < tm; t++)
@@ -151,6 +208,35 @@ internal static unsafe class TiledGemmKernels
         Avx.Store(acc + 192, a30); Avx.Store(acc + 200, a31);
         Avx.Store(acc + 256, a40); Avx.Store(acc + 264, a41);
         Avx.Store(acc + 320, a50); Avx.Store(acc + 328, a51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Avx2Panel4Pair(float* x, int ldx, float* w, int steps, float* acc, bool first)
+    {
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default,
+                         a20 = default, a21 = default, a30 = default, a31 = default;
+        if (!first)
+        {
+            a00 = Avx.LoadVector256(acc); a01 = Avx.LoadVector256(acc + 8);
+            a10 = Avx.LoadVector256(acc + 64); a11 = Avx.LoadVector256(acc + 72);
+            a20 = Avx.LoadVector256(acc + 128); a21 = Avx.LoadVector256(acc + 136);
+            a30 = Avx.LoadVector256(acc + 192); a31 = Avx.LoadVector256(acc + 200);
+        }
+        float* x0 = x, x1 = x + ldx, x2 = x + 2 * ldx, x3 = x + 3 * ldx;
+        for (int s = 0; s < steps; s++)
+        {
+            var v0 = Avx.LoadVector256(w); var v1 = Avx.LoadVector256(w + 8);
+            int k = 8 * s;
+            var u = Avx.LoadVector256(x0 + k); a00 = Fma.MultiplyAdd(u, v0, a00); a01 = Fma.MultiplyAdd(u, v1, a01);
+            u = Avx.LoadVector256(x1 + k); a10 = Fma.MultiplyAdd(u, v0, a10); a11 = Fma.MultiplyAdd(u, v1, a11);
+            u = Avx.LoadVector256(x2 + k); a20 = Fma.MultiplyAdd(u, v0, a20); a21 = Fma.MultiplyAdd(u, v1, a21);
+            u = Avx.LoadVector256(x3 + k); a30 = Fma.MultiplyAdd(u, v0, a30); a31 = Fma.MultiplyAdd(u, v1, a31);
+            w += StepFloats;
+        }
+        Avx.Store(acc, a00); Avx.Store(acc + 8, a01);
+        Avx.Store(acc + 64, a10); Avx.Store(acc + 72, a11);
+        Avx.Store(acc + 128, a20); Avx.Store(acc + 136, a21);
+        Avx.Store(acc + 192, a30); Avx.Store(acc + 200, a31);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
