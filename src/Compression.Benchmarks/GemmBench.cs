@@ -12,6 +12,7 @@ namespace Compression.Benchmarks;
 /// Times <c>Y = X·Wᵀ</c> (<see cref="TiledGemm.Run"/>, what every packed format's prefill runs) for n tokens on a
 /// packed matrix, per ISA level. Level <c>scalar</c> is the original kernel (<see cref="TiledGemmReference"/>, tiled
 /// and parallel as before), so one run gives the speed-up on the same machine under the same load.
+/// For q4_0 on a CPU with AVX-VNNI it also times the integer sketch <see cref="Q4_0VnniGemm"/> (not what prefill runs).
 /// Reports the best wall time and GFLOP per CPU-second of the whole process (less sensitive to a shared machine
 /// taking cores away; not to it sharing caches).
 /// Run: <c>dotnet run -c Release --project src/Compression.Benchmarks -- gemm [--formats q4_0] [--shapes 4096x4096,...]
@@ -64,6 +65,13 @@ public static class GemmBench
                         string ratio = original is double o0 ? $"{gflops / o0:F2}" : "";
                         Emit($"| {name} | {shape} | {n} | {level.ToString().ToLowerInvariant()} | {ms:F1} | {gflops:F1} | {flop / cpu / 1e9:F1} | {ratio} |");
                     }
+                    if (name == "q4_0" && Q4_0VnniGemm.IsSupported)
+                    {
+                        var (ms, cpu) = Time(() => Q4_0VnniGemm.Run(packed, rows, cols, x, n, y), repetitions);
+                        double gflops = flop / (ms * 1e6);
+                        string ratio = original is double o0 ? $"{gflops / o0:F2}" : "";
+                        Emit($"| {name} | {shape} | {n} | vnni int8 (sketch) | {ms:F1} | {gflops:F1} | {flop / cpu / 1e9:F1} | {ratio} |");
+                    }
                 }
             }
         }
@@ -77,15 +85,20 @@ public static class GemmBench
     private static (double Ms, double CpuSeconds) Time(TensorFormat f, byte[] packed, int rows, int cols, float[] x, int n, float[] y, IsaLevel level, int repetitions)
     {
         using var _ = KernelIsa.Override(level);
+        return Time(() => f.Gemm(packed, rows, cols, x, n, y), repetitions);
+    }
+
+    private static (double Ms, double CpuSeconds) Time(Action gemm, int repetitions)
+    {
         var process = Process.GetCurrentProcess();
-        f.Gemm(packed, rows, cols, x, n, y);
+        gemm();
         double bestMs = double.MaxValue, cpuAtBest = 0;
         for (int i = 0; i < repetitions; i++)
         {
             process.Refresh();
             var cpu0 = process.TotalProcessorTime;
             long t0 = Stopwatch.GetTimestamp();
-            f.Gemm(packed, rows, cols, x, n, y);
+            gemm();
             double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             process.Refresh();
             if (ms < bestMs) { bestMs = ms; cpuAtBest = (process.TotalProcessorTime - cpu0).TotalSeconds; }
