@@ -1,7 +1,8 @@
-// Compression.Benchmarks: BenchmarkDotNet suites (`-- --filter '*'`) and the GEMV roofline harness (`-- roofline`).
+// Compression.Benchmarks: BenchmarkDotNet suites (`-- --filter '*'`), the GEMV roofline harness (`-- roofline`) and the prefill GEMM harness (`-- gemm`).
 using BenchmarkDotNet.Running;
 using Compression.Benchmarks;
 
 if (args.Length > 0 && args[0] == "roofline") return Roofline.Run(args[1..]);
+if (args.Length > 0 && args[0] == "gemm") return GemmBench.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

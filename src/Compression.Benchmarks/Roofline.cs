@@ -82,7 +82,7 @@ public static class Roofline
     }
 
     /// <summary>Quantizes up to 512 Gaussian rows and repeats them to <paramref name="rows"/>.</summary>
-    private static byte[] BuildMatrix(TensorFormat f, int rows, int cols)
+    internal static byte[] BuildMatrix(TensorFormat f, int rows, int cols)
     {
         int slab = Math.Min(rows, 512);
         var rng = new Random(1);
@@ -153,7 +153,7 @@ public static class Roofline
         return ts.Seconds + ts.Nanoseconds * 1e-9;
     }
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
         catch (IOException) { return "?"; }

@@ -1,5 +1,4 @@
-// TiledGemm: prefill Y = X·Wᵀ — dequantize a tile of W's rows to fp32 and multiply with a register-blocked FMA kernel.
-using System.Runtime.CompilerServices;
+// TiledGemm: prefill Y = X·Wᵀ — dequantize a tile of W's rows to fp32 once, then multiply it with every token in cache-sized blocks.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -8,30 +7,45 @@ using Compression.Quantization;
 namespace Compression.Kernels;
 
 /// <summary>
-/// Works for every format through its <see cref="TensorFormat.DequantizeRow"/>: each thread takes a
-/// tile of <see cref="TileRows"/> weight rows, dequantizes them into its own fp32 scratch (never the
-/// whole matrix), and computes their dot products with all n activation rows in 4×2 register blocks
-/// (8 accumulators, 6 loads per 8 FMAs). Y is (n, rows) row-major.
+/// Works for every format through its <see cref="TensorFormat.DequantizeRow"/>. Each thread takes a tile of
+/// weight rows (as many as fit in <see cref="TileBytes"/> of fp32, 8 to 64), dequantizes them once into its own
+/// scratch in the row-pair layout of <see cref="TiledGemmKernels"/>, and multiplies them with the tokens in
+/// panels of 6 (and 4), k-block by k-block: a panel's block of x (6 × 512 floats) stays in L1 while every 8-row group of
+/// the tile streams past it from L2. Every output has exactly the bits of <see cref="TiledGemmReference"/>
+/// (the committed evaluation results were computed with it): the outputs that kernel summed with a single 8-lane
+/// accumulator get the same accumulator here, the others (the n % 4 last tokens, and the last row when the
+/// row count is odd) are its <see cref="TiledGemmReference.Dot"/>, taken while the row is freshly dequantized.
+/// Y is (n, rows) row-major.
 /// </summary>
 public static unsafe class TiledGemm
 {
-    /// <summary>Weight rows per tile: 16 rows × 4096 floats = 256 KiB, about a core's L2 share.</summary>
-    public const int TileRows = 16;
+    /// <summary>fp32 bytes of one thread's weight tile: half of a 2 MiB L2, the rest for x blocks and accumulators.</summary>
+    public const int TileBytes = 1 << 20;
+
+    /// <summary>k-steps of 8 per block: 6 tokens × 512 floats = 12 KiB of x kept in L1.</summary>
+    public const int BlockSteps = 64;
 
     private struct Ctx
     {
         public nint Format; // GCHandle to the TensorFormat
         public byte* W;
         public long RowBytes;
-        public int Rows, Cols, N;
+        public int Rows, Cols, N, TileRows;
+        public IsaLevel Level;
         public float* X, Y;
     }
+
+    /// <summary>Weight rows per tile for rows of <paramref name="cols"/> floats: a multiple of 8 in [8, 64].</summary>
+    public static int TileRowsFor(int cols) => Math.Clamp(TileBytes / (4 * Math.Max(cols, 1)) / 8 * 8, 8, 64);
 
     public static void Run(TensorFormat format, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y)
     {
         long rb = format.RowBytes(cols);
         GemvDriver.Check(format.Name, packed, rows, cols, rb, x, n, y);
         if (n == 0 || rows == 0) return;
+        // The worker threads do not see the caller's KernelIsa override: read the level here, once.
+        var level = Fma.IsSupported ? KernelIsa.Current : IsaLevel.Scalar;
+        int tileRows = level == IsaLevel.Scalar ? TiledGemmReference.TileRows : TileRowsFor(cols);
         var handle = GCHandle.Alloc(format);
         try
         {
@@ -39,101 +53,121 @@ public static unsafe class TiledGemm
             fixed (float* px = x)
             fixed (float* py = y)
             {
-                var ctx = new Ctx { Format = GCHandle.ToIntPtr(handle), W = pw, RowBytes = rb, Rows = rows, Cols = cols, N = n, X = px, Y = py };
-                int tiles = (rows + TileRows - 1) / TileRows;
-                RowParallel.For(tiles, 1, 2, &RunTiles, (nint)(&ctx));
+                var ctx = new Ctx
+                {
+                    Format = GCHandle.ToIntPtr(handle), W = pw, RowBytes = rb, Rows = rows, Cols = cols, N = n,
+                    TileRows = tileRows, Level = level, X = px, Y = py,
+                };
+                int tiles = (rows + tileRows - 1) / tileRows;
+                if (level == IsaLevel.Scalar) RowParallel.For(tiles, 1, 2, &RunReferenceTiles, (nint)(&ctx));
+                else RowParallel.For(tiles, 1, 2, &RunTiles, (nint)(&ctx));
             }
         }
         finally { handle.Free(); }
+    }
+
+    /// <summary>The scalar level: the reference kernel itself (it is the definition of the bits), tile by tile.</summary>
+    private static void RunReferenceTiles(nint p, int firstTile, int endTile)
+    {
+        var c = (Ctx*)p;
+        var format = (TensorFormat)GCHandle.FromIntPtr(c->Format).Target!;
+        int cols = c->Cols, tileRows = c->TileRows;
+        float* buf = (float*)Scratch.Get(1, (nuint)((long)tileRows * cols * sizeof(float)));
+        for (int t = firstTile; t < endTile; t++)
+        {
+            int r0 = t * tileRows;
+            int tr = Math.Min(tileRows, c->Rows - r0);
+            for (int i = 0; i < tr; i++)
+                format.DequantizeRow(new ReadOnlySpan<byte>(c->W + (r0 + i) * c->RowBytes, (int)c->RowBytes), new Span<float>(buf + i * cols, cols));
+            TiledGemmReference.MultiplyTile(c->X, c->N, buf, tr, cols, c->Y + r0, c->Rows);
+        }
     }
 
     private static void RunTiles(nint p, int firstTile, int endTile)
     {
         var c = (Ctx*)p;
         var format = (TensorFormat)GCHandle.FromIntPtr(c->Format).Target!;
-        int cols = c->Cols;
-        float* buf = (float*)Scratch.Get(1, (nuint)(TileRows * cols * sizeof(float)));
-        for (int t = firstTile; t < endTile; t++)
+        int cols = c->Cols, rows = c->Rows, n = c->N, tileRows = c->TileRows;
+        int steps = cols / 8, tailStart = steps * 8;
+        int groups = tileRows / TiledGemmKernels.GroupRows;
+        // Outputs the reference summed with one 8-lane accumulator: tokens in whole groups of 4, rows in pairs.
+        int n4 = n & ~3;
+        int oddLast = (rows & 1) == 1 ? rows - 1 : -1;
+        float* x = c->X, y = c->Y;
+
+        long packedFloats = (long)groups * steps * TiledGemmKernels.StepFloats;
+        long rowFloats = (cols + 15) & ~15;
+        long accFloats = (long)groups * TiledGemmKernels.AccFloats;
+        float* packed = (float*)Scratch.Get(1, (nuint)((packedFloats + rowFloats + 64 * 8 + accFloats) * sizeof(float)));
+        float* row = packed + packedFloats;
+        float* tails = row + rowFloats; // tileRows × 8: each row's last cols % 8 weights
+        float* acc = tails + 64 * 8;
+
+        for (int tile = firstTile; tile < endTile; tile++)
         {
-            int r0 = t * TileRows;
-            int tr = Math.Min(TileRows, c->Rows - r0);
+            int r0 = tile * tileRows;
+            int tr = Math.Min(tileRows, rows - r0);
+            int usedGroups = (tr + 7) / 8;
+            for (int i = 0; i < tileRows && i < usedGroups * 8; i++)
+            {
+                if (i < tr)
+                {
+                    format.DequantizeRow(new ReadOnlySpan<byte>(c->W + (r0 + i) * c->RowBytes, (int)c->RowBytes), new Span<float>(row, cols));
+                    int r = r0 + i;
+                    for (int t = r == oddLast ? 0 : n4; t < n; t++) y[(long)t * rows + r] = TiledGemmReference.Dot(x + (long)t * cols, row, cols);
+                    for (int k = tailStart; k < cols; k++) tails[i * 8 + k - tailStart] = row[k];
+                }
+                else new Span<float>(row, cols).Clear(); // padding rows of the last tile: computed, never written
+                Pack(row, steps, packed, i);
+            }
+            if (n4 == 0) continue;
+
+            for (int t0 = 0, tm; t0 < n4; t0 += tm)
+            {
+                tm = TiledGemmKernels.PanelSize(t0, n4);
+                float* xp = x + (long)t0 * cols;
+                int s0 = 0;
+                do // at least once, so that cols < 8 still starts every accumulator at zero
+                {
+                    int blockSteps = Math.Min(BlockSteps, steps - s0);
+                    for (int g = 0; g < usedGroups; g++)
+                    {
+                        float* wg = packed + ((long)g * steps + s0) * TiledGemmKernels.StepFloats;
+                        float* ag = acc + g * TiledGemmKernels.AccFloats;
+                        if (c->Level == IsaLevel.Avx512) TiledGemmKernels.Avx512(xp + 8 * s0, cols, wg, blockSteps, ag, s0 == 0, tm);
+                        else TiledGemmKernels.Avx2(xp + 8 * s0, cols, wg, blockSteps, ag, s0 == 0, tm);
+                    }
+                    s0 += blockSteps;
+                } while (s0 < steps);
+                Finish(acc, x, t0, tm, cols, tailStart, tails, tr, r0, oddLast, y, rows);
+            }
+        }
+    }
+
+    /// <summary>Row <paramref name="i"/> of the tile into the row-pair layout: pair (i/8, (i%8)/2), half i%2.</summary>
+    private static void Pack(float* row, int steps, float* packed, int i)
+    {
+        float* dst = packed + (long)(i / 8) * steps * TiledGemmKernels.StepFloats + (i % 8 / 2) * 16 + (i % 2) * 8;
+        for (int s = 0; s < steps; s++)
+            Vector256.Store(Vector256.Load(row + 8 * s), dst + (long)s * TiledGemmKernels.StepFloats);
+    }
+
+    /// <summary>The reference's last steps per output: horizontal sum of its 8 lanes, then the k-tail one product at a time.</summary>
+    private static void Finish(float* acc, float* x, int t0, int tm, int cols, int tailStart, float* tails, int tr, int r0, int oddLast, float* y, int rows)
+    {
+        for (int tt = 0; tt < tm; tt++)
+        {
+            float* xt = x + (long)(t0 + tt) * cols;
+            float* yt = y + (long)(t0 + tt) * rows;
             for (int i = 0; i < tr; i++)
-                format.DequantizeRow(new ReadOnlySpan<byte>(c->W + (r0 + i) * c->RowBytes, (int)c->RowBytes), new Span<float>(buf + i * cols, cols));
-            MultiplyTile(c->X, c->N, buf, tr, cols, c->Y + r0, c->Rows);
-        }
-    }
-
-    /// <summary>y[i·ldy + j] = Σ_k x[i·cols + k]·w[j·cols + k] for i &lt; n, j &lt; m.</summary>
-    internal static void MultiplyTile(float* x, int n, float* w, int m, int cols, float* y, int ldy)
-    {
-        int i = 0;
-        if (Fma.IsSupported)
-        {
-            for (; i + 4 <= n; i += 4)
             {
-                int j = 0;
-                for (; j + 2 <= m; j += 2) Block4x2(x + i * cols, w + j * cols, cols, y + i * ldy + j, ldy);
-                for (; j < m; j++)
-                    for (int ii = 0; ii < 4; ii++) y[(i + ii) * ldy + j] = Dot(x + (i + ii) * cols, w + j * cols, cols);
+                int r = r0 + i;
+                if (r == oddLast) continue;
+                float* lanes = acc + (i / 8) * TiledGemmKernels.AccFloats + tt * 64 + (i % 8 / 2) * 16 + (i % 2) * 8;
+                float s = IntDot.HSum(Avx.LoadVector256(lanes));
+                for (int k = tailStart; k < cols; k++) s += xt[k] * tails[i * 8 + k - tailStart];
+                yt[r] = s;
             }
         }
-        for (; i < n; i++)
-            for (int j = 0; j < m; j++) y[i * ldy + j] = Dot(x + i * cols, w + j * cols, cols);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4x2(float* x, float* w, int cols, float* y, int ldy)
-    {
-        float* x0 = x, x1 = x + cols, x2 = x + 2 * cols, x3 = x + 3 * cols;
-        float* w0 = w, w1 = w + cols;
-        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default,
-                         a20 = default, a21 = default, a30 = default, a31 = default;
-        int k = 0;
-        for (; k + 8 <= cols; k += 8)
-        {
-            var v0 = Avx.LoadVector256(w0 + k); var v1 = Avx.LoadVector256(w1 + k);
-            var u = Avx.LoadVector256(x0 + k); a00 = Fma.MultiplyAdd(u, v0, a00); a01 = Fma.MultiplyAdd(u, v1, a01);
-            u = Avx.LoadVector256(x1 + k); a10 = Fma.MultiplyAdd(u, v0, a10); a11 = Fma.MultiplyAdd(u, v1, a11);
-            u = Avx.LoadVector256(x2 + k); a20 = Fma.MultiplyAdd(u, v0, a20); a21 = Fma.MultiplyAdd(u, v1, a21);
-            u = Avx.LoadVector256(x3 + k); a30 = Fma.MultiplyAdd(u, v0, a30); a31 = Fma.MultiplyAdd(u, v1, a31);
-        }
-        float t00 = IntDot.HSum(a00), t01 = IntDot.HSum(a01), t10 = IntDot.HSum(a10), t11 = IntDot.HSum(a11),
-              t20 = IntDot.HSum(a20), t21 = IntDot.HSum(a21), t30 = IntDot.HSum(a30), t31 = IntDot.HSum(a31);
-        for (; k < cols; k++)
-        {
-            t00 += x0[k] * w0[k]; t01 += x0[k] * w1[k]; t10 += x1[k] * w0[k]; t11 += x1[k] * w1[k];
-            t20 += x2[k] * w0[k]; t21 += x2[k] * w1[k]; t30 += x3[k] * w0[k]; t31 += x3[k] * w1[k];
-        }
-        y[0] = t00; y[1] = t01; y[ldy] = t10; y[ldy + 1] = t11;
-        y[2 * ldy] = t20; y[2 * ldy + 1] = t21; y[3 * ldy] = t30; y[3 * ldy + 1] = t31;
-    }
-
-    /// <summary>Float dot product: FMA with four accumulators, a Vector256 path, then a scalar tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Dot(float* a, float* b, int n)
-    {
-        int k = 0;
-        float s = 0;
-        if (Fma.IsSupported)
-        {
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; k + 32 <= n; k += 32)
-            {
-                s0 = Fma.MultiplyAdd(Avx.LoadVector256(a + k), Avx.LoadVector256(b + k), s0);
-                s1 = Fma.MultiplyAdd(Avx.LoadVector256(a + k + 8), Avx.LoadVector256(b + k + 8), s1);
-                s2 = Fma.MultiplyAdd(Avx.LoadVector256(a + k + 16), Avx.LoadVector256(b + k + 16), s2);
-                s3 = Fma.MultiplyAdd(Avx.LoadVector256(a + k + 24), Avx.LoadVector256(b + k + 24), s3);
-            }
-            for (; k + 8 <= n; k += 8) s0 = Fma.MultiplyAdd(Avx.LoadVector256(a + k), Avx.LoadVector256(b + k), s0);
-            s = IntDot.HSum(Avx.Add(Avx.Add(s0, s1), Avx.Add(s2, s3)));
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var s0 = Vector256<float>.Zero;
-            for (; k + 8 <= n; k += 8) s0 += Vector256.Load(a + k) * Vector256.Load(b + k);
-            s = Vector256.Sum(s0);
-        }
-        for (; k < n; k++) s += a[k] * b[k];
-        return s;
     }
 }
