@@ -12,64 +12,24 @@ public static unsafe class Q4_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
-            Pick(KernelIsa.Current), Pick4(KernelIsa.Current, KernelIsa.Vnni));
+            Pick(KernelIsa.Current), FourRowDot<Block>.Pick(KernelIsa.Current, KernelIsa.Vnni));
 
-    /// <summary>The four-row kernel for <paramref name="level"/> (null: rows one at a time).</summary>
-    internal static delegate*<byte*, GemvContext*, float*, void> Pick4(IsaLevel level, bool vnni) =>
-        level == IsaLevel.Scalar ? null : vnni ? &Dot4Vnni : &Dot4Avx2;
-
-    internal static void Dot4Avx2(byte* row, GemvContext* c, float* y) => Dot4(row, c, y, vnni: false);
-    internal static void Dot4Vnni(byte* row, GemvContext* c, float* y) => Dot4(row, c, y, vnni: true);
-
-    /// <summary>
-    /// Four rows per pass over x, each row accumulated exactly as <see cref="DotAvx2"/> does (even blocks into one
-    /// accumulator, odd into another, the same int32 lanes, the same scale products), so the results are the same bits:
-    /// x's codes, lane sums and scale are loaded once for four rows, and with VNNI the lanes Σ4 q·x̂ − 8·Σ4 x̂ are one
-    /// <c>vpdpbusd</c> onto −8·Σ4 x̂. 256-bit throughout: on CPUs that split 512-bit work over fewer ports this keeps
-    /// a third port busy, and it is as fast as the 512-bit form where they do not.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot4(byte* row, GemvContext* c, float* y, bool vnni)
+    /// <summary>q4_0 for <see cref="FourRowDot{TBlock}"/>: the codes 0..15 are maddubs' unsigned operand as they are, and
+    /// the −8 is the bias 8·Σ4 x̂ (subtracted), or with VNNI its negation, which <c>vpdpbusd</c> accumulates onto.</summary>
+    private struct Block : IQ8PairedBlock
     {
-        int nb = c->Cols / 32;
-        long rb = c->RowBytes;
-        byte* r0 = row, r1 = row + rb, r2 = row + 2 * rb, r3 = row + 3 * rb;
-        Vector256<float> e0 = default, e1 = default, e2 = default, e3 = default;
-        Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
-        int b = 0;
-        for (; b + 1 < nb; b += 2)
+        public static int Size => BlockQ4_0.Size;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Bias(GemvContext* c, int b, bool vnni)
         {
-            Step(r0, r1, r2, r3, b, c, vnni, ref e0, ref e1, ref e2, ref e3);
-            Step(r0, r1, r2, r3, b + 1, c, vnni, ref o0, ref o1, ref o2, ref o3);
+            var s4 = Avx.LoadVector256(c->Act.Sum4x8 + b * 8);
+            return vnni ? Vector256<int>.Zero - s4 : s4;
         }
-        if (b < nb) Step(r0, r1, r2, r3, b, c, vnni, ref e0, ref e1, ref e2, ref e3);
-        y[0] = IntDot.HSum(Avx.Add(e0, o0));
-        y[1] = IntDot.HSum(Avx.Add(e1, o1));
-        y[2] = IntDot.HSum(Avx.Add(e2, o2));
-        y[3] = IntDot.HSum(Avx.Add(e3, o3));
-    }
 
-    /// <summary>Block <paramref name="b"/> of four rows into their accumulators.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(byte* r0, byte* r1, byte* r2, byte* r3, int b, GemvContext* c, bool vnni,
-        ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2, ref Vector256<float> a3)
-    {
-        var xq = Avx.LoadVector256(c->Act.Q + b * 32);
-        var s4 = Avx.LoadVector256(c->Act.Sum4x8 + b * 8);
-        var bias = vnni ? Vector256<int>.Zero - s4 : s4;
-        var dx = Avx.LoadVector256(c->Act.DLanes + b * 8);
-        long off = (long)b * BlockQ4_0.Size;
-        a0 = Fma.MultiplyAdd(Scale(r0 + off, dx), Lanes(r0 + off + 2, xq, bias, vnni), a0);
-        a1 = Fma.MultiplyAdd(Scale(r1 + off, dx), Lanes(r1 + off + 2, xq, bias, vnni), a1);
-        a2 = Fma.MultiplyAdd(Scale(r2 + off, dx), Lanes(r2 + off + 2, xq, bias, vnni), a2);
-        a3 = Fma.MultiplyAdd(Scale(r3 + off, dx), Lanes(r3 + off + 2, xq, bias, vnni), a3);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Lanes(byte* codes, Vector256<sbyte> xq, Vector256<int> bias, bool vnni) => Q4_0Kernels.Lanes(codes, xq, bias, vnni);
     }
-
-    /// <summary>d_w·d_x in every lane: the block's fp16 scale broadcast from the conversion table by the load itself,
-    /// times x's block scale (the same product, so the same bits, as the scalar multiply then broadcast).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Scale(byte* block, Vector256<float> dx) =>
-        Avx.Multiply(Avx.BroadcastScalarToVector256(HalfConvert.TablePtr + *(ushort*)block), dx);
 
     /// <summary>8 lanes of Σ4 (q−8)·x̂ for the 16 code bytes at <paramref name="qs"/>; <paramref name="bias"/> is
     /// 8·Σ4 x̂ (subtracted) or, with VNNI, its negation (accumulated onto).</summary>

@@ -12,60 +12,22 @@ public static unsafe class Q8_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
-            Pick(KernelIsa.Current), Pick4(KernelIsa.Current, KernelIsa.Vnni));
+            Pick(KernelIsa.Current), FourRowDot<Block>.Pick(KernelIsa.Current, KernelIsa.Vnni));
 
-    /// <summary>The four-row kernel for <paramref name="level"/> (null: rows one at a time).</summary>
-    internal static delegate*<byte*, GemvContext*, float*, void> Pick4(IsaLevel level, bool vnni) =>
-        level == IsaLevel.Scalar ? null : vnni ? &Dot4Vnni : &Dot4Avx2;
-
-    internal static void Dot4Avx2(byte* row, GemvContext* c, float* y) => Dot4(row, c, y, vnni: false);
-    internal static void Dot4Vnni(byte* row, GemvContext* c, float* y) => Dot4(row, c, y, vnni: true);
-
-    /// <summary>
-    /// Four rows per pass over x, each accumulated exactly as <see cref="DotAvx2"/> does (even blocks, odd blocks, the
-    /// same int32 lanes and scale products: the same bits). With VNNI the codes are made unsigned by adding 128 (one
-    /// xor), so <c>vpdpbusd</c> takes them as they are onto −128·Σ4 x̂: Σ4 (w+128)·x̂ − 128·Σ4 x̂ = Σ4 w·x̂, exactly.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot4(byte* row, GemvContext* c, float* y, bool vnni)
+    /// <summary>q8_0 for <see cref="FourRowDot{TBlock}"/>. With VNNI the codes are made unsigned by adding 128 (one xor),
+    /// so <c>vpdpbusd</c> takes them as they are onto −128·Σ4 x̂: Σ4 (w+128)·x̂ − 128·Σ4 x̂ = Σ4 w·x̂, exactly.</summary>
+    private struct Block : IQ8PairedBlock
     {
-        int nb = c->Cols / 32;
-        long rb = c->RowBytes;
-        byte* r0 = row, r1 = row + rb, r2 = row + 2 * rb, r3 = row + 3 * rb;
-        Vector256<float> e0 = default, e1 = default, e2 = default, e3 = default;
-        Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
-        int b = 0;
-        for (; b + 1 < nb; b += 2)
-        {
-            Step(r0, r1, r2, r3, b, c, vnni, ref e0, ref e1, ref e2, ref e3);
-            Step(r0, r1, r2, r3, b + 1, c, vnni, ref o0, ref o1, ref o2, ref o3);
-        }
-        if (b < nb) Step(r0, r1, r2, r3, b, c, vnni, ref e0, ref e1, ref e2, ref e3);
-        y[0] = IntDot.HSum(Avx.Add(e0, o0));
-        y[1] = IntDot.HSum(Avx.Add(e1, o1));
-        y[2] = IntDot.HSum(Avx.Add(e2, o2));
-        y[3] = IntDot.HSum(Avx.Add(e3, o3));
-    }
+        public static int Size => BlockQ8_0.Size;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(byte* r0, byte* r1, byte* r2, byte* r3, int b, GemvContext* c, bool vnni,
-        ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2, ref Vector256<float> a3)
-    {
-        var xq = Avx.LoadVector256(c->Act.Q + b * 32);
-        // −128·Σ4 x̂ = −16 · (8·Σ4 x̂)
-        var bias = vnni ? Vector256<int>.Zero - Avx2.ShiftLeftLogical(Avx.LoadVector256(c->Act.Sum4x8 + b * 8), 4) : default;
-        var dx = Avx.LoadVector256(c->Act.DLanes + b * 8);
-        long off = (long)b * BlockQ8_0.Size;
-        a0 = Fma.MultiplyAdd(Scale(r0 + off, dx), Lanes(r0 + off + 2, xq, bias, vnni), a0);
-        a1 = Fma.MultiplyAdd(Scale(r1 + off, dx), Lanes(r1 + off + 2, xq, bias, vnni), a1);
-        a2 = Fma.MultiplyAdd(Scale(r2 + off, dx), Lanes(r2 + off + 2, xq, bias, vnni), a2);
-        a3 = Fma.MultiplyAdd(Scale(r3 + off, dx), Lanes(r3 + off + 2, xq, bias, vnni), a3);
-    }
+        /// <summary>−128·Σ4 x̂ = −16 · (8·Σ4 x̂) with VNNI; nothing without.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Bias(GemvContext* c, int b, bool vnni) =>
+            vnni ? Vector256<int>.Zero - Avx2.ShiftLeftLogical(Avx.LoadVector256(c->Act.Sum4x8 + b * 8), 4) : default;
 
-    /// <summary>d_w·d_x in every lane, the fp16 scale broadcast from the conversion table by the load.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Scale(byte* block, Vector256<float> dx) =>
-        Avx.Multiply(Avx.BroadcastScalarToVector256(HalfConvert.TablePtr + *(ushort*)block), dx);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Lanes(byte* codes, Vector256<sbyte> xq, Vector256<int> bias, bool vnni) => Q8_0Kernels.Lanes(codes, xq, bias, vnni);
+    }
 
     /// <summary>8 lanes of Σ4 w·x̂ for the 32 codes at <paramref name="qs"/>, as floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
