@@ -16,8 +16,13 @@ namespace Compression.Experiments;
 /// folder) that <see cref="Dispose"/> deletes; the records keep their sizes. A GGUF input is used by llama.cpp as it is,
 /// an exported ONNX folder by ONNX Runtime.
 /// </summary>
-public sealed class EngineArtifacts(string checkpointPath, ModelInfo info, string storedFormat, IProgress<string>? activity = null) : IDisposable
+/// <param name="calibration">The spec's calibration set: llama.cpp's file types are then quantized with an importance matrix
+/// computed on it (as llama-quantize --imatrix), which the i-quants (IQ2_XS, IQ1_S …) cannot do without.</param>
+public sealed class EngineArtifacts(string checkpointPath, ModelInfo info, string storedFormat, IProgress<string>? activity = null,
+    Quantization.Calibration.CalibrationSpec? calibration = null) : IDisposable
 {
+    private Quantization.Calibration.ImportanceMatrix? _imatrix;
+
     private readonly string _scratch = Path.Combine(Path.GetTempPath(), $"compress-engines-{Guid.NewGuid():N}");
     private readonly Dictionary<string, string> _made = new(StringComparer.Ordinal);
 
@@ -76,7 +81,15 @@ public sealed class EngineArtifacts(string checkpointPath, ModelInfo info, strin
         var type = LlamaCppQuantizer.Get(name);
         // From a float32 GGUF, so every file type starts from the same unquantized weights.
         string source = File.Exists(checkpointPath) && storedFormat is "f32" or "f16" or "bf16" ? checkpointPath : BaselineGguf();
-        return Made($"llamacpp-{type.Name}", path => LlamaCppQuantizer.Quantize(source, type, path), ".gguf");
+        return Made($"llamacpp-{type.Name}", path =>
+        {
+            if (calibration is not null && _imatrix is null)
+            {
+                activity?.Report($"importance matrix: running the model on {calibration.Label}");
+                _imatrix = LlamaCppQuantizer.ComputeImatrix(checkpointPath, calibration);
+            }
+            LlamaCppQuantizer.Quantize(source, type, path, imatrix: _imatrix);
+        }, ".gguf");
     }
 
     private string Onnx(TensorFormat format)

@@ -71,8 +71,9 @@ public static class ExperimentSpecLoader
             {
                 if (!SweepEngines.Of(spec).Contains(SweepEngines.LlamaCpp))
                     Fail($"formats[{i}]", $"'{spec.Formats[i]}' is a llama.cpp file type: add \"llama.cpp\" to engines");
-                if (Compression.Engines.LlamaCpp.LlamaCppQuantizer.Get(spec.Formats[i]).NeedsImatrix)
-                    Fail($"formats[{i}]", $"llama.cpp's {spec.Formats[i]} needs an importance matrix, which the sweep does not compute");
+                if (Compression.Engines.LlamaCpp.LlamaCppQuantizer.Get(spec.Formats[i]).NeedsImatrix && spec.Calibration is null)
+                    Fail($"formats[{i}]", $"llama.cpp's {spec.Formats[i]} needs an importance matrix: add a calibration set " +
+                        "{\"file\": TEXT_OR_JSONL, \"sequences\": N, \"length\": L, \"seed\": S}, which every llama.cpp type is then quantized with");
                 continue;
             }
             if (format is null)

@@ -151,7 +151,8 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
         using var ownedSession = session;
         var baseline = session is null ? null : EvaluatedModel.Baseline(session);
         var (info, storedFormat) = baseline is not null ? (baseline.Info, baseline.Format) : Describe(path);
-        using var artifacts = new EngineArtifacts(path, info, storedFormat, new InlineProgress<string>(m => _progress.Activity(m)));
+        var calibration = spec.Calibration is { File: { } file } c ? new Quantization.Calibration.CalibrationSpec(file, c.Sequences, c.Length, c.Seed) : null;
+        using var artifacts = new EngineArtifacts(path, info, storedFormat, new InlineProgress<string>(m => _progress.Activity(m)), calibration);
         // Each engine's baseline, opened when a KL cell compares with it (another engine's baseline may be the reference).
         var baselines = new Dictionary<string, EvaluatedModel>();
         if (baseline is not null) baselines[SweepEngines.TorchSharp] = baseline;
@@ -308,6 +309,10 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             };
             if (group.Method != ResultKey.Rtn)
                 record = record with { Method = group.Method, Calibration = _calibration?.Spec.Label };
+            else if (group.Engine == SweepEngines.LlamaCpp && !group.IsBaseline && SweepEngines.IsLlamaCppFileType(group.Format)
+                     && spec.Calibration is { File: { } file } c)
+                // llama.cpp's file types were quantized with the importance matrix of the spec's calibration set.
+                record = record with { Calibration = new Quantization.Calibration.CalibrationSpec(file, c.Sequences, c.Length, c.Seed).Label };
             // A record filed under another key would never satisfy the skip check: fail loudly instead of re-running forever.
             if (record.Key != cell.Key) throw new InvalidOperationException($"cell {cell.Key} produced a record for {record.Key}");
             store.Save(record);

@@ -259,4 +259,43 @@ public sealed class LlamaCppImatrixTests(ITestOutputHelper output) : IDisposable
         public readonly List<float[]> All = [];
         public void Accept(int position, int actualToken, ReadOnlySpan<float> logProbs) => All.Add(logProbs.ToArray());
     }
+
+    /// <summary>A sweep lists an i-quant beside the workbench's formats once it has a calibration set: the matrix is computed
+    /// on it and the file scored by llama.cpp; without one the spec is refused, naming the format and what to add.</summary>
+    [Fact]
+    public void A_sweep_with_a_calibration_set_scores_an_i_quant_and_one_without_is_refused()
+    {
+        string dir = Path.Combine(_dir, "sweep");
+        Directory.CreateDirectory(dir);
+        string text = Path.Combine(dir, "text.txt");
+        File.WriteAllText(text, string.Join("\n\n", new CorpusGenerator(ProxyModel.CorpusSeed).Documents(CorpusSplit.Test, 12)));
+        string Spec(bool withCalibration) => $$"""
+            {
+              "name": "iq",
+              "model": { "path": {{System.Text.Json.JsonSerializer.Serialize(ProxyGguf.F32)}} },
+              "engines": ["llama.cpp"],
+              "formats": ["IQ2_XS"],
+              {{(withCalibration ? $"\"calibration\": {{ \"file\": {System.Text.Json.JsonSerializer.Serialize(ProxySpec.File)}, \"sequences\": 8, \"length\": 64, \"seed\": 7 }}," : "")}}
+              "tasks": { "perplexity": { "file": "text.txt", "context": 128, "maxTokens": 512 } },
+              "output": {{System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, "results"))}}
+            }
+            """;
+        string without = Path.Combine(dir, "without.json");
+        File.WriteAllText(without, Spec(false));
+        var e = Assert.Throws<InvalidDataException>(() => Compression.Experiments.ExperimentSpecLoader.Load(without, dir));
+        Assert.Contains("IQ2_XS needs an importance matrix: add a calibration set", e.Message);
+
+        string with = Path.Combine(dir, "with.json");
+        File.WriteAllText(with, Spec(true));
+        var records = Compression.Tests.Experiments.ExperimentInputs.Run(with, dir).Records;
+        var iq = records.Single(r => r.Engine == "llama.cpp" && r.Format == "IQ2_XS" && r.Task.Name == "perplexity");
+        var baseline = records.Single(r => r.Engine == "llama.cpp" && r.Format != "IQ2_XS" && r.Task.Name == "perplexity");
+        double ppl = iq.Metrics[Compression.Reporting.MetricNames.Perplexity].Value;
+        double f32 = baseline.Metrics[Compression.Reporting.MetricNames.Perplexity].Value;
+        output.WriteLine($"perplexity: f32 {f32:F3}, IQ2_XS {ppl:F3} ({iq.Size!.BitsPerWeight:F2} bits/weight)");
+        Assert.True(double.IsFinite(ppl) && ppl > f32 * 0.9 && ppl < f32 * 2, $"IQ2_XS perplexity {ppl} vs f32 {f32}");
+        Assert.True(iq.Size!.BitsPerWeight < 3.5, $"IQ2_XS at {iq.Size!.BitsPerWeight} bits/weight");
+        Assert.Equal($"{Path.GetFileName(ProxySpec.File)} 8×64 seed 7", iq.Calibration); // the record says which matrix
+        Assert.Null(baseline.Calibration);
+    }
 }
