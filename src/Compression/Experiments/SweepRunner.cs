@@ -151,8 +151,7 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
         using var ownedSession = session;
         var baseline = session is null ? null : EvaluatedModel.Baseline(session);
         var (info, storedFormat) = baseline is not null ? (baseline.Info, baseline.Format) : Describe(path);
-        var calibration = spec.Calibration is { File: { } file } c ? new Quantization.Calibration.CalibrationSpec(file, c.Sequences, c.Length, c.Seed) : null;
-        using var artifacts = new EngineArtifacts(path, info, storedFormat, new InlineProgress<string>(m => _progress.Activity(m)), calibration);
+        using var artifacts = new EngineArtifacts(path, info, storedFormat, new InlineProgress<string>(m => _progress.Activity(m)), LlamaCppCalibration);
         // Each engine's baseline, opened when a KL cell compares with it (another engine's baseline may be the reference).
         var baselines = new Dictionary<string, EvaluatedModel>();
         if (baseline is not null) baselines[SweepEngines.TorchSharp] = baseline;
@@ -271,6 +270,10 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
 
     private Quantization.Calibration.CalibrationSet? _calibration;
 
+    /// <summary>The spec's calibration set as llama.cpp's importance matrix is computed on it (null: none in the spec).</summary>
+    private Quantization.Calibration.CalibrationSpec? LlamaCppCalibration =>
+        spec.Calibration is { File: { } file } c ? new(file, c.Sequences, c.Length, c.Seed) : null;
+
     /// <summary>The spec's calibration set, tokenized once with the model's tokenizer.</summary>
     private Quantization.Calibration.CalibrationSet Calibration(ModelSession session)
     {
@@ -310,9 +313,9 @@ public sealed class SweepRunner(ExperimentSpec spec, string source, SweepOptions
             if (group.Method != ResultKey.Rtn)
                 record = record with { Method = group.Method, Calibration = _calibration?.Spec.Label };
             else if (group.Engine == SweepEngines.LlamaCpp && !group.IsBaseline && SweepEngines.IsLlamaCppFileType(group.Format)
-                     && spec.Calibration is { File: { } file } c)
+                     && LlamaCppCalibration is { } matrixSet)
                 // llama.cpp's file types were quantized with the importance matrix of the spec's calibration set.
-                record = record with { Calibration = new Quantization.Calibration.CalibrationSpec(file, c.Sequences, c.Length, c.Seed).Label };
+                record = record with { Calibration = matrixSet.Label };
             // A record filed under another key would never satisfy the skip check: fail loudly instead of re-running forever.
             if (record.Key != cell.Key) throw new InvalidOperationException($"cell {cell.Key} produced a record for {record.Key}");
             store.Save(record);
