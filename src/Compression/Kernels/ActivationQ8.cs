@@ -27,11 +27,27 @@ public readonly unsafe struct ActivationQ8
     /// <summary>8·(sum of each 4 consecutive codes) (cols/4 ints): the bias term of offset-binary
     /// formats, so q4_0 can multiply its unsigned codes directly, Σ(q−8)·x = Σq·x − 8·Σx, lane by lane.</summary>
     public readonly int* Sum4x8;
+    /// <summary><see cref="DLanes"/> with the upper four lanes of each block divided by 16 (cols/4 floats): the scale
+    /// lanes of q4_0's VNNI kernels, whose upper lanes hold 16× the high-nibble sums (codes masked in place, not
+    /// shifted). d/16 is exact and d_w·(d/16) = (d_w·d)/16 exactly while it stays a normal float, which
+    /// <see cref="Hi16Exact"/> records.</summary>
+    public readonly float* DLanesHi16;
+    /// <summary>−<see cref="Sum4x8"/> with the upper four lanes of each block times 16 (cols/4 ints): the bias those
+    /// kernels accumulate onto.</summary>
+    public readonly int* NegSum4x8Hi16;
+    /// <summary>Every block scale is 0 or in [2⁻⁹⁸, 2¹⁰⁰), so for every fp16 d_w (0 or 2⁻²⁴ ≤ |d_w| ≤ 65504) d_w·d/16
+    /// stays a normal float and d_w·d does not overflow: the ×16 lanes give exactly the bits of the shifted ones.</summary>
+    public readonly bool Hi16Exact;
     public readonly int Cols;
 
-    private ActivationQ8(sbyte* q, float* d, float* s, sbyte* negQ, float* dLanes, int* sum4x8, int cols)
+    /// <summary>The block scales for which <see cref="Hi16Exact"/> holds: [2⁻⁹⁸, 2¹⁰⁰).</summary>
+    internal static readonly float Hi16MinScale = MathF.ScaleB(1, -98), Hi16MaxScale = MathF.ScaleB(1, 100);
+
+    private ActivationQ8(sbyte* q, float* d, float* s, sbyte* negQ, float* dLanes, int* sum4x8, float* dLanesHi16,
+        int* negSum4x8Hi16, bool hi16Exact, int cols)
     {
-        Q = q; D = d; S = s; NegQ = negQ; DLanes = dLanes; Sum4x8 = sum4x8; Cols = cols;
+        Q = q; D = d; S = s; NegQ = negQ; DLanes = dLanes; Sum4x8 = sum4x8; DLanesHi16 = dLanesHi16;
+        NegSum4x8Hi16 = negSum4x8Hi16; Hi16Exact = hi16Exact; Cols = cols;
     }
 
     /// <summary>Quantizes <paramref name="x"/> (length a multiple of 32) into this thread's scratch slot 0.</summary>
@@ -40,29 +56,35 @@ public readonly unsafe struct ActivationQ8
         int cols = x.Length;
         if (cols % Block != 0) throw new ArgumentException($"activation length {cols} is not a multiple of {Block}");
         int nb = cols / Block;
-        // Layout: DLanes (cols bytes, 64-byte aligned), Sum4x8 (cols bytes), Q, NegQ, D, S.
-        byte* mem = Scratch.Get(0, (nuint)(4 * cols + 8 * nb + 64));
-        var act = new ActivationQ8((sbyte*)(mem + 2 * cols), (float*)(mem + 4 * cols), (float*)(mem + 4 * cols) + nb,
-            (sbyte*)(mem + 3 * cols), (float*)mem, (int*)(mem + cols), cols);
+        // Layout: DLanes (cols bytes, 64-byte aligned), Sum4x8 (cols bytes), Q, NegQ, DLanesHi16, NegSum4x8Hi16
+        // (cols bytes each), D, S.
+        byte* mem = Scratch.Get(0, (nuint)(6 * cols + 8 * nb + 64));
+        float* dLanes = (float*)mem, d = (float*)(mem + 6 * cols), sums = d + nb, dLanesHi16 = (float*)(mem + 4 * cols);
+        int* sum4x8 = (int*)(mem + cols), negSum4x8Hi16 = (int*)(mem + 5 * cols);
+        sbyte* q = (sbyte*)(mem + 2 * cols), negQ = (sbyte*)(mem + 3 * cols);
+        bool hi16Exact = true;
         bool simd = KernelIsa.Current >= IsaLevel.Avx2; // the AVX2 block equals the scalar one exactly
+        var hi16 = Vector256.Create(1f, 1f, 1f, 1f, 1f / 16, 1f / 16, 1f / 16, 1f / 16);
+        var neg16 = Vector256.Create(-1, -1, -1, -1, -16, -16, -16, -16);
         fixed (float* px = x)
         {
             for (int b = 0; b < nb; b++)
             {
-                if (simd) QuantizeBlockAvx2(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
-                else QuantizeBlockScalar(px + b * Block, act.Q + b * Block, out act.D[b], out act.S[b]);
-                (Vector256<sbyte>.Zero - Vector256.Load(act.Q + b * Block)).Store(act.NegQ + b * Block);
-                Vector256.Create(act.D[b]).Store(act.DLanes + b * 8);
-                if (simd) (IntDot.MulSumU8I8(Vector256.Create((byte)8), Vector256.Load(act.Q + b * Block))).Store(act.Sum4x8 + b * 8);
+                sbyte* qb = q + b * Block;
+                if (simd) QuantizeBlockAvx2(px + b * Block, qb, out d[b], out sums[b]);
+                else QuantizeBlockScalar(px + b * Block, qb, out d[b], out sums[b]);
+                (Vector256<sbyte>.Zero - Vector256.Load(qb)).Store(negQ + b * Block);
+                var dv = Vector256.Create(d[b]);
+                dv.Store(dLanes + b * 8);
+                (dv * hi16).Store(dLanesHi16 + b * 8);
+                if (simd) IntDot.MulSumU8I8(Vector256.Create((byte)8), Vector256.Load(qb)).Store(sum4x8 + b * 8);
                 else
-                    for (int j = 0; j < 8; j++)
-                    {
-                        sbyte* q4 = act.Q + b * Block + 4 * j;
-                        act.Sum4x8[b * 8 + j] = 8 * (q4[0] + q4[1] + q4[2] + q4[3]);
-                    }
+                    for (int j = 0; j < 8; j++) sum4x8[b * 8 + j] = 8 * (qb[4 * j] + qb[4 * j + 1] + qb[4 * j + 2] + qb[4 * j + 3]);
+                (Vector256.Load(sum4x8 + b * 8) * neg16).Store(negSum4x8Hi16 + b * 8);
+                if (d[b] != 0 && !(d[b] >= Hi16MinScale && d[b] < Hi16MaxScale) && !float.IsNaN(d[b])) hi16Exact = false;
             }
         }
-        return act;
+        return new ActivationQ8(q, d, sums, negQ, dLanes, sum4x8, dLanesHi16, negSum4x8Hi16, hi16Exact, cols);
     }
 
     /// <summary>Scalar definition of one block (the SIMD path must give identical codes and scales).</summary>

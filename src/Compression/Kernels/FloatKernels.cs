@@ -61,6 +61,18 @@ public static unsafe class FloatKernels
         _ => HalfConvert.LoadBf16x16((ushort*)row + k),
     };
 
+    /// <summary>Prefetches the lines of the 32 values at k one stripe of rows ahead (<see cref="GemvContext.Ahead"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(byte* row, int k, long ahead, Kind kind)
+    {
+        if (kind == Kind.F32)
+        {
+            Sse.Prefetch0(row + 4L * k + ahead);
+            Sse.Prefetch0(row + 4L * k + 64 + ahead);
+        }
+        else Sse.Prefetch0(row + 2L * k + ahead);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Scalar(byte* row, int k, Kind kind) => kind switch
     {
@@ -74,10 +86,12 @@ public static unsafe class FloatKernels
     {
         float* x = c->X;
         int n = c->Cols, k = 0;
+        long ahead = c->Ahead;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
         if (kind == Kind.F16)
             for (; k + 32 <= n; k += 32)
             {
+                Prefetch(row, k, ahead, kind);
                 HalfConvert.Load16Pair((ushort*)row + k, out var w0, out var w1);
                 HalfConvert.Load16Pair((ushort*)row + k + 16, out var w2, out var w3);
                 s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + k), s0);
@@ -87,6 +101,7 @@ public static unsafe class FloatKernels
             }
         for (; k + 32 <= n; k += 32)
         {
+            Prefetch(row, k, ahead, kind);
             s0 = Fma.MultiplyAdd(Load8(row, k, kind), Avx.LoadVector256(x + k), s0);
             s1 = Fma.MultiplyAdd(Load8(row, k + 8, kind), Avx.LoadVector256(x + k + 8), s1);
             s2 = Fma.MultiplyAdd(Load8(row, k + 16, kind), Avx.LoadVector256(x + k + 16), s2);
@@ -102,16 +117,19 @@ public static unsafe class FloatKernels
     {
         float* x = c->X;
         int n = c->Cols, k = 0;
+        long ahead = c->Ahead;
         Vector512<float> a = default, b = default;
         if (kind == Kind.F16)
             for (; k + 32 <= n; k += 32)
             {
+                Prefetch(row, k, ahead, kind);
                 HalfConvert.Load32((ushort*)row + k, out var w0, out var w1);
                 a = Avx512F.FusedMultiplyAdd(w0, Vector512.Load(x + k), a);
                 b = Avx512F.FusedMultiplyAdd(w1, Vector512.Load(x + k + 16), b);
             }
         for (; k + 32 <= n; k += 32)
         {
+            Prefetch(row, k, ahead, kind);
             a = Avx512F.FusedMultiplyAdd(Load16(row, k, kind), Vector512.Load(x + k), a);
             b = Avx512F.FusedMultiplyAdd(Load16(row, k + 16, kind), Vector512.Load(x + k + 16), b);
         }

@@ -18,6 +18,13 @@ internal unsafe interface IQ8PairedBlock
     /// (e.g. the bias of offset-binary codes).</summary>
     static abstract Vector256<int> Bias(GemvContext* c, int b, bool vnni);
 
+    /// <summary>The activation scale lanes (8 per block) the lanes are multiplied with, with or without VNNI.</summary>
+    static abstract float* ScaleLanes(GemvContext* c, bool vnni);
+
+    /// <summary>Whether the VNNI lanes give exactly the bits of the AVX2 ones for these activations; when not, the
+    /// AVX2 lanes are used.</summary>
+    static abstract bool VnniExact(GemvContext* c);
+
     /// <summary>8 lanes of Σ4 w·x̂ for the codes at <paramref name="codes"/>, as floats — the same lanes as the format's
     /// one-row AVX2 kernel, with or without VNNI.</summary>
     static abstract Vector256<float> Lanes(byte* codes, Vector256<sbyte> xq, Vector256<int> bias, bool vnni);
@@ -32,7 +39,11 @@ internal unsafe interface IQ8PairedBlock
 internal static unsafe class FourRowDot<TBlock> where TBlock : struct, IQ8PairedBlock
 {
     public static void Avx2(byte* row, GemvContext* c, float* y) => Dot4(row, c, y, vnni: false);
-    public static void Vnni(byte* row, GemvContext* c, float* y) => Dot4(row, c, y, vnni: true);
+    public static void Vnni(byte* row, GemvContext* c, float* y)
+    {
+        if (TBlock.VnniExact(c)) Dot4(row, c, y, vnni: true);
+        else Dot4(row, c, y, vnni: false);
+    }
 
     /// <summary>The kernel for <paramref name="level"/> (null at the scalar level: rows one at a time).</summary>
     public static delegate*<byte*, GemvContext*, float*, void> Pick(IsaLevel level, bool vnni) =>
@@ -41,18 +52,23 @@ internal static unsafe class FourRowDot<TBlock> where TBlock : struct, IQ8Paired
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Dot4(byte* row, GemvContext* c, float* y, bool vnni)
     {
+        float* dLanes = TBlock.ScaleLanes(c, vnni);
         int nb = c->Cols / 32;
         long rb = c->RowBytes;
         byte* r0 = row, r1 = row + rb, r2 = row + 2 * rb, r3 = row + 3 * rb;
         Vector256<float> e0 = default, e1 = default, e2 = default, e3 = default;
         Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
         int b = 0;
+        long ahead = c->Ahead;
         for (; b + 1 < nb; b += 2)
         {
-            Step(r0, r1, r2, r3, b, c, vnni, ref e0, ref e1, ref e2, ref e3);
-            Step(r0, r1, r2, r3, b + 1, c, vnni, ref o0, ref o1, ref o2, ref o3);
+            // One pass ahead: the next four rows' lines at this position (about one line per row per two blocks).
+            long pf = (long)b * TBlock.Size + ahead;
+            Sse.Prefetch0(r0 + pf); Sse.Prefetch0(r1 + pf); Sse.Prefetch0(r2 + pf); Sse.Prefetch0(r3 + pf);
+            Step(r0, r1, r2, r3, b, c, dLanes, vnni, ref e0, ref e1, ref e2, ref e3);
+            Step(r0, r1, r2, r3, b + 1, c, dLanes, vnni, ref o0, ref o1, ref o2, ref o3);
         }
-        if (b < nb) Step(r0, r1, r2, r3, b, c, vnni, ref e0, ref e1, ref e2, ref e3);
+        if (b < nb) Step(r0, r1, r2, r3, b, c, dLanes, vnni, ref e0, ref e1, ref e2, ref e3);
         y[0] = IntDot.HSum(Avx.Add(e0, o0));
         y[1] = IntDot.HSum(Avx.Add(e1, o1));
         y[2] = IntDot.HSum(Avx.Add(e2, o2));
@@ -61,12 +77,12 @@ internal static unsafe class FourRowDot<TBlock> where TBlock : struct, IQ8Paired
 
     /// <summary>Block <paramref name="b"/> of four rows into their accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(byte* r0, byte* r1, byte* r2, byte* r3, int b, GemvContext* c, bool vnni,
+    private static void Step(byte* r0, byte* r1, byte* r2, byte* r3, int b, GemvContext* c, float* dLanes, bool vnni,
         ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2, ref Vector256<float> a3)
     {
         var xq = Avx.LoadVector256(c->Act.Q + b * 32);
         var bias = TBlock.Bias(c, b, vnni);
-        var dx = Avx.LoadVector256(c->Act.DLanes + b * 8);
+        var dx = Avx.LoadVector256(dLanes + b * 8);
         long off = (long)b * TBlock.Size;
         a0 = Fma.MultiplyAdd(Scale(r0 + off, dx), TBlock.Lanes(r0 + off + 2, xq, bias, vnni), a0);
         a1 = Fma.MultiplyAdd(Scale(r1 + off, dx), TBlock.Lanes(r1 + off + 2, xq, bias, vnni), a1);

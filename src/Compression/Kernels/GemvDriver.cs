@@ -18,6 +18,9 @@ public unsafe struct GemvContext
     /// <summary>Optional: four consecutive rows at once (y[0..4) for the rows at W, W + RowBytes, …), so the
     /// activation loads are shared; each row's result must equal <see cref="Dot"/>'s bit for bit.</summary>
     public delegate*<byte*, GemvContext*, float*, void> Dot4;
+    /// <summary>Bytes from a position in a row to the same position in the row this thread reads a few rows later
+    /// (<see cref="KernelPrefetch"/>): kernels prefetch <c>p + Ahead</c> as they read <c>p</c>. 0 when off.</summary>
+    public long Ahead;
 }
 
 /// <summary>
@@ -60,6 +63,7 @@ public static unsafe class GemvDriver
         fixed (GemvContext* pc = &ctx)
         {
             ctx.W = pw; ctx.X = px; ctx.Y = py;
+            ctx.Ahead = KernelPrefetch.Rows(ctx.Dot4 != null ? 4 : 1) * ctx.RowBytes;
             int minRows = (int)Math.Clamp(MinParallelBytes / Math.Max(1, ctx.RowBytes), 1, int.MaxValue);
             RowParallel.For(rows, Grain, minRows, &RunRows, (nint)pc);
         }

@@ -20,23 +20,32 @@ public static unsafe class Q4_0Kernels
     {
         public static int Size => BlockQ4_0.Size;
 
+        /// <summary>8·Σ4 x̂ (subtracted); with VNNI −8·Σ4 x̂, the upper four lanes ×16 (accumulated onto).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Bias(GemvContext* c, int b, bool vnni)
-        {
-            var s4 = Avx.LoadVector256(c->Act.Sum4x8 + b * 8);
-            return vnni ? Vector256<int>.Zero - s4 : s4;
-        }
+        public static Vector256<int> Bias(GemvContext* c, int b, bool vnni) =>
+            Avx.LoadVector256((vnni ? c->Act.NegSum4x8Hi16 : c->Act.Sum4x8) + b * 8);
+
+        /// <summary>With VNNI the upper lanes hold 16× the high-nibble sums, so their scale lanes are d/16.</summary>
+        public static float* ScaleLanes(GemvContext* c, bool vnni) => vnni ? c->Act.DLanesHi16 : c->Act.DLanes;
+
+        public static bool VnniExact(GemvContext* c) => c->Act.Hi16Exact;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Lanes(byte* codes, Vector256<sbyte> xq, Vector256<int> bias, bool vnni) => Q4_0Kernels.Lanes(codes, xq, bias, vnni);
     }
 
+    /// <summary>The block's 16 code bytes in both halves, the lower half masked to the low nibbles and the upper to the
+    /// high nibbles in place (16× their value: one AND, no shift).</summary>
+    private static readonly Vector256<byte> NibbleMasks = Vector256.Create(
+        Vector128.Create((byte)0x0f), Vector128.Create((byte)0xf0));
+
     /// <summary>8 lanes of Σ4 (q−8)·x̂ for the 16 code bytes at <paramref name="qs"/>; <paramref name="bias"/> is
-    /// 8·Σ4 x̂ (subtracted) or, with VNNI, its negation (accumulated onto).</summary>
+    /// 8·Σ4 x̂ (subtracted) or, with VNNI, its negation with the upper lanes ×16 (accumulated onto) — the upper lanes
+    /// then hold 16·Σ4 (q−8)·x̂ (|·| ≤ 65,024, exact as a float), which <see cref="Block.ScaleLanes"/> divides back.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Lanes(byte* qs, Vector256<sbyte> xq, Vector256<int> bias, bool vnni) =>
         Avx.ConvertToVector256Single(vnni
-            ? AvxVnni.MultiplyWideningAndAdd(bias, IntDot.Nibbles32Broadcast(qs), xq)
+            ? AvxVnni.MultiplyWideningAndAdd(bias, Avx2.And(Avx2.BroadcastVector128ToVector256(qs), NibbleMasks), xq)
             : Avx2.Subtract(IntDot.MulSumU8I8(IntDot.Nibbles32Broadcast(qs), xq), bias));
 
     /// <summary>The row-dot kernel for <paramref name="level"/>.</summary>

@@ -25,6 +25,9 @@ public static unsafe class Q8_0Kernels
         public static Vector256<int> Bias(GemvContext* c, int b, bool vnni) =>
             vnni ? Vector256<int>.Zero - Avx2.ShiftLeftLogical(Avx.LoadVector256(c->Act.Sum4x8 + b * 8), 4) : default;
 
+        public static float* ScaleLanes(GemvContext* c, bool vnni) => c->Act.DLanes;
+        public static bool VnniExact(GemvContext* c) => true;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Lanes(byte* codes, Vector256<sbyte> xq, Vector256<int> bias, bool vnni) => Q8_0Kernels.Lanes(codes, xq, bias, vnni);
     }
