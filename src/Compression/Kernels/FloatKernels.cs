@@ -67,10 +67,10 @@ public static unsafe class FloatKernels
     {
         if (kind == Kind.F32)
         {
-            Sse.Prefetch0(row + 4L * k + ahead);
-            Sse.Prefetch0(row + 4L * k + 64 + ahead);
+            KernelPrefetch.Line(row + 4L * k + ahead);
+            KernelPrefetch.Line(row + 4L * k + 64 + ahead);
         }
-        else Sse.Prefetch0(row + 2L * k + ahead);
+        else KernelPrefetch.Line(row + 2L * k + ahead);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -64,7 +64,7 @@ internal static unsafe class FourRowDot<TBlock> where TBlock : struct, IQ8Paired
         {
             // One pass ahead: the next four rows' lines at this position (about one line per row per two blocks).
             long pf = (long)b * TBlock.Size + ahead;
-            Sse.Prefetch0(r0 + pf); Sse.Prefetch0(r1 + pf); Sse.Prefetch0(r2 + pf); Sse.Prefetch0(r3 + pf);
+            KernelPrefetch.Line(r0 + pf); KernelPrefetch.Line(r1 + pf); KernelPrefetch.Line(r2 + pf); KernelPrefetch.Line(r3 + pf);
             Step(r0, r1, r2, r3, b, c, dLanes, vnni, ref e0, ref e1, ref e2, ref e3);
             Step(r0, r1, r2, r3, b + 1, c, dLanes, vnni, ref o0, ref o1, ref o2, ref o3);
         }

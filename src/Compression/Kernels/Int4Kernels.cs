@@ -39,7 +39,7 @@ public static unsafe class Int4Kernels
         for (int gi = 0; gi < ng; gi++)
         {
             byte* blk = row + gi * bytes;
-            for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(blk + l + c->Ahead);
+            for (int l = 0; l < bytes; l += 64) KernelPrefetch.Line(blk + l + c->Ahead);
             float s = HalfConvert.Bf16ToFloat(*(ushort*)blk), z = HalfConvert.Bf16ToFloat(*(ushort*)(blk + 2));
             int xb0 = gi * xbPerGroup;
             Vector256<float> inner0 = default, inner1 = default;
@@ -89,7 +89,7 @@ public static unsafe class Int4Kernels
         for (int gi = 0; gi < ng; gi++)
         {
             byte* blk = row + gi * bytes;
-            for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(blk + l + c->Ahead);
+            for (int l = 0; l < bytes; l += 64) KernelPrefetch.Line(blk + l + c->Ahead);
             float s = HalfConvert.Bf16ToFloat(*(ushort*)blk), z = HalfConvert.Bf16ToFloat(*(ushort*)(blk + 2));
             int xb0 = gi * xbPerGroup;
             var inner = Vector512<float>.Zero;

@@ -29,7 +29,7 @@ public static unsafe class Int8Kernels
         int b = 0;
         for (; b + 1 < nb; b += 2)
         {
-            Sse.Prefetch0(w + b * 32 + c->Ahead);
+            KernelPrefetch.Line(w + b * 32 + c->Ahead);
             var p0 = IntDot.MulSumI8(Avx.LoadVector256(w + b * 32), Avx.LoadVector256(c->Act.Q + b * 32));
             var p1 = IntDot.MulSumI8(Avx.LoadVector256(w + b * 32 + 32), Avx.LoadVector256(c->Act.Q + b * 32 + 32));
             acc0 = Fma.MultiplyAdd(Vector256.Create(c->Act.D[b]), p0, acc0);
@@ -50,7 +50,7 @@ public static unsafe class Int8Kernels
         int b = 0;
         for (; b + 1 < nb; b += 2)
         {
-            Sse.Prefetch0(w + b * 32 + c->Ahead);
+            KernelPrefetch.Line(w + b * 32 + c->Ahead);
             var p = IntDot.MulSumI8(Vector512.Load(w + b * 32), c->Act.Q + b * 32, c->Act.NegQ + b * 32);
             acc = Avx512F.FusedMultiplyAdd(Vector512.Create(Vector256.Create(c->Act.D[b]), Vector256.Create(c->Act.D[b + 1])), p, acc);
         }

@@ -35,7 +35,7 @@ public static unsafe class Q1_0Kernels
         for (int b = 0; b < nb; b++)
         {
             var blk = (BlockQ1_0*)(row + b * BlockQ1_0.Size);
-            Sse.Prefetch0((byte*)blk + c->Ahead);
+            KernelPrefetch.Line((byte*)blk + c->Ahead);
             int xb = b * 4;
             var s0 = SignedSum32(blk->Qs, c->Act.Q + xb * 32, c->Act.NegQ + xb * 32);
             var s1 = SignedSum32(blk->Qs + 4, c->Act.Q + xb * 32 + 32, c->Act.NegQ + xb * 32 + 32);
@@ -91,7 +91,7 @@ public static unsafe class Q1_0Kernels
         for (int b = 0; b < nb; b++)
         {
             byte* blk = row + b * BlockQ1_0.Size;
-            Sse.Prefetch0(blk + c->Ahead);
+            KernelPrefetch.Line(blk + c->Ahead);
             var s01 = SignedSum64(*(ulong*)(blk + 2), q + b * 128, nq + b * 128, spread, bit, vbmi);
             var s23 = SignedSum64(*(ulong*)(blk + 10), q + b * 128 + 64, nq + b * 128 + 64, spread, bit, vbmi);
             var inner = Avx512F.Multiply(Vector512.Load(dl + b * 32), s01);
