@@ -33,7 +33,8 @@ start=$(date +%s)
   measure "$compress" synth --config llama-3.1-8b --out "$DATA/synth-8b" --dtype bf16 --shard-size 5GB
 measure "$compress" inspect "$DATA/synth-8b" > "$OUT/inspect-synth-8b.txt"
 
-# 2. This machine's read bandwidth (2 threads), kept for every roofline below.
+# 2. This machine's read bandwidth (2 threads). Every bench below measures it again right before its cell (--bandwidth):
+#    on a shared VM it moves by ±20 % within minutes, and each record keeps the figure of its own minute.
 "$compress" bench --bandwidth --results "$OUT"
 
 # 3. GGUF files, streamed from the mapped checkpoint.
@@ -43,14 +44,14 @@ done
 
 # 4. Both engines on each file.
 for f in f16 q8_0 q4_0 q1_0; do
-  measure "$compress" bench --model "$DATA/8b-$f.gguf" --compare --threads 2 \
+  measure "$compress" bench --model "$DATA/8b-$f.gguf" --compare --threads 2 --bandwidth \
     --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT"
 done
 
 # 5. The workbench alone: the bf16 checkpoint as loaded, and formats with no GGUF type, quantized in memory.
-measure "$compress" bench --model "$DATA/synth-8b" --threads 2 --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT"
+measure "$compress" bench --model "$DATA/synth-8b" --threads 2 --bandwidth --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT"
 for f in int8 int4; do
-  measure "$compress" bench --model "$DATA/synth-8b" --quantize "$f" --policy pure --threads 2 \
+  measure "$compress" bench --model "$DATA/synth-8b" --quantize "$f" --policy pure --threads 2 --bandwidth \
     --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT"
 done
 
