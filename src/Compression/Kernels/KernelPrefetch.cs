@@ -10,9 +10,9 @@ namespace Compression.Kernels;
 /// instead of overlapping them: at 8B shape q4_0 decode ran at about a third of the read bandwidth. Each kernel
 /// therefore asks for the line at the same position of a row a few rows ahead (<see cref="GemvContext.Ahead"/>) as it
 /// goes — the row its thread reads next, since a thread's rows are contiguous — so the misses are in flight while it
-/// computes. Prefetches change no result. <c>COMPRESS_PREFETCH=off</c> turns them off (for measuring what they give: the kernels then ask for the line they
-/// are reading, which is nothing);
-/// <c>COMPRESS_PREFETCH=N</c> sets the rows ahead.
+/// computes. Prefetches change no result. <c>COMPRESS_PREFETCH=off</c> turns them off, for measuring what they give
+/// (the kernels then ask for the line they are reading, which is nothing); <c>COMPRESS_PREFETCH=N</c> sets the rows
+/// ahead.
 /// </summary>
 public static class KernelPrefetch
 {
