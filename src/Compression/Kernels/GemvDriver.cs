@@ -63,7 +63,7 @@ public static unsafe class GemvDriver
         fixed (GemvContext* pc = &ctx)
         {
             ctx.W = pw; ctx.X = px; ctx.Y = py;
-            ctx.Ahead = KernelPrefetch.Rows(ctx.Dot4 != null ? 4 : 1) * ctx.RowBytes;
+            ctx.Ahead = KernelPrefetch.Rows * ctx.RowBytes;
             int minRows = (int)Math.Clamp(MinParallelBytes / Math.Max(1, ctx.RowBytes), 1, int.MaxValue);
             RowParallel.For(rows, Grain, minRows, &RunRows, (nint)pc);
         }

@@ -18,14 +18,12 @@ public static class KernelPrefetch
 {
     public const string EnvironmentVariable = "COMPRESS_PREFETCH";
 
-    /// <summary>Rows ahead for kernels that take one row at a time.</summary>
+    /// <summary>Rows ahead unless the environment says otherwise: one pass of the four-row kernels, four rows of the
+    /// one-row kernels (at 8B: f16 within noise at 1–8 rows; q4_0 slower at half a pass, the same at two).</summary>
     public const int DefaultRows = 4;
 
-    private static readonly int? FromEnvironment = Parse(Environment.GetEnvironmentVariable(EnvironmentVariable));
-
-    /// <summary>Rows ahead (0 = off) for a kernel that takes <paramref name="rowsPerPass"/> rows per pass: one pass ahead
-    /// for four-row kernels, <see cref="DefaultRows"/> for one-row kernels, unless the environment says otherwise.</summary>
-    public static int Rows(int rowsPerPass) => FromEnvironment ?? Math.Max(DefaultRows, rowsPerPass);
+    /// <summary>Rows ahead (0 = off).</summary>
+    public static readonly int Rows = Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)) ?? DefaultRows;
 
     /// <summary>Asks for the cache line at <paramref name="p"/> into every cache level (never faults, whatever p is).
     /// Prefetching into L2 only (t1/t2) measured the same at 8B; non-temporal halved f16 decode.</summary>
