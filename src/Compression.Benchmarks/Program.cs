@@ -4,5 +4,6 @@ using Compression.Benchmarks;
 
 if (args.Length > 0 && args[0] == "roofline") return Roofline.Run(args[1..]);
 if (args.Length > 0 && args[0] == "gemm") return GemmBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "sweep") return Sweep.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -30,10 +30,13 @@ public sealed unsafe class MappedFile : IDisposable
         Length = new FileInfo(ResolvedPath).Length;
         // Special files (pipes, /dev/null) report 0 bytes; never open them (a pipe would block): a 0-byte map is empty.
         if (Length == 0) return;
+        HugePageMapping.Refresh(ResolvedPath);
         try { _map = MemoryMappedFile.CreateFromFile(ResolvedPath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read); }
         catch (UnauthorizedAccessException e) { throw new FileNotFoundException($"{path}: cannot be read (permission denied)", path, e); }
         _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _base);
+        // Before anything touches the pages: those the kernel reads in for this mapping come in 2 MiB folios.
+        HugePageMapping.Advise(_base, (long)_view.SafeMemoryMappedViewHandle.ByteLength);
         _base += _view.PointerOffset;
     }
 
