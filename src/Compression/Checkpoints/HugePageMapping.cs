@@ -8,8 +8,9 @@ namespace Compression.Checkpoints;
 /// a 4.5 GB q4_0 GGUF is 1.1 million 4 KiB pages or 2,200 2 MiB ones. Linux maps page-cache pages with 2 MiB entries
 /// when the cache holds the file in 2 MiB folios — which it does for pages it reads in for a mapping marked
 /// <c>MADV_HUGEPAGE</c>, and for files it has just written, but not for pages an earlier plain read left in small folios.
-/// Measured on the 2-core AMD EPYC VM (8B q4_0 GGUF, the same binary, minutes apart): the file 7 % 2 MiB-mapped
-/// decoded 1.9 tok/s; 100 % 2 MiB-mapped 6.3–7.1 tok/s; its GEMVs alone 14–20 against 33–36 GB/s.
+/// Measured on the 2-core AMD EPYC VM, 8B q4_0 GGUF, alternated three times (page cache dropped, then a load that
+/// leaves the file ~10 % 2 MiB-mapped, against <c>refresh</c>, ~97 %): decode 4.8–5.2 against 6.6–8.4 tok/s. (A first,
+/// unalternated comparison gave 2.4 against 6.9; this VM's memory speed also swings by 2× within minutes.)
 /// <para>
 /// <see cref="Advise"/> marks every mapping <c>MADV_HUGEPAGE</c> (harmless where THP is off). With
 /// <c>COMPRESS_HUGEPAGES=refresh</c>, <see cref="Refresh"/> first asks the kernel to drop the file's cached pages that no
