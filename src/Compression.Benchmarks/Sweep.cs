@@ -11,7 +11,8 @@ namespace Compression.Benchmarks;
 /// time, through <see cref="PackedLinear.Multiply"/> (the decode's own entry point), for a number of passes. After each
 /// pass: the read bandwidth right then, and a plain 2-thread read of the same weight bytes — the memory's own speed.
 /// <c>--only NAME</c> repeats the first layer named like it 225 times (the roofline benchmark's way); <c>--copy</c>
-/// copies every weight into anonymous memory first. Run: <c>dotnet run -c Release --project src/Compression.Benchmarks --
+/// copies every weight into anonymous memory first. The bandwidth pass allocates 1 GiB, which on a machine whose page
+/// cache is full can push some mapped weights out (the next pass reads them back from disk). Run: <c>dotnet run -c Release --project src/Compression.Benchmarks --
 /// sweep --model 8b-q4_0.gguf [--passes 5] [--only up_proj] [--copy]</c>.
 /// </summary>
 public static unsafe class Sweep
@@ -25,7 +26,7 @@ public static unsafe class Sweep
         }
         string model = Option("--model", "");
         if (model.Length == 0) { Console.Error.WriteLine("error: sweep needs --model PATH"); return 2; }
-        int passes = int.Parse(Option("--passes", "5"));
+        if (!int.TryParse(Option("--passes", "5"), out int passes) || passes < 1) { Console.Error.WriteLine("error: --passes must be a positive integer"); return 2; }
         string? only = Option("--only", "") is { Length: > 0 } o ? o : null;
 
         using var session = Compression.Inference.ModelSession.Open(model,

@@ -38,7 +38,10 @@ internal static unsafe partial class HugePageMapping
         var v => throw new NotSupportedException($"{Variable}={v}: expected advise, refresh or off"),
     };
 
-    private static readonly string Current = Mode(Environment.GetEnvironmentVariable(Variable));
+    private static string? _current;
+
+    /// <summary>This process's mode, read once; a bad value is a <see cref="NotSupportedException"/> naming it, on each use.</summary>
+    private static string Current => _current ??= Mode(Environment.GetEnvironmentVariable(Variable));
 
     /// <summary>Drops the file's unmapped cached pages when the mode is <c>refresh</c> (Linux; a no-op elsewhere).</summary>
     public static void Refresh(string path)
