@@ -94,7 +94,6 @@ public static unsafe class Int4Kernels
         {
             byte* blk = row + gi * bytes;
             for (int l = 0; l < bytes; l += 64) KernelPrefetch.Line(blk + l + c->Ahead);
-            float s = HalfConvert.Bf16ToFloat(*(ushort*)blk), z = HalfConvert.Bf16ToFloat(*(ushort*)(blk + 2));
             int xb0 = gi * xbPerGroup;
             var inner = Vector512<float>.Zero;
             if (g == 64)
@@ -105,20 +104,10 @@ public static unsafe class Int4Kernels
                     IntDot.MulSumU8I8(q, Vector512.Load(c->Act.Q + xb0 * 32))), inner);
             }
             else
-            {
                 for (int k = 0; k < chunks; k += 2)
-                {
-                    var v = Vector512.Load(blk + 4 + 32 * k);
-                    var lo = v & mask;
-                    var hi = Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask;
-                    inner = Avx512F.FusedMultiplyAdd(Scales(c, xb0 + k), Avx512F.ConvertToVector512Single(
-                        IntDot.MulSumU8I8(lo, Vector512.Load(c->Act.Q + (xb0 + k) * 32))), inner);
-                    inner = Avx512F.FusedMultiplyAdd(Scales(c, xb0 + k + chunks), Avx512F.ConvertToVector512Single(
-                        IntDot.MulSumU8I8(hi, Vector512.Load(c->Act.Q + (xb0 + k + chunks) * 32))), inner);
-                }
-            }
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(s), inner, acc);
-            zacc += (z - 8f * s) * GroupSum(c, xb0, xbPerGroup);
+                    inner = Chunk(blk + 4 + 32 * k, Vector512.Load(c->Act.Q + (xb0 + k) * 32),
+                        Vector512.Load(c->Act.Q + (xb0 + k + chunks) * 32), Scales(c, xb0 + k), Scales(c, xb0 + k + chunks), inner);
+            acc = GroupEnd(blk, inner, acc, GroupSum(c, xb0, xbPerGroup), ref zacc);
         }
         return IntDot.HSum(acc) + zacc;
     }

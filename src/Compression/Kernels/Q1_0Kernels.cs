@@ -31,24 +31,36 @@ public static unsafe class Q1_0Kernels
     /// of its four 32-weight groups k are scaled by d_x into innerA (k = 0 then 2) and innerB (k = 1
     /// then 3; the first as a product, the second fused), then accA += d_w·innerA, accB += d_w·innerB; the result is HSum(accA + accB).
     /// </remarks>
-    internal static float DotAvx2(byte* row, GemvContext* c)
+    internal static float DotAvx2(byte* row, GemvContext* c) => Dot256(row, c, vnni: false);
+
+    /// <summary>
+    /// <see cref="DotAvx2"/> with AVX-VNNI: each group of 32 is one <c>vpdpbusd</c> of selectors u = 2 where a bit is
+    /// clear (0 where set) with −x, onto the lane sums Σx of <see cref="ActivationQ8.Sum4"/>: Σx − 2·Σ_clear x = Σ±x,
+    /// the same integers, then the same float steps, so the same bits.
+    /// </summary>
+    internal static float DotAvx2Vnni(byte* row, GemvContext* c) => Dot256(row, c, vnni: true);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot256(byte* row, GemvContext* c, bool vnni)
     {
         int nb = c->Cols / 128;
         var accA = Vector256<float>.Zero;
         var accB = Vector256<float>.Zero;
+        sbyte* q = c->Act.Q, nq = c->Act.NegQ;
+        int* s4 = c->Act.Sum4;
+        float* d = c->Act.D;
         for (int b = 0; b < nb; b++)
         {
-            var blk = (BlockQ1_0*)(row + b * BlockQ1_0.Size);
-            KernelPrefetch.Line((byte*)blk + c->Ahead);
-            int xb = b * 4;
-            var s0 = SignedSum32(blk->Qs, c->Act.Q + xb * 32, c->Act.NegQ + xb * 32);
-            var s1 = SignedSum32(blk->Qs + 4, c->Act.Q + xb * 32 + 32, c->Act.NegQ + xb * 32 + 32);
-            var s2 = SignedSum32(blk->Qs + 8, c->Act.Q + xb * 32 + 64, c->Act.NegQ + xb * 32 + 64);
-            var s3 = SignedSum32(blk->Qs + 12, c->Act.Q + xb * 32 + 96, c->Act.NegQ + xb * 32 + 96);
-            var innerA = Avx.Multiply(Vector256.Create(c->Act.D[xb]), s0);
-            var innerB = Avx.Multiply(Vector256.Create(c->Act.D[xb + 1]), s1);
-            innerA = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb + 2]), s2, innerA);
-            innerB = Fma.MultiplyAdd(Vector256.Create(c->Act.D[xb + 3]), s3, innerB);
+            byte* blk = row + b * BlockQ1_0.Size;
+            KernelPrefetch.Line(blk + c->Ahead);
+            var s0 = Group(blk + 2, q + b * 128, nq + b * 128, s4 + b * 32, vnni);
+            var s1 = Group(blk + 6, q + b * 128 + 32, nq + b * 128 + 32, s4 + b * 32 + 8, vnni);
+            var s2 = Group(blk + 10, q + b * 128 + 64, nq + b * 128 + 64, s4 + b * 32 + 16, vnni);
+            var s3 = Group(blk + 14, q + b * 128 + 96, nq + b * 128 + 96, s4 + b * 32 + 24, vnni);
+            var innerA = Avx.Multiply(Vector256.Create(d[4 * b]), s0);
+            var innerB = Avx.Multiply(Vector256.Create(d[4 * b + 1]), s1);
+            innerA = Fma.MultiplyAdd(Vector256.Create(d[4 * b + 2]), s2, innerA);
+            innerB = Fma.MultiplyAdd(Vector256.Create(d[4 * b + 3]), s3, innerB);
             var dw = Vector256.Create(HalfConvert.ToFloat(*(ushort*)blk));
             accA = Fma.MultiplyAdd(dw, innerA, accA);
             accB = Fma.MultiplyAdd(dw, innerB, accB);
@@ -56,38 +68,10 @@ public static unsafe class Q1_0Kernels
         return IntDot.HSum(Avx.Add(accA, accB));
     }
 
-    /// <summary>
-    /// <see cref="DotAvx2"/> with AVX-VNNI: each group of 32 is one <c>vpdpbusd</c> of selectors u = 2 where a bit is
-    /// clear (0 where set) with −x, onto the lane sums Σx of <see cref="ActivationQ8.Sum4"/>: Σx − 2·Σ_clear x = Σ±x,
-    /// the same integers, then the same float steps, so the same bits.
-    /// </summary>
-    internal static float DotAvx2Vnni(byte* row, GemvContext* c)
-    {
-        int nb = c->Cols / 128;
-        var accA = Vector256<float>.Zero;
-        var accB = Vector256<float>.Zero;
-        sbyte* nq = c->Act.NegQ;
-        int* s4 = c->Act.Sum4;
-        float* d = c->Act.D;
-        float* half = HalfConvert.TablePtr;
-        for (int b = 0; b < nb; b++)
-        {
-            byte* blk = row + b * BlockQ1_0.Size;
-            KernelPrefetch.Line(blk + c->Ahead);
-            var s0 = SignedSumVnni(blk + 2, nq + b * 128, s4 + b * 32);
-            var s1 = SignedSumVnni(blk + 6, nq + b * 128 + 32, s4 + b * 32 + 8);
-            var s2 = SignedSumVnni(blk + 10, nq + b * 128 + 64, s4 + b * 32 + 16);
-            var s3 = SignedSumVnni(blk + 14, nq + b * 128 + 96, s4 + b * 32 + 24);
-            var innerA = Avx.Multiply(Vector256.Create(d[4 * b]), s0);
-            var innerB = Avx.Multiply(Vector256.Create(d[4 * b + 1]), s1);
-            innerA = Fma.MultiplyAdd(Vector256.Create(d[4 * b + 2]), s2, innerA);
-            innerB = Fma.MultiplyAdd(Vector256.Create(d[4 * b + 3]), s3, innerB);
-            var dw = Vector256.Create(half[*(ushort*)blk]);
-            accA = Fma.MultiplyAdd(dw, innerA, accA);
-            accB = Fma.MultiplyAdd(dw, innerB, accB);
-        }
-        return IntDot.HSum(Avx.Add(accA, accB));
-    }
+    /// <summary>The 8 lane sums of one group of 32: its sign bits, x's codes, −x and x's 4-lane sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Group(byte* bits, sbyte* x, sbyte* negX, int* sum4, bool vnni) =>
+        vnni ? SignedSumVnni(bits, negX, sum4) : SignedSum32(bits, x, negX);
 
     /// <summary>8 int32 sums (as floats) of ±x over 4 consecutive weights each (+ where a bit is set), by VNNI.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
