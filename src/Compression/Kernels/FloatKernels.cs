@@ -41,6 +41,8 @@ public static unsafe class FloatKernels
     internal static float DotF32Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F32);
     internal static float DotF16Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F16);
     internal static float DotBF16Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.BF16);
+    private static float DotF16Avx2Specials(byte* row, GemvContext* c) => DotAvx2(row, c, Kind.F16, specials: true);
+    private static float DotF16Avx512Specials(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F16, specials: true);
     internal static float DotF32Scalar(byte* row, GemvContext* c) => DotScalar(row, c, Kind.F32);
     internal static float DotF16Scalar(byte* row, GemvContext* c) => DotScalar(row, c, Kind.F16);
     internal static float DotBF16Scalar(byte* row, GemvContext* c) => DotScalar(row, c, Kind.BF16);
@@ -81,17 +83,18 @@ public static unsafe class FloatKernels
         _ => HalfConvert.Bf16ToFloat(((ushort*)row)[k]),
     };
 
+    /// <remarks>f16 as in <see cref="DotAvx512"/>: branch-free finite loads, a running maximum of |h|, and the row
+    /// again through the general loads if it holds an Inf or NaN.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float DotAvx2(byte* row, GemvContext* c, Kind kind)
+    private static float DotAvx2(byte* row, GemvContext* c, Kind kind, bool specials = false)
     {
         float* x = c->X;
         int n = c->Cols, k = 0;
         long ahead = c->Ahead;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        if (kind == Kind.F16)
+        if (kind == Kind.F16 && specials)
             for (; k + 32 <= n; k += 32)
             {
-                Prefetch(row, k, ahead, kind);
                 HalfConvert.Load16Pair((ushort*)row + k, out var w0, out var w1);
                 HalfConvert.Load16Pair((ushort*)row + k + 16, out var w2, out var w3);
                 s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + k), s0);
@@ -99,6 +102,22 @@ public static unsafe class FloatKernels
                 s2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + k + 16), s2);
                 s3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + k + 24), s3);
             }
+        else if (kind == Kind.F16)
+        {
+            var top = Vector256<ushort>.Zero;
+            for (; k + 32 <= n; k += 32)
+            {
+                Prefetch(row, k, ahead, kind);
+                top = Vector256.Max(top, Vector256.Max(Vector256.Load((ushort*)row + k) << 1, Vector256.Load((ushort*)row + k + 16) << 1)); // |h|, doubled
+                HalfConvert.Load16PairFinite((ushort*)row + k, out var w0, out var w1);
+                HalfConvert.Load16PairFinite((ushort*)row + k + 16, out var w2, out var w3);
+                s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + k), s0);
+                s1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + k + 8), s1);
+                s2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + k + 16), s2);
+                s3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + k + 24), s3);
+            }
+            if (Vector256.GreaterThanOrEqualAny(top, Vector256.Create((ushort)(0x7c00 << 1)))) return DotF16Avx2Specials(row, c);
+        }
         for (; k + 32 <= n; k += 32)
         {
             Prefetch(row, k, ahead, kind);
@@ -112,21 +131,36 @@ public static unsafe class FloatKernels
         return s;
     }
 
+    /// <remarks>f16 stripes go through <see cref="HalfConvert.Load32Finite"/>, which has no data-dependent branch but
+    /// reads Inf and NaN as finite numbers; a running maximum of |h| finds them, and a row that holds one is done again
+    /// with <see cref="HalfConvert.Load32"/> (<paramref name="specials"/>) — the same order, so the same bits.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float DotAvx512(byte* row, GemvContext* c, Kind kind)
+    private static float DotAvx512(byte* row, GemvContext* c, Kind kind, bool specials = false)
     {
         float* x = c->X;
         int n = c->Cols, k = 0;
         long ahead = c->Ahead;
         Vector512<float> a = default, b = default;
-        if (kind == Kind.F16)
+        if (kind == Kind.F16 && specials)
             for (; k + 32 <= n; k += 32)
             {
-                Prefetch(row, k, ahead, kind);
                 HalfConvert.Load32((ushort*)row + k, out var w0, out var w1);
                 a = Avx512F.FusedMultiplyAdd(w0, Vector512.Load(x + k), a);
                 b = Avx512F.FusedMultiplyAdd(w1, Vector512.Load(x + k + 16), b);
             }
+        else if (kind == Kind.F16)
+        {
+            var top = Vector512<ushort>.Zero;
+            for (; k + 32 <= n; k += 32)
+            {
+                Prefetch(row, k, ahead, kind);
+                top = Vector512.Max(top, Vector512.Load((ushort*)row + k) & Vector512.Create((ushort)0x7fff));
+                HalfConvert.Load32Finite((ushort*)row + k, out var w0, out var w1);
+                a = Avx512F.FusedMultiplyAdd(w0, Vector512.Load(x + k), a);
+                b = Avx512F.FusedMultiplyAdd(w1, Vector512.Load(x + k + 16), b);
+            }
+            if (Vector512.GreaterThanOrEqualAny(top, Vector512.Create((ushort)0x7c00))) return DotF16Avx512Specials(row, c);
+        }
         for (; k + 32 <= n; k += 32)
         {
             Prefetch(row, k, ahead, kind);
