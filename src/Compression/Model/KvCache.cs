@@ -26,6 +26,10 @@ public sealed class KvCache : IDisposable
     }
 
     public int Capacity { get; }
+    /// <summary>Sequences the cache holds side by side.</summary>
+    public int Batch => (int)_keys[0].shape[0];
+    /// <summary>Element type of the stored keys and values.</summary>
+    public ScalarType DType => _keys[0].dtype;
     /// <summary>The attention window when this is a rolling cache, else null.</summary>
     public int? Window { get; }
     /// <summary>Positions stored at once: the capacity, or the window when that is smaller.</summary>
@@ -44,6 +48,19 @@ public sealed class KvCache : IDisposable
         _keys[layer].narrow(2, start, t).copy_(k);
         _values[layer].narrow(2, start, t).copy_(v);
         return (_keys[layer].narrow(2, 0, start + t), _values[layer].narrow(2, 0, start + t));
+    }
+
+    /// <summary>
+    /// The keys and values of <paramref name="layer"/> as raw float32 memory, (1, nKv, <see cref="Slots"/>, hd) each, for a
+    /// caller that writes position <paramref name="start"/> itself (<see cref="DecodeStep"/>); checks that it fits.
+    /// </summary>
+    internal unsafe void Pointers(int layer, int start, out float* keys, out float* values)
+    {
+        CheckCapacity(start, 1);
+        if (start + 1 > Slots || DType != ScalarType.Float32)
+            throw new InvalidOperationException($"position {start} does not fit the {Slots} float32 slots of this cache");
+        keys = (float*)Compression.Quantization.TensorPointer.Of(_keys[layer]);
+        values = (float*)Compression.Quantization.TensorPointer.Of(_values[layer]);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 // LlamaModel: embedding → decoder layers → final norm → LM head; prefill and decode through a KV cache.
+using Compression.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -109,11 +110,19 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         ids = ids.to(ScalarType.Int64, Device);
         var (cos, sin) = _rotary.Tables(start, t, DType, Device);      // (T, hd)
         var h = _embedTokens.forward(ids).to(DType);                    // (B, T, H)
-        foreach (var layer in _layerArray)
+        bool done = false;
+        if (t == 1 && ids.shape[0] == 1 && cache is not null && layerOutputs is null && DecodeStep.Enabled
+            && Decode is { } step && step.Accepts(cache, start))
         {
-            h = layer.Forward(h, cos, sin, cache, start);
-            layerOutputs?.Add(h.MoveToOuterDisposeScope());
+            h = h.clone();                                              // ours to update in place (an embedding may return a view)
+            unsafe { done = step.TryRun((float*)TensorPointer.Of(h), (float*)TensorPointer.Of(cos), (float*)TensorPointer.Of(sin), cache, start); }
         }
+        if (!done)
+            foreach (var layer in _layerArray)
+            {
+                h = layer.Forward(h, cos, sin, cache, start);
+                layerOutputs?.Add(h.MoveToOuterDisposeScope());
+            }
         cache?.SetLength(start + (int)t);
         return _norm.forward(h).MoveToOuterDisposeScope();
     }
@@ -125,9 +134,25 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         return _lmHead.forward(hidden).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
+    private DecodeStep? _decode;
+    private bool _decodeChecked;
+
+    /// <summary>Whether one-token steps of this model can take <see cref="DecodeStep"/>'s path.</summary>
+    internal bool HasDecodeStep => Decode is not null;
+
+    /// <summary>The one-token path for this model (<see cref="DecodeStep"/>), or null when its shape needs libtorch's.</summary>
+    private DecodeStep? Decode
+    {
+        get
+        {
+            if (!_decodeChecked) (_decode, _decodeChecked) = (DecodeStep.TryCreate(this), true);
+            return _decode;
+        }
+    }
+
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _rotary.Dispose();
+        if (disposing) { _rotary.Dispose(); _decode?.Dispose(); }
         base.Dispose(disposing);
     }
 
