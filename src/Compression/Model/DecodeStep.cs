@@ -131,6 +131,7 @@ internal sealed unsafe class DecodeStep : IDisposable
 
     private readonly object _gate = new();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token or layer: no waiting for tier-up
     private void Run(float* h, float* cos, float* sin, KvCache cache, int start)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -183,6 +184,7 @@ internal sealed unsafe class DecodeStep : IDisposable
     }
 
     /// <summary>y = x / sqrt(mean(x²) + eps) · w, the mean of squares summed in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token or layer: no waiting for tier-up
     private void RmsNorm(float* x, float* w, float* y)
     {
         double s = 0;
@@ -192,6 +194,7 @@ internal sealed unsafe class DecodeStep : IDisposable
     }
 
     /// <summary>Rotate-half RoPE in place: x·cos + rotate_half(x)·sin, rotate_half(x) = (−x₂, x₁).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token or layer: no waiting for tier-up
     private static void Rope(float* x, float* cos, float* sin, int hd)
     {
         int half = hd / 2;
@@ -203,6 +206,7 @@ internal sealed unsafe class DecodeStep : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token or layer: no waiting for tier-up
     private static void Add(float* h, float* d, int n)
     {
         int i = 0;
@@ -212,6 +216,7 @@ internal sealed unsafe class DecodeStep : IDisposable
     }
 
     /// <summary>g = silu(g) · u = g / (1 + e^−g) · u.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token or layer: no waiting for tier-up
     private static void SiluTimes(float* g, float* u, int n)
     {
         int i = 0;
@@ -231,6 +236,7 @@ internal sealed unsafe class DecodeStep : IDisposable
     }
 
     /// <summary>Heads [first, end): softmax(q·Kᵀ·scale)·V over positions [0, Positions) of the head's KV group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token or layer: no waiting for tier-up
     private static void AttendHeads(nint p, int first, int end)
     {
         var j = (AttentionJob*)p;
