@@ -68,6 +68,7 @@ measure "$compress" eval --model "$DATA/synth-8b" --perplexity "$text" --context
 measure "$compress" eval --model "$DATA/synth-8b" --quantize q4_0 --policy pure --kl "$text" --context 256 --max-tokens 256 --results "$OUT/eval"
 measure "$compress" eval --model "$DATA/8b-q8_0.gguf" --tasks "$DATA/mc.jsonl" --results "$OUT/eval"
 sed "s|@MODEL@|$DATA/synth-8b|; s|@TEXT@|$text|" experiments/bench-8b/spec.json > "$DATA/spec.json"
+rm -rf "$OUT/run" # `run` resumes: cells already recorded would be skipped, not measured again
 measure "$compress" run "$DATA/spec.json"
 
 # 7. Tables and charts from every record.

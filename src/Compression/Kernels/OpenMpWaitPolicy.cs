@@ -17,7 +17,7 @@ namespace Compression.Kernels;
 /// libgomp reads the variable once, when it is loaded, through libc's <c>getenv</c>; .NET's
 /// <see cref="Environment.SetEnvironmentVariable(string, string)"/> only changes the managed copy on Linux, so this calls
 /// libc's <c>setenv</c>, from the library's module initializer — before the first TorchSharp operation loads libtorch.
-/// A value the user set is kept (e.g. <c>OMP_WAIT_POLICY=active</c> for a dedicated machine).
+/// A value the user set is kept (e.g. <c>OMP_WAIT_POLICY=active</c> for a dedicated machine); an empty one is replaced.
 /// </remarks>
 public static partial class OpenMpWaitPolicy
 {
@@ -38,10 +38,11 @@ public static partial class OpenMpWaitPolicy
     public static void Apply()
     {
         if (Interlocked.Exchange(ref _applied, 1) == 1) return;
-        string value = Environment.GetEnvironmentVariable(Variable) ?? Default;
+        // Set but empty counts as unset: libgomp would read "" as its default, which spins.
+        string value = Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } set ? set : Default;
         if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
         {
-            try { SetEnv(Variable, value, overwrite: 0); }
+            try { SetEnv(Variable, value, overwrite: 1); }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
         }
         Environment.SetEnvironmentVariable(Variable, value);
