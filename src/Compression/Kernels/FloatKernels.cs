@@ -92,31 +92,30 @@ public static unsafe class FloatKernels
         int n = c->Cols, k = 0;
         long ahead = c->Ahead;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        if (kind == Kind.F16 && specials)
-            for (; k + 32 <= n; k += 32)
-            {
-                HalfConvert.Load16Pair((ushort*)row + k, out var w0, out var w1);
-                HalfConvert.Load16Pair((ushort*)row + k + 16, out var w2, out var w3);
-                s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + k), s0);
-                s1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + k + 8), s1);
-                s2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + k + 16), s2);
-                s3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + k + 24), s3);
-            }
-        else if (kind == Kind.F16)
+        if (kind == Kind.F16)
         {
             var top = Vector256<ushort>.Zero;
             for (; k + 32 <= n; k += 32)
             {
-                Prefetch(row, k, ahead, kind);
-                top = Vector256.Max(top, Vector256.Max(Vector256.Load((ushort*)row + k) << 1, Vector256.Load((ushort*)row + k + 16) << 1)); // |h|, doubled
-                HalfConvert.Load16PairFinite((ushort*)row + k, out var w0, out var w1);
-                HalfConvert.Load16PairFinite((ushort*)row + k + 16, out var w2, out var w3);
+                Vector256<float> w0, w1, w2, w3;
+                if (specials)
+                {
+                    HalfConvert.Load16Pair((ushort*)row + k, out w0, out w1);
+                    HalfConvert.Load16Pair((ushort*)row + k + 16, out w2, out w3);
+                }
+                else
+                {
+                    Prefetch(row, k, ahead, kind);
+                    top = Vector256.Max(top, Vector256.Max(Vector256.Load((ushort*)row + k) << 1, Vector256.Load((ushort*)row + k + 16) << 1)); // |h|, doubled
+                    HalfConvert.Load16PairFinite((ushort*)row + k, out w0, out w1);
+                    HalfConvert.Load16PairFinite((ushort*)row + k + 16, out w2, out w3);
+                }
                 s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + k), s0);
                 s1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + k + 8), s1);
                 s2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + k + 16), s2);
                 s3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + k + 24), s3);
             }
-            if (Vector256.GreaterThanOrEqualAny(top, Vector256.Create((ushort)(0x7c00 << 1)))) return DotF16Avx2Specials(row, c);
+            if (!specials && Vector256.GreaterThanOrEqualAny(top, Vector256.Create((ushort)(0x7c00 << 1)))) return DotF16Avx2Specials(row, c);
         }
         for (; k + 32 <= n; k += 32)
         {
@@ -141,25 +140,23 @@ public static unsafe class FloatKernels
         int n = c->Cols, k = 0;
         long ahead = c->Ahead;
         Vector512<float> a = default, b = default;
-        if (kind == Kind.F16 && specials)
-            for (; k + 32 <= n; k += 32)
-            {
-                HalfConvert.Load32((ushort*)row + k, out var w0, out var w1);
-                a = Avx512F.FusedMultiplyAdd(w0, Vector512.Load(x + k), a);
-                b = Avx512F.FusedMultiplyAdd(w1, Vector512.Load(x + k + 16), b);
-            }
-        else if (kind == Kind.F16)
+        if (kind == Kind.F16)
         {
             var top = Vector512<ushort>.Zero;
             for (; k + 32 <= n; k += 32)
             {
-                Prefetch(row, k, ahead, kind);
-                top = Vector512.Max(top, Vector512.Load((ushort*)row + k) & Vector512.Create((ushort)0x7fff));
-                HalfConvert.Load32Finite((ushort*)row + k, out var w0, out var w1);
+                Vector512<float> w0, w1;
+                if (specials) HalfConvert.Load32((ushort*)row + k, out w0, out w1);
+                else
+                {
+                    Prefetch(row, k, ahead, kind);
+                    top = Vector512.Max(top, Vector512.Load((ushort*)row + k) & Vector512.Create((ushort)0x7fff));
+                    HalfConvert.Load32Finite((ushort*)row + k, out w0, out w1);
+                }
                 a = Avx512F.FusedMultiplyAdd(w0, Vector512.Load(x + k), a);
                 b = Avx512F.FusedMultiplyAdd(w1, Vector512.Load(x + k + 16), b);
             }
-            if (Vector512.GreaterThanOrEqualAny(top, Vector512.Create((ushort)0x7c00))) return DotF16Avx512Specials(row, c);
+            if (!specials && Vector512.GreaterThanOrEqualAny(top, Vector512.Create((ushort)0x7c00))) return DotF16Avx512Specials(row, c);
         }
         for (; k + 32 <= n; k += 32)
         {
