@@ -45,7 +45,7 @@ internal sealed unsafe class DecodeStep : IDisposable
     private sealed record Layer(RmsNorm InputNorm, RmsNorm PostNorm, LinearLayer Q, LinearLayer K, LinearLayer V, LinearLayer O,
         LinearLayer Gate, LinearLayer Up, LinearLayer Down)
     {
-        public IEnumerable<LinearLayer> Projections => [Q, K, V, O, Gate, Up, Down];
+        public LinearLayer[] Projections { get; } = [Q, K, V, O, Gate, Up, Down];
     }
 
     /// <summary>Projections the step can run on raw buffers: packed ones, and float32 dense ones on the CPU.</summary>
@@ -88,6 +88,10 @@ internal sealed unsafe class DecodeStep : IDisposable
             var a = l.Attention.NamedProjections().Select(p => p.Layer).ToArray();
             var m = mlp.NamedProjections().Select(p => p.Layer).ToArray();
             if (a.Length != 4 || m.Length != 3 || !a.Concat(m).All(Supported)) return null;
+            // The scratch buffers are sized from the config: every projection must have the shape it implies.
+            long h = c.HiddenSize, qn = (long)c.NumHeads * c.HeadDim, kvn = (long)c.NumKeyValueHeads * c.HeadDim, ff = c.IntermediateSize;
+            (long In, long Out)[] shapes = [(h, qn), (h, kvn), (h, kvn), (qn, h), (h, ff), (h, ff), (ff, h)];
+            if (a.Concat(m).Zip(shapes).Any(z => z.First.InFeatures != z.Second.In || z.First.OutFeatures != z.Second.Out)) return null;
             if (new[] { l.InputNorm, l.PostAttentionNorm }.Any(n => n.Weight.dtype != ScalarType.Float32 || !n.Weight.is_contiguous()
                 || n.Weight.numel() != c.HiddenSize || n.Eps != l.InputNorm.Eps)) return null;
             layers.Add(new Layer(l.InputNorm, l.PostAttentionNorm, a[0], a[1], a[2], a[3], m[0], m[1], m[2]));
