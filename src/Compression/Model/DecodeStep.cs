@@ -174,7 +174,7 @@ internal sealed unsafe class DecodeStep : IDisposable
                 Slots = cache.Slots, Positions = positions, Scale = 1f / MathF.Sqrt(hd),
             };
             // Heads over the cores once the cache is long enough to be worth a fork (~64K multiply-adds per head).
-            RowParallel.For(_heads, 1, positions * hd >= 1 << 16 ? 2 : int.MaxValue, &AttendHeads, (nint)(&job));
+            RowParallel.For(_kvHeads, 1, positions * hd >= 1 << 16 ? 2 : int.MaxValue, &AttendGroups, (nint)(&job));
             Multiply(l.O, att, xn);
             Add(h, xn, _hidden);
             // Feed-forward: h += down(silu(gate(xn)) · up(xn)), xn = norm(h).
@@ -239,40 +239,54 @@ internal sealed unsafe class DecodeStep : IDisposable
         public float Scale;
     }
 
-    /// <summary>Heads [first, end): softmax(q·Kᵀ·scale)·V over positions [0, Positions) of the head's KV group.</summary>
+    /// <summary>
+    /// KV heads [first, end), each with the query heads that share it: softmax(q·Kᵀ·scale)·V over positions [0, Positions).
+    /// A key or value row is read once for all of its group's query heads (four at Llama 3 8B), not once per head.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token or layer: no waiting for tier-up
-    private static void AttendHeads(nint p, int first, int end)
+    private static void AttendGroups(nint p, int first, int end)
     {
         var j = (AttentionJob*)p;
-        int hd = j->HeadDim, n = j->Positions;
-        for (int head = first; head < end; head++)
+        int hd = j->HeadDim, n = j->Positions, groups = j->Groups;
+        for (int g = first; g < end; g++)
         {
-            float* q = j->Q + (long)head * hd, o = j->Out + (long)head * hd, s = j->Scores + (long)head * n;
-            long group = head / j->Groups;
-            float* keys = j->Keys + group * j->Slots * hd, values = j->Values + group * j->Slots * hd;
-            float max = float.NegativeInfinity;
+            float* keys = j->Keys + (long)g * j->Slots * hd, values = j->Values + (long)g * j->Slots * hd;
+            int h0 = g * groups;
             for (int t = 0; t < n; t++)
+                for (int head = h0; head < h0 + groups; head++)
+                    j->Scores[(long)head * n + t] = Dot(j->Q + (long)head * hd, keys + (long)t * hd, hd) * j->Scale;
+            var inverse = stackalloc float[groups];
+            for (int head = h0; head < h0 + groups; head++)
             {
-                s[t] = Dot(q, keys + (long)t * hd, hd) * j->Scale;
-                max = Math.Max(max, s[t]);
+                float* s = j->Scores + (long)head * n;
+                float max = float.NegativeInfinity;
+                for (int t = 0; t < n; t++) max = Math.Max(max, s[t]);
+                // e^(s − max) eight at a time; o = Σ e_t·v_t / Σ e_t, the division once at the end.
+                var m = Vector256.Create(max);
+                var sums = Vector256<float>.Zero;
+                int i = 0;
+                for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+                {
+                    var e = Vector256.Exp(Vector256.Load(s + i) - m);
+                    e.Store(s + i);
+                    sums += e;
+                }
+                float sum = Vector256.Sum(sums);
+                for (; i < n; i++) sum += s[i] = MathF.Exp(s[i] - max);
+                inverse[head - h0] = 1f / sum;
+                new Span<float>(j->Out + (long)head * hd, hd).Clear();
             }
-            // e^(s − max) eight at a time, then o = Σ e_t·v_t / Σ e_t.
-            var m = Vector256.Create(max);
-            var sums = Vector256<float>.Zero;
-            int i = 0;
-            for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+            for (int t = 0; t < n; t++)
+                for (int head = h0; head < h0 + groups; head++)
+                    Axpy(j->Scores[(long)head * n + t], values + (long)t * hd, j->Out + (long)head * hd, hd);
+            for (int head = h0; head < h0 + groups; head++)
             {
-                var e = Vector256.Exp(Vector256.Load(s + i) - m);
-                e.Store(s + i);
-                sums += e;
+                float* o = j->Out + (long)head * hd;
+                var inv = Vector256.Create(inverse[head - h0]);
+                int i = 0;
+                for (; i + Vector256<float>.Count <= hd; i += Vector256<float>.Count) (Vector256.Load(o + i) * inv).Store(o + i);
+                for (; i < hd; i++) o[i] *= inverse[head - h0];
             }
-            float sum = Vector256.Sum(sums);
-            for (; i < n; i++) sum += s[i] = MathF.Exp(s[i] - max);
-            new Span<float>(o, hd).Clear();
-            for (int t = 0; t < n; t++) Axpy(s[t], values + (long)t * hd, o, hd);
-            var inv = Vector256.Create(1f / sum);
-            for (i = 0; i + Vector256<float>.Count <= hd; i += Vector256<float>.Count) (Vector256.Load(o + i) * inv).Store(o + i);
-            for (; i < hd; i++) o[i] *= 1f / sum;
         }
     }
 
