@@ -45,11 +45,6 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, cache, start)");
 
-    /// <summary>The adds' alpha as one long-lived Scalar: <c>a + b</c> makes a temporary Scalar 1 that TorchSharp does not keep
-    /// alive through the native call, so the GC can finalize it while libtorch reads it (seen as rare "toFloat" failures;
-    /// see <see cref="RmsNorm"/>).</summary>
-    internal static readonly Scalar One = 1;
-
     /// <summary>One block: x + attn(norm(x)), then h + mlp(norm(h)).</summary>
     /// <param name="x">(B, T, H) activations.</param>
     /// <param name="cos">(T, hd) rotary cosines for positions [start, start+T).</param>
@@ -59,8 +54,8 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int start)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(_attention.Forward(_inputNorm.forward(x), cos, sin, cache, _index, start), One); // (B, T, H)
-        var y = h.add(_mlp.forward(_postAttentionNorm.forward(h)), One);
+        var h = x + _attention.Forward(_inputNorm.forward(x), cos, sin, cache, _index, start); // (B, T, H)
+        var y = h + _mlp.forward(_postAttentionNorm.forward(h));
         return y.MoveToOuterDisposeScope();
     }
 }
