@@ -82,21 +82,21 @@ internal sealed unsafe class DecodeStep : IDisposable
         if (model.DType != ScalarType.Float32 || model.Device.type != TorchSharp.DeviceType.CPU || c.AttentionWindow is not null) return null;
         if (c.HeadDim % 2 != 0 || c.NumHeads % c.NumKeyValueHeads != 0) return null;
         var layers = new List<Layer>();
+        if (model.Layers.Count == 0) return null;
+        double eps = model.Layers[0].InputNorm.Eps; // one eps for every norm: the step keeps one
+        // The scratch buffers are sized from the config: every projection must have the shape it implies.
+        long h = c.HiddenSize, qn = (long)c.NumHeads * c.HeadDim, kvn = (long)c.NumKeyValueHeads * c.HeadDim, ff = c.IntermediateSize;
+        (long In, long Out)[] shapes = [(h, qn), (h, kvn), (h, kvn), (qn, h), (h, ff), (h, ff), (ff, h)];
         foreach (var l in model.Layers)
         {
             if (l.Attention.QueryNorm is not null || l.Mlp is not LlamaMlp mlp) return null;
-            var a = l.Attention.NamedProjections().Select(p => p.Layer).ToArray();
-            var m = mlp.NamedProjections().Select(p => p.Layer).ToArray();
-            if (a.Length != 4 || m.Length != 3 || !a.Concat(m).All(Supported)) return null;
-            // The scratch buffers are sized from the config: every projection must have the shape it implies.
-            long h = c.HiddenSize, qn = (long)c.NumHeads * c.HeadDim, kvn = (long)c.NumKeyValueHeads * c.HeadDim, ff = c.IntermediateSize;
-            (long In, long Out)[] shapes = [(h, qn), (h, kvn), (h, kvn), (qn, h), (h, ff), (h, ff), (ff, h)];
-            if (a.Concat(m).Zip(shapes).Any(z => z.First.InFeatures != z.Second.In || z.First.OutFeatures != z.Second.Out)) return null;
+            var p = l.Attention.NamedProjections().Concat(mlp.NamedProjections()).Select(n => n.Layer).ToArray();
+            if (p.Length != shapes.Length || !p.All(Supported)
+                || p.Zip(shapes).Any(z => z.First.InFeatures != z.Second.In || z.First.OutFeatures != z.Second.Out)) return null;
             if (new[] { l.InputNorm, l.PostAttentionNorm }.Any(n => n.Weight.dtype != ScalarType.Float32 || !n.Weight.is_contiguous()
-                || n.Weight.numel() != c.HiddenSize || n.Eps != l.InputNorm.Eps)) return null;
-            layers.Add(new Layer(l.InputNorm, l.PostAttentionNorm, a[0], a[1], a[2], a[3], m[0], m[1], m[2]));
+                || n.Weight.numel() != c.HiddenSize || n.Eps != eps)) return null;
+            layers.Add(new Layer(l.InputNorm, l.PostAttentionNorm, p[0], p[1], p[2], p[3], p[4], p[5], p[6]));
         }
-        if (layers.Count == 0 || layers.Select(l => l.InputNorm.Eps).Distinct().Count() != 1) return null;
         return new DecodeStep(c, [.. layers]);
     }
 
@@ -105,11 +105,12 @@ internal sealed unsafe class DecodeStep : IDisposable
     public bool Accepts(KvCache cache, int start)
     {
         if (cache.Window is not null || cache.Batch != 1 || cache.DType != ScalarType.Float32 || start + 1 > cache.Slots) return false;
+        bool grad = is_grad_enabled();
         foreach (var l in _layers)
         {
-            if (is_grad_enabled() && (l.InputNorm.Weight.requires_grad || l.PostNorm.Weight.requires_grad)) return false;
+            if (grad && (l.InputNorm.Weight.requires_grad || l.PostNorm.Weight.requires_grad)) return false;
             foreach (var p in l.Projections)
-                if (p.InputObserver is not null || p is DenseLinear d && (!Supported(d) || is_grad_enabled() && d.Weight.requires_grad)) return false;
+                if (p.InputObserver is not null || p is DenseLinear d && (!Supported(d) || grad && d.Weight.requires_grad)) return false;
         }
         return true;
     }
@@ -173,7 +174,7 @@ internal sealed unsafe class DecodeStep : IDisposable
                 Q = q, Keys = keys, Values = values, Out = att, Scores = scores, HeadDim = hd, Groups = _heads / _kvHeads,
                 Slots = cache.Slots, Positions = positions, Scale = 1f / MathF.Sqrt(hd),
             };
-            // Heads over the cores once the cache is long enough to be worth a fork (~64K multiply-adds per head).
+            // KV heads over the cores once the cache is long enough to be worth a fork (~64K multiply-adds per query head).
             RowParallel.For(_kvHeads, 1, positions * hd >= 1 << 16 ? 2 : int.MaxValue, &AttendGroups, (nint)(&job));
             Multiply(l.O, att, xn);
             Add(h, xn, _hidden);
