@@ -35,9 +35,6 @@ public readonly unsafe struct ActivationQ8
     /// <summary>−<see cref="Sum4x8"/> with the upper four lanes of each block times 16 (cols/4 ints): the bias those
     /// kernels accumulate onto.</summary>
     public readonly int* NegSum4x8Hi16;
-    /// <summary>Sum of each 4 consecutive codes (cols/4 ints): what q1_0's selector kernels add their multiply-adds of
-    /// {0, 2} selectors (2 where a sign bit is clear) with <see cref="NegQ"/> to, so Σ±q = Σq − 2·Σ_clear q.</summary>
-    public readonly int* Sum4;
     /// <summary>Every block scale is 0 or in [2⁻⁹⁸, 2¹⁰⁰), so for every fp16 d_w (0 or 2⁻²⁴ ≤ |d_w| ≤ 65504) d_w·d/16
     /// stays a normal float and d_w·d does not overflow: the ×16 lanes give exactly the bits of the shifted ones.</summary>
     public readonly bool Hi16Exact;
@@ -47,10 +44,10 @@ public readonly unsafe struct ActivationQ8
     internal static readonly float Hi16MinScale = MathF.ScaleB(1, -98), Hi16MaxScale = MathF.ScaleB(1, 100);
 
     private ActivationQ8(sbyte* q, float* d, float* s, sbyte* negQ, float* dLanes, int* sum4x8, float* dLanesHi16,
-        int* negSum4x8Hi16, int* sum4, bool hi16Exact, int cols)
+        int* negSum4x8Hi16, bool hi16Exact, int cols)
     {
         Q = q; D = d; S = s; NegQ = negQ; DLanes = dLanes; Sum4x8 = sum4x8; DLanesHi16 = dLanesHi16;
-        NegSum4x8Hi16 = negSum4x8Hi16; Sum4 = sum4; Hi16Exact = hi16Exact; Cols = cols;
+        NegSum4x8Hi16 = negSum4x8Hi16; Hi16Exact = hi16Exact; Cols = cols;
     }
 
     /// <summary>Quantizes <paramref name="x"/> (length a multiple of 32) into this thread's scratch slot 0.</summary>
@@ -59,11 +56,11 @@ public readonly unsafe struct ActivationQ8
         int cols = x.Length;
         if (cols % Block != 0) throw new ArgumentException($"activation length {cols} is not a multiple of {Block}");
         int nb = cols / Block;
-        // Layout: DLanes (cols bytes, 64-byte aligned), Sum4x8 (cols bytes), Q, NegQ, DLanesHi16, NegSum4x8Hi16, Sum4
+        // Layout: DLanes (cols bytes, 64-byte aligned), Sum4x8 (cols bytes), Q, NegQ, DLanesHi16, NegSum4x8Hi16
         // (cols bytes each), D, S.
-        byte* mem = Scratch.Get(0, (nuint)(7 * cols + 8 * nb + 64));
-        float* dLanes = (float*)mem, d = (float*)(mem + 7 * cols), sums = d + nb, dLanesHi16 = (float*)(mem + 4 * cols);
-        int* sum4x8 = (int*)(mem + cols), negSum4x8Hi16 = (int*)(mem + 5 * cols), sum4 = (int*)(mem + 6 * cols);
+        byte* mem = Scratch.Get(0, (nuint)(6 * cols + 8 * nb + 64));
+        float* dLanes = (float*)mem, d = (float*)(mem + 6 * cols), sums = d + nb, dLanesHi16 = (float*)(mem + 4 * cols);
+        int* sum4x8 = (int*)(mem + cols), negSum4x8Hi16 = (int*)(mem + 5 * cols);
         sbyte* q = (sbyte*)(mem + 2 * cols), negQ = (sbyte*)(mem + 3 * cols);
         bool hi16Exact = true;
         bool simd = KernelIsa.Current >= IsaLevel.Avx2; // the AVX2 block equals the scalar one exactly
@@ -84,11 +81,10 @@ public readonly unsafe struct ActivationQ8
                 else
                     for (int j = 0; j < 8; j++) sum4x8[b * 8 + j] = 8 * (qb[4 * j] + qb[4 * j + 1] + qb[4 * j + 2] + qb[4 * j + 3]);
                 (Vector256.Load(sum4x8 + b * 8) * neg16).Store(negSum4x8Hi16 + b * 8);
-                (Vector256.Load(sum4x8 + b * 8) >> 3).Store(sum4 + b * 8);
                 if (d[b] != 0 && !(d[b] >= Hi16MinScale && d[b] < Hi16MaxScale) && !float.IsNaN(d[b])) hi16Exact = false;
             }
         }
-        return new ActivationQ8(q, d, sums, negQ, dLanes, sum4x8, dLanesHi16, negSum4x8Hi16, sum4, hi16Exact, cols);
+        return new ActivationQ8(q, d, sums, negQ, dLanes, sum4x8, dLanesHi16, negSum4x8Hi16, hi16Exact, cols);
     }
 
     /// <summary>Scalar definition of one block (the SIMD path must give identical codes and scales).</summary>

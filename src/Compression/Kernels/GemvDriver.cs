@@ -18,6 +18,11 @@ public unsafe struct GemvContext
     /// <summary>Optional: four consecutive rows at once (y[0..4) for the rows at W, W + RowBytes, …), so the
     /// activation loads are shared; each row's result must equal <see cref="Dot"/>'s bit for bit.</summary>
     public delegate*<byte*, GemvContext*, float*, void> Dot4;
+    /// <summary>Optional: sixteen consecutive rows at once (y[0..16)), run before <see cref="Dot4"/> and <see cref="Dot"/>;
+    /// each row's result must equal <see cref="Dot"/>'s bit for bit.</summary>
+    public delegate*<byte*, GemvContext*, float*, void> Dot16;
+    /// <summary>Per-call tables a kernel built from x before the rows were split (<see cref="GemvDriver.Run"/>'s prepare step).</summary>
+    public byte* Tables;
     /// <summary>Bytes from a position in a row to the same position in the row this thread reads a few rows later
     /// (<see cref="KernelPrefetch"/>): kernels prefetch <c>p + Ahead</c> as they read <c>p</c>. 0 when off.</summary>
     public long Ahead;
@@ -37,11 +42,18 @@ public static unsafe class GemvDriver
 
     public static void Run(string format, ReadOnlySpan<byte> packed, int rows, int cols, long rowBytes,
         ReadOnlySpan<float> x, Span<float> y, bool quantizeX, int param, delegate*<byte*, GemvContext*, float> dot,
-        delegate*<byte*, GemvContext*, float*, void> dot4 = null)
+        delegate*<byte*, GemvContext*, float*, void> dot4 = null, delegate*<byte*, GemvContext*, float*, void> dot16 = null,
+        delegate*<GemvContext*, void> prepare = null)
     {
         Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
         var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot, Dot4 = dot4 };
         if (quantizeX) ctx.Act = ActivationQ8.Quantize(x[..cols]);
+        // The sixteen-row kernel only pays for its tables when there are sixteen rows to share them.
+        if (dot16 != null && rows >= 16)
+        {
+            ctx.Dot16 = dot16;
+            if (prepare != null) prepare(&ctx);
+        }
         RunAllRows(ref ctx, packed, rows, x, y);
     }
 
@@ -73,6 +85,8 @@ public static unsafe class GemvDriver
     {
         var ctx = (GemvContext*)p;
         int r = start;
+        if (ctx->Dot16 != null)
+            for (; r + 16 <= end; r += 16) ctx->Dot16(ctx->W + r * ctx->RowBytes, ctx, ctx->Y + r);
         if (ctx->Dot4 != null)
             for (; r + 4 <= end; r += 4) ctx->Dot4(ctx->W + r * ctx->RowBytes, ctx, ctx->Y + r);
         for (; r < end; r++) ctx->Y[r] = ctx->Dot(ctx->W + r * ctx->RowBytes, ctx);

@@ -1,0 +1,131 @@
+// Q1_0LookupTableTests: q1_0's lookup-table kernels — tables equal to their definition, every level the scalar bits.
+using Compression.Kernels;
+using Compression.Quantization;
+using Compression.Tests.Quantization;
+
+namespace Compression.Tests.Kernels;
+
+public unsafe class Q1_0LookupTableTests
+{
+    private static readonly TensorFormat Q1 = FormatRegistry.Get("q1_0");
+
+    /// <summary>Activations whose Q8 codes are the given integers: every block of 32 holds a ±127, so d = 1 and q = x.</summary>
+    private static float[] CodesAsActivations(int cols, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[cols];
+        for (int i = 0; i < cols; i++) x[i] = rng.Next(-127, 128);
+        for (int b = 0; b < cols / 32; b++) x[32 * b + rng.Next(32)] = rng.Next(2) == 0 ? 127 : -127;
+        x[5] = x[6] = x[7] = x[8] = 127;          // a table whose top entry is 508
+        x[40] = x[41] = x[42] = x[43] = -127;     // and one whose is −508
+        return x;
+    }
+
+    /// <summary>The AVX2 and AVX-512 table builders write the bytes of the definition (T[p] = Σ ±q over four columns,
+    /// low and high bytes), including the extreme entries ±508.</summary>
+    [Fact]
+    public void EveryTableBuilderWritesTheDefinition()
+    {
+        foreach (int cols in new[] { 128, 384, 4096 })
+        {
+            var x = CodesAsActivations(cols, cols);
+            var builders = new List<(string Name, IsaLevel Level, bool Vbmi)>();
+            if (KernelIsa.IsSupported(IsaLevel.Avx2)) builders.Add(("avx2", IsaLevel.Avx2, false));
+            if (KernelIsa.IsSupported(IsaLevel.Avx512) && System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported)
+                builders.Add(("avx512", IsaLevel.Avx512, true));
+            foreach (var (name, level, vbmi) in builders)
+            {
+                using var _ = KernelIsa.Override(level);
+                var ctx = new GemvContext { Cols = cols, Act = ActivationQ8.Quantize(x) };
+                for (int i = 0; i < cols; i++) Assert.Equal((sbyte)x[i], ctx.Act.Q[i]);
+                if (vbmi) Q1_0Kernels.BuildTablesAvx512(&ctx);
+                else Q1_0Kernels.BuildTablesAvx2(&ctx);
+                var expected = new byte[8 * cols];
+                fixed (byte* e = expected) Q1_0Kernels.BuildTablesReference(ctx.Act.Q, cols, e);
+                var actual = new ReadOnlySpan<byte>(ctx.Tables, 8 * cols).ToArray();
+                Assert.True(expected.AsSpan().SequenceEqual(actual), $"{name} tables differ at {cols} columns");
+            }
+        }
+    }
+
+    /// <summary>
+    /// All kernels share the scalar definition's integers and float steps, so every level — with and without AVX-VNNI
+    /// and VBMI — gives the scalar bits, for row counts around the sixteen-row passes and for the extreme sums
+    /// (every weight +, every code 127: S = 4064 per group) and scales (NaN, Inf, subnormal, −0).
+    /// </summary>
+    [Fact]
+    public void EveryLevelGivesTheScalarBits()
+    {
+        int seed = 3100;
+        foreach (int cols in new[] { 128, 384, 4096 })
+        foreach (int rows in new[] { 1, 15, 16, 17, 33, 48 })
+        {
+            int rb = (int)Q1.RowBytes(cols);
+            var w = TestData.Gaussian(rows * cols, ++seed);
+            for (int k = 0; k < cols; k++) { w[k] = 1f + k % 3; if (rows > 1) w[cols + k] = -1f - k % 5; } // all + / all −
+            var packed = TestData.Quantize(Q1, w, rows, cols);
+            if (rows > 20)
+            {
+                SetScale(packed, rb, row: 5, block: cols / 128 - 1, 0x7E00); // NaN, in the last block
+                SetScale(packed, rb, row: 17, block: 0, 0x7C00);  // +Inf
+                SetScale(packed, rb, row: 18, block: 0, 0x0001);  // the smallest subnormal
+                SetScale(packed, rb, row: 19, block: 0, 0x8000);  // −0
+            }
+            foreach (var x in new[] { TestData.Gaussian(cols, ++seed), Enumerable.Repeat(0.75f, cols).ToArray() })
+            {
+                var reference = Gemv(packed, rows, cols, x, IsaLevel.Scalar);
+                foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
+                foreach (bool extensions in new[] { true, false })
+                {
+                    float[] y;
+                    using (extensions ? null : KernelIsa.WithoutExtensions())
+                        y = Gemv(packed, rows, cols, x, level, misalign: 1 + rows % 5);
+                    for (int r = 0; r < rows; r++)
+                        Assert.True(BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(reference[r]),
+                            $"{level} extensions={extensions} {rows}x{cols} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
+                }
+                if (rows > 20)
+                {
+                    Assert.True(float.IsNaN(reference[5]));
+                    Assert.True(float.IsInfinity(reference[17]) || float.IsNaN(reference[17]));
+                }
+            }
+        }
+    }
+
+    /// <summary>The extreme sums are exact: one row of +1 weights times codes of 127 is d_w·d_x·4064 per group, and the
+    /// sixteen-row kernels (16-bit sums) give it too.</summary>
+    [Fact]
+    public void TheLargestGroupSumIsExact()
+    {
+        const int rows = 16, cols = 256;
+        var w = Enumerable.Repeat(1f, rows * cols).ToArray();
+        var packed = TestData.Quantize(Q1, w, rows, cols);
+        var x = Enumerable.Repeat(1f, cols).ToArray(); // codes 127, d = fp16(1/127)
+        float dx = HalfConvert.RoundToHalf(1f / 127);
+        float inner = dx * 4064f;
+        for (int k = 1; k < 4; k++) inner = MathF.FusedMultiplyAdd(dx, 4064f, inner);
+        float expected = MathF.FusedMultiplyAdd(1f, inner, MathF.FusedMultiplyAdd(1f, inner, 0f)); // d_w = 1, two blocks
+        foreach (var level in KernelIsa.Supported())
+        {
+            var y = Gemv(packed, rows, cols, x, level);
+            for (int r = 0; r < rows; r++) Assert.Equal(expected, y[r]);
+        }
+    }
+
+    private static void SetScale(byte[] packed, int rb, int row, int block, ushort bits)
+    {
+        int at = row * rb + block * 18;
+        packed[at] = (byte)bits;
+        packed[at + 1] = (byte)(bits >> 8);
+    }
+
+    private static float[] Gemv(byte[] packed, int rows, int cols, float[] x, IsaLevel level, int misalign = 0)
+    {
+        var shifted = new byte[packed.Length + misalign];
+        packed.CopyTo(shifted, misalign);
+        var y = new float[rows];
+        using (KernelIsa.Override(level)) Q1.Gemv(shifted.AsSpan(misalign), rows, cols, x, y);
+        return y;
+    }
+}
