@@ -55,7 +55,16 @@ public class ProcessMemoryTests
         Assert.True(ThroughputBenchmark.PeakResidentBytes() >= ProcessMemory.Current().ResidentBytes / 2);
         if (OperatingSystem.IsLinux()) Assert.True(ProcessMemory.Current().AnonymousBytes > 0);
     }
+}
 
+/// <summary>Tests that read the whole process's anonymous memory: run alone, so another test freeing its buffers during
+/// the window cannot pull the figure below what this one allocated.</summary>
+[CollectionDefinition(nameof(ProcessWideMemory), DisableParallelization = true)]
+public sealed class ProcessWideMemory;
+
+[Collection(nameof(ProcessWideMemory))]
+public class MemorySamplerTests
+{
     [Fact]
     public unsafe void SamplerSeesAnonymousMemoryAllocatedDuringItsWindow()
     {
