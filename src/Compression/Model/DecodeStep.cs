@@ -24,6 +24,14 @@ namespace Compression.Model;
 /// </summary>
 internal sealed unsafe class DecodeStep : IDisposable
 {
+    /// <summary>
+    /// Positions × head_dim from which a step's attention runs its KV heads over the cores (~8K multiply-adds per query
+    /// head: 64 positions at head_dim 128). From 512 positions instead, 8B q1_0 decoding at 320–384 positions ran
+    /// 16.5–18.3 against 17.7–19.1 tok/s (three alternations): the other core idled through every layer's attention.
+    /// Each KV head's arithmetic is the same either way. Tests set it to 0 to force the split on a small model.
+    /// </summary>
+    internal static int ParallelAttentionFrom = 1 << 13;
+
     public const string EnvironmentVariable = "COMPRESS_DECODE";
 
     /// <summary>Whether one-token steps take this path (<c>COMPRESS_DECODE=torch</c>: no); tests switch it per call.</summary>
@@ -174,8 +182,7 @@ internal sealed unsafe class DecodeStep : IDisposable
                 Q = q, Keys = keys, Values = values, Out = att, Scores = scores, HeadDim = hd, Groups = _heads / _kvHeads,
                 Slots = cache.Slots, Positions = positions, Scale = 1f / MathF.Sqrt(hd),
             };
-            // KV heads over the cores once the cache is long enough to be worth a fork (~64K multiply-adds per query head).
-            RowParallel.For(_kvHeads, 1, positions * hd >= 1 << 16 ? 2 : int.MaxValue, &AttendGroups, (nint)(&job));
+            RowParallel.For(_kvHeads, 1, positions * hd >= ParallelAttentionFrom ? 2 : int.MaxValue, &AttendGroups, (nint)(&job));
             Multiply(l.O, att, xn);
             Add(h, xn, _hidden);
             // Feed-forward: h += down(silu(gate(xn)) · up(xn)), xn = norm(h).

@@ -71,6 +71,26 @@ public class DecodeStepTests
         for (int j = 0; j < session.Model.Config.VocabSize; j++) Assert.Equal(torchPath[0, j], fused[0, j]);
     }
 
+    /// <summary>Attention split over the cores by KV head (forced from the first position) gives the bits of the
+    /// one-thread loop: each head's arithmetic is the same wherever it runs.</summary>
+    [Fact]
+    public void Attention_over_the_cores_equals_the_one_thread_loop()
+    {
+        using var session = Open("model-q4_0.gguf");
+        Assert.True(session.Model.Config.NumKeyValueHeads >= 2);
+        int was = DecodeStep.ParallelAttentionFrom;
+        try
+        {
+            DecodeStep.ParallelAttentionFrom = 0;
+            var split = Incremental(session.Model, fused: true);
+            DecodeStep.ParallelAttentionFrom = int.MaxValue;
+            var serial = Incremental(session.Model, fused: true);
+            for (int i = 0; i < split.GetLength(0); i++)
+                for (int j = 0; j < split.GetLength(1); j++) Assert.Equal(serial[i, j], split[i, j]);
+        }
+        finally { DecodeStep.ParallelAttentionFrom = was; }
+    }
+
     [Fact]
     public void Environment_values_parse_and_bad_ones_are_named()
     {
