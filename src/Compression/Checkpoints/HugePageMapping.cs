@@ -61,6 +61,27 @@ internal static unsafe partial class HugePageMapping
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or EntryPointNotFoundException) { }
     }
 
+    /// <summary>
+    /// Marks the whole 4 KiB pages inside a fresh native allocation of <paramref name="length"/> bytes at
+    /// <paramref name="start"/> <c>MADV_HUGEPAGE</c>, before anything touches it: with THP in <c>madvise</c> mode (as on
+    /// this VM) a large buffer is otherwise faulted in as 4 KiB pages, so a quantized copy of a model (or the
+    /// bandwidth probe's buffer) streams through a TLB miss every 4 KiB where a mapped GGUF has one every 2 MiB.
+    /// Buffers under 4 MiB are left alone.
+    /// </summary>
+    public static void AdviseAllocation(void* start, long length)
+    {
+        if (length < 4 << 20) return;
+        var (first, pages) = WholePages((long)start, length);
+        Advise((byte*)first, pages);
+    }
+
+    /// <summary>The whole 4 KiB pages inside [start, start + length): their first address and their byte count.</summary>
+    internal static (long First, long Length) WholePages(long start, long length)
+    {
+        long first = (start + 4095) & ~4095L, end = (start + length) & ~4095L;
+        return (first, Math.Max(0, end - first));
+    }
+
     /// <summary>Marks [<paramref name="start"/>, +<paramref name="length"/>) <c>MADV_HUGEPAGE</c> (Linux; the start is page-aligned by mmap).</summary>
     public static void Advise(byte* start, long length)
     {

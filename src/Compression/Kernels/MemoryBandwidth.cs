@@ -29,6 +29,7 @@ public static unsafe class MemoryBandwidth
         if (bytes < 1 << 20 || passes < 1) throw new ArgumentException($"bandwidth: need ≥ 1 MiB and ≥ 1 pass (got {bytes} bytes, {passes} passes)");
         bytes &= ~4095L;
         var buffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 4096);
+        Checkpoints.HugePageMapping.AdviseAllocation(buffer, bytes); // as the mapped weights it is compared with
         try
         {
             // Touch and fill so every page is really mapped (and not the shared zero page).

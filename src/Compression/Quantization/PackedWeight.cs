@@ -43,6 +43,7 @@ public sealed unsafe class PackedWeight
         Format = format; Rows = rows; Cols = cols;
         RowBytes = format.RowBytes(cols);
         _data = (byte*)NativeMemory.AlignedAlloc((nuint)ByteLength, 64);
+        Checkpoints.HugePageMapping.AdviseAllocation(_data, ByteLength);
     }
 
     private PackedWeight(StoredTensor t, int rows, int cols)

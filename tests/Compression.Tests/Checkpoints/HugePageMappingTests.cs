@@ -34,4 +34,29 @@ public class HugePageMappingTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    /// <summary>Only the whole pages inside an allocation are advised: never a byte before its start or after its end.</summary>
+    [Theory]
+    [InlineData(0x10000, 8 << 20, 0x10000, 8 << 20)]            // page-aligned both ends
+    [InlineData(0x10010, 8 << 20, 0x11000, (8 << 20) - 4096)]   // malloc's 16-byte header: round the start up, the end down
+    [InlineData(0x10fff, 4096, 0x11000, 0)]                      // not one whole page inside
+    [InlineData(0x10fff, 4097, 0x11000, 4096)]                   // exactly one
+    public void OnlyWholePagesInsideAnAllocationAreAdvised(long start, long length, long first, long pages)
+    {
+        Assert.Equal((first, pages), HugePageMapping.WholePages(start, length));
+    }
+
+    [Fact]
+    public unsafe void AnAdvisedAllocationKeepsItsBytes()
+    {
+        const int size = 6 << 20;
+        byte* p = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(size, 64);
+        try
+        {
+            HugePageMapping.AdviseAllocation(p, size);
+            for (int i = 0; i < size; i += 997) p[i] = (byte)i;
+            for (int i = 0; i < size; i += 997) Assert.Equal((byte)i, p[i]);
+        }
+        finally { System.Runtime.InteropServices.NativeMemory.AlignedFree(p); }
+    }
 }

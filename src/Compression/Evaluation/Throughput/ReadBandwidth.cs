@@ -38,6 +38,7 @@ public static class ReadBandwidth
         long vectors = options.Bytes / 32 / options.Threads / 4 * 4 * options.Threads; // whole unrolled groups per thread
         nuint bytes = (nuint)(vectors * 32);
         var buffer = (Vector256<ulong>*)NativeMemory.AlignedAlloc(bytes, 64);
+        Checkpoints.HugePageMapping.AdviseAllocation(buffer, (long)bytes); // as the mapped weights it is compared with
         try
         {
             NativeMemory.Clear(buffer, bytes); // every page faulted in before timing
