@@ -47,6 +47,7 @@ public static unsafe class Q1_0Kernels
         _ => null,
     };
 
+    /// <summary>The table builder that goes with <see cref="Pick16"/>'s kernel (both builders write the same bytes).</summary>
     internal static delegate*<GemvContext*, void> PickTables(IsaLevel level, bool vbmi) => level switch
     {
         IsaLevel.Avx512 when vbmi => &BuildTablesAvx512,
