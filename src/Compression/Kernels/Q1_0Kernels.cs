@@ -26,13 +26,12 @@ public static unsafe class Q1_0Kernels
     /// <summary>Table bytes per 128 columns: four byte positions j × (low-nibble, high-nibble) × (low, high byte) × 64.</summary>
     internal const int TableBytesPerBlock = 1024;
 
+
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y)
     {
         var level = KernelIsa.Current;
-        long rowBytes = f.RowBytes(cols);
-        bool sixteen = 15 * rowBytes <= int.MaxValue; // the scale gather addresses rows by 32-bit offsets
-        GemvDriver.Run(f.Name, packed, rows, cols, rowBytes, x, y, quantizeX: true, 0, Pick(level), dot4: null,
-            sixteen ? Pick16(level, KernelIsa.Vbmi) : null, PickTables(level, KernelIsa.Vbmi));
+        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0, Pick(level), dot4: null,
+            Pick16(level, KernelIsa.Vbmi), PickTables(level, KernelIsa.Vbmi));
     }
 
     /// <summary>The one-row kernel for <paramref name="level"/> (the rows a sixteen-row pass leaves over).</summary>
@@ -270,8 +269,6 @@ public static unsafe class Q1_0Kernels
         var even = Transpose2Even; var odd = Transpose2Odd;
         var pick01 = Vector512.Create(0L, 1, 8, 9, 2, 3, 10, 11);
         var pick23 = Vector512.Create(4L, 5, 12, 13, 6, 7, 14, 15);
-        var offsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)rb;
-        var offsets8 = offsets + Vector256.Create(8 * (int)rb);
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
@@ -297,9 +294,8 @@ public static unsafe class Q1_0Kernels
             inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 1]), Widen(s01.GetUpper()), inner);
             inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 2]), Widen(s23.GetLower()), inner);
             inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 3]), Widen(s23.GetUpper()), inner);
-            var scales = Avx512F.InsertVector256(Avx2.GatherVector256((int*)blk, offsets, 1).ToVector512Unsafe(),
-                Avx2.GatherVector256((int*)blk, offsets8, 1), 1);
-            acc = Avx512F.FusedMultiplyAdd(HalfConvert.ToFloat(scales.AsUInt32() & Vector512.Create(0xffffu)), inner, acc);
+            var scales = Vector256.Create(Scales4(blk, rb), Scales4(blk + 4 * rb, rb), Scales4(blk + 8 * rb, rb), Scales4(blk + 12 * rb, rb));
+            acc = Avx512F.FusedMultiplyAdd(HalfConvert.ToFloat(Avx512F.ConvertToVector512UInt32(scales.AsUInt16())), inner, acc);
         }
         acc.Store(y);
     }
@@ -314,6 +310,15 @@ public static unsafe class Q1_0Kernels
     {
         for (int r = 0; r < 16; r++) KernelPrefetch.Line(p + r * rb);
     }
+
+    /// <summary>
+    /// The fp16 scales of one block in four consecutive rows, packed into one 64-bit word in row order: four scalar loads
+    /// combined on the integer units, which left the vector units more time than two 8-lane gathers did (one core on
+    /// cached weights 12.1 → 13.3 GB/s; 8B decode 18.8–21.3 → 19.6–22.6 tok/s, alternated).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Scales4(byte* blk, long rb) =>
+        *(ushort*)blk | (ulong)*(ushort*)(blk + rb) << 16 | (ulong)*(ushort*)(blk + 2 * rb) << 32 | (ulong)*(ushort*)(blk + 3 * rb) << 48;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> Rows4(byte* p, long rb) =>
@@ -366,8 +371,6 @@ public static unsafe class Q1_0Kernels
         long ahead = c->Ahead == 0 ? 0 : Math.Max(c->Ahead, 16 * rb);
         byte* tables = c->Tables;
         float* d = c->Act.D;
-        var offsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)rb;
-        var offsets8 = offsets + Vector256.Create(8 * (int)rb);
         var acc0 = Vector256<float>.Zero; var acc8 = Vector256<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
@@ -414,9 +417,10 @@ public static unsafe class Q1_0Kernels
             inner8 = Fma.MultiplyAdd(d1, Widen(hi01.GetUpper()), inner8);
             inner8 = Fma.MultiplyAdd(d2, Widen(hi23.GetLower()), inner8);
             inner8 = Fma.MultiplyAdd(d3, Widen(hi23.GetUpper()), inner8);
-            var mask = Vector256.Create(0xffffu);
-            acc0 = Fma.MultiplyAdd(HalfConvert.ToFloat(Avx2.GatherVector256((int*)blk, offsets, 1).AsUInt32() & mask), inner0, acc0);
-            acc8 = Fma.MultiplyAdd(HalfConvert.ToFloat(Avx2.GatherVector256((int*)blk, offsets8, 1).AsUInt32() & mask), inner8, acc8);
+            var scales0 = Vector128.Create(Scales4(blk, rb), Scales4(blk + 4 * rb, rb)).AsUInt16();
+            var scales8 = Vector128.Create(Scales4(blk + 8 * rb, rb), Scales4(blk + 12 * rb, rb)).AsUInt16();
+            acc0 = Fma.MultiplyAdd(HalfConvert.ToFloat(Avx2.ConvertToVector256Int32(scales0).AsUInt32()), inner0, acc0);
+            acc8 = Fma.MultiplyAdd(HalfConvert.ToFloat(Avx2.ConvertToVector256Int32(scales8).AsUInt32()), inner8, acc8);
         }
         acc0.Store(y);
         acc8.Store(y + 8);
