@@ -207,7 +207,7 @@ public static unsafe class Q1_0Kernels
                                         8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8);
         var sign0 = SignPattern512(0); var sign1 = SignPattern512(1);
         var sign2 = SignPattern512(2); var sign3 = SignPattern512(3);
-        var low = ByteRange(0, 2); var high = ByteRange(1, 2);
+        var low = LowBytes; var high = HighBytes;
         for (int b = 0; b < cols / 128; b++)
         for (int j = 0; j < 4; j++)
         {
@@ -239,14 +239,6 @@ public static unsafe class Q1_0Kernels
         var p = Vector512.Create((short)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
                                  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         return ((p >> i) & Vector512.Create((short)1)) * Vector512.Create((short)2) - Vector512.Create((short)1);
-    }
-
-    /// <summary>Bytes start, start + step, start + 2·step, …</summary>
-    private static Vector512<byte> ByteRange(int start, int step)
-    {
-        var v = stackalloc byte[64];
-        for (int i = 0; i < 64; i++) v[i] = (byte)(start + i * step);
-        return Vector512.Load(v);
     }
 
     // ---------------------------------------------------------------- sixteen rows
@@ -351,6 +343,9 @@ public static unsafe class Q1_0Kernels
     /// <summary>Second round: byte 16L + r of V_j takes row r's byte of group L from the rows 0–7 (r &lt; 8) or 8–15 source.</summary>
     private static readonly Vector512<byte> Transpose2Even = Table(i => (i % 16 < 8 ? 0 : 64) + 8 * (i / 16) + i % 8);
     private static readonly Vector512<byte> Transpose2Odd = Table(i => (i % 16 < 8 ? 0 : 64) + 32 + 8 * (i / 16) + i % 8);
+
+    /// <summary>The even and the odd bytes of two sources: the low and the high bytes of their 16-bit table entries.</summary>
+    private static readonly Vector512<byte> LowBytes = Table(i => 2 * i), HighBytes = Table(i => 2 * i + 1);
 
     private static Vector512<byte> Table(Func<int, int> f)
     {

@@ -256,6 +256,7 @@ internal sealed unsafe class DecodeStep : IDisposable
     {
         var j = (AttentionJob*)p;
         int hd = j->HeadDim, n = j->Positions, groups = j->Groups;
+        var inverse = stackalloc float[groups];
         for (int g = first; g < end; g++)
         {
             float* keys = j->Keys + (long)g * j->Slots * hd, values = j->Values + (long)g * j->Slots * hd;
@@ -263,7 +264,6 @@ internal sealed unsafe class DecodeStep : IDisposable
             for (int t = 0; t < n; t++)
                 for (int head = h0; head < h0 + groups; head++)
                     j->Scores[(long)head * n + t] = Dot(j->Q + (long)head * hd, keys + (long)t * hd, hd) * j->Scale;
-            var inverse = stackalloc float[groups];
             for (int head = h0; head < h0 + groups; head++)
             {
                 float* s = j->Scores + (long)head * n;
