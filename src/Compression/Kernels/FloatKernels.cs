@@ -21,7 +21,45 @@ public static unsafe class FloatKernels
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, PickF32(KernelIsa.Current));
 
     public static void GemvF16(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
-        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, PickF16(KernelIsa.Current));
+        GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, PickF16(KernelIsa.Current),
+            prepare: PickF16Prepare(KernelIsa.Current));
+
+    /// <summary>
+    /// Where subnormal operands cost nothing, f16 stripes are read as 2^-112 times their value (two integer ops per 16
+    /// weights instead of nine, <see cref="HalfConvert.Load32Scaled"/>) against x·2^112: the same products, so the same
+    /// FMAs and the same bits. At 8B f16 decode the exact conversion kept each core at ~22 GB/s on cached weights, below
+    /// half of a fast machine's bandwidth. Tests force it on or off (<see cref="ScaledHalves"/>).
+    /// </summary>
+    internal static delegate*<GemvContext*, void> PickF16Prepare(IsaLevel level) =>
+        level < IsaLevel.Avx2 || !(ScaledHalves ?? HalfConvert.SubnormalOperandsAreFree) ? null
+        : level == IsaLevel.Avx512 ? &PrepareF16Avx512 : &PrepareF16Avx2;
+
+    /// <summary>For tests, on the calling thread: force the scaled f16 path on (true) or off (false); null: as measured.</summary>
+    [ThreadStatic] internal static bool? ScaledHalves;
+
+    private static void PrepareF16Avx512(GemvContext* c) { if (ScaleX(c)) c->Dot = &DotF16Avx512Scaled; }
+    private static void PrepareF16Avx2(GemvContext* c) { if (ScaleX(c)) c->Dot = &DotF16Avx2Scaled; }
+
+    /// <summary>
+    /// x·2^112 into this thread's scratch slot 4, when every |x| &lt; 2^16 so that each is exact and finite (a NaN or a
+    /// larger value keeps the exact conversion, which needs no scaling).
+    /// </summary>
+    private static bool ScaleX(GemvContext* c)
+    {
+        int n = c->Cols, k = 0;
+        float* x = c->X;
+        var limit = Vector256.Create(65536f);
+        for (; k + 8 <= n; k += 8)
+            if (!Vector256.LessThanAll(Vector256.Abs(Vector256.Load(x + k)), limit)) return false;
+        for (; k < n; k++)
+            if (!(MathF.Abs(x[k]) < 65536f)) return false;
+        float* xs = (float*)Scratch.Get(4, (nuint)n * sizeof(float));
+        var unit = Vector256.Create(HalfConvert.ScaledUnit);
+        for (k = 0; k + 8 <= n; k += 8) (Vector256.Load(x + k) * unit).Store(xs + k);
+        for (; k < n; k++) xs[k] = x[k] * HalfConvert.ScaledUnit;
+        c->XScaled = xs;
+        return true;
+    }
 
     public static void GemvBF16(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: false, 0, PickBF16(KernelIsa.Current));
@@ -41,6 +79,8 @@ public static unsafe class FloatKernels
     internal static float DotF32Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F32);
     internal static float DotF16Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F16);
     internal static float DotBF16Avx512(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.BF16);
+    private static float DotF16Avx2Scaled(byte* row, GemvContext* c) => DotAvx2(row, c, Kind.F16, scaled: true);
+    private static float DotF16Avx512Scaled(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F16, scaled: true);
     private static float DotF16Avx2Specials(byte* row, GemvContext* c) => DotAvx2(row, c, Kind.F16, specials: true);
     private static float DotF16Avx512Specials(byte* row, GemvContext* c) => DotAvx512(row, c, Kind.F16, specials: true);
     internal static float DotF32Scalar(byte* row, GemvContext* c) => DotScalar(row, c, Kind.F32);
@@ -86,9 +126,10 @@ public static unsafe class FloatKernels
     /// <remarks>f16 as in <see cref="DotAvx512"/>: branch-free finite loads, a running maximum of |h|, and the row
     /// again through the general loads if it holds an Inf or NaN.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float DotAvx2(byte* row, GemvContext* c, Kind kind, bool specials = false)
+    private static float DotAvx2(byte* row, GemvContext* c, Kind kind, bool specials = false, bool scaled = false)
     {
         float* x = c->X;
+        float* xw = scaled ? c->XScaled : x; // what the stripes' weights multiply
         int n = c->Cols, k = 0;
         long ahead = c->Ahead;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
@@ -107,13 +148,21 @@ public static unsafe class FloatKernels
                 {
                     Prefetch(row, k, ahead, kind);
                     top = Vector256.Max(top, Vector256.Max(Vector256.Load((ushort*)row + k) << 1, Vector256.Load((ushort*)row + k + 16) << 1)); // |h|, doubled
-                    HalfConvert.Load16PairFinite((ushort*)row + k, out w0, out w1);
-                    HalfConvert.Load16PairFinite((ushort*)row + k + 16, out w2, out w3);
+                    if (scaled)
+                    {
+                        HalfConvert.Load16PairScaled((ushort*)row + k, out w0, out w1);
+                        HalfConvert.Load16PairScaled((ushort*)row + k + 16, out w2, out w3);
+                    }
+                    else
+                    {
+                        HalfConvert.Load16PairFinite((ushort*)row + k, out w0, out w1);
+                        HalfConvert.Load16PairFinite((ushort*)row + k + 16, out w2, out w3);
+                    }
                 }
-                s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + k), s0);
-                s1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + k + 8), s1);
-                s2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + k + 16), s2);
-                s3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + k + 24), s3);
+                s0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(xw + k), s0);
+                s1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(xw + k + 8), s1);
+                s2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(xw + k + 16), s2);
+                s3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(xw + k + 24), s3);
             }
             if (!specials && Vector256.GreaterThanOrEqualAny(top, Vector256.Create((ushort)(0x7c00 << 1)))) return DotF16Avx2Specials(row, c);
         }
@@ -134,9 +183,10 @@ public static unsafe class FloatKernels
     /// reads Inf and NaN as finite numbers; a running maximum of |h| finds them, and a row that holds one is done again
     /// with <see cref="HalfConvert.Load32"/> (<paramref name="specials"/>) — the same order, so the same bits.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float DotAvx512(byte* row, GemvContext* c, Kind kind, bool specials = false)
+    private static float DotAvx512(byte* row, GemvContext* c, Kind kind, bool specials = false, bool scaled = false)
     {
         float* x = c->X;
+        float* xw = scaled ? c->XScaled : x; // what the stripes' weights multiply
         int n = c->Cols, k = 0;
         long ahead = c->Ahead;
         Vector512<float> a = default, b = default;
@@ -151,10 +201,11 @@ public static unsafe class FloatKernels
                 {
                     Prefetch(row, k, ahead, kind);
                     top = Vector512.Max(top, Vector512.Load((ushort*)row + k) & Vector512.Create((ushort)0x7fff));
-                    HalfConvert.Load32Finite((ushort*)row + k, out w0, out w1);
+                    if (scaled) HalfConvert.Load32Scaled((ushort*)row + k, out w0, out w1);
+                    else HalfConvert.Load32Finite((ushort*)row + k, out w0, out w1);
                 }
-                a = Avx512F.FusedMultiplyAdd(w0, Vector512.Load(x + k), a);
-                b = Avx512F.FusedMultiplyAdd(w1, Vector512.Load(x + k + 16), b);
+                a = Avx512F.FusedMultiplyAdd(w0, Vector512.Load(xw + k), a);
+                b = Avx512F.FusedMultiplyAdd(w1, Vector512.Load(xw + k + 16), b);
             }
             if (!specials && Vector512.GreaterThanOrEqualAny(top, Vector512.Create((ushort)0x7c00))) return DotF16Avx512Specials(row, c);
         }

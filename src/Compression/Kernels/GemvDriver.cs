@@ -23,6 +23,9 @@ public unsafe struct GemvContext
     public delegate*<byte*, GemvContext*, float*, void> Dot16;
     /// <summary>Per-call tables a kernel built from x before the rows were split (<see cref="GemvDriver.Run"/>'s prepare step).</summary>
     public byte* Tables;
+    /// <summary>x·2^112 for the f16 kernels that read weights as 2^-112 times their value (<see cref="HalfConvert.Load32Scaled"/>),
+    /// written by their prepare step; null otherwise.</summary>
+    public float* XScaled;
     /// <summary>Bytes from a position in a row to the same position in the row this thread reads a few rows later
     /// (<see cref="KernelPrefetch"/>): kernels prefetch <c>p + Ahead</c> as they read <c>p</c>. 0 when off.</summary>
     public long Ahead;
@@ -48,13 +51,10 @@ public static unsafe class GemvDriver
         Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
         var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot, Dot4 = dot4 };
         if (quantizeX) ctx.Act = ActivationQ8.Quantize(x[..cols]);
-        // The sixteen-row kernel only pays for its tables when there are sixteen rows to share them.
-        if (dot16 != null && rows >= 16)
-        {
-            ctx.Dot16 = dot16;
-            if (prepare != null) prepare(&ctx);
-        }
-        RunAllRows(ref ctx, packed, rows, x, y);
+        // The sixteen-row kernel only pays for its tables when there are sixteen rows to share them: a prepare step
+        // that comes with one runs only when it does.
+        if (dot16 != null && rows >= 16) ctx.Dot16 = dot16;
+        RunAllRows(ref ctx, packed, rows, x, y, dot16 == null || ctx.Dot16 != null ? prepare : null);
     }
 
     /// <summary><see cref="Run"/> with x quantized to Q8_K blocks of 256 (<see cref="GemvContext.ActK"/>), as llama.cpp pairs its k-quant and ternary types.</summary>
@@ -67,7 +67,8 @@ public static unsafe class GemvDriver
     }
 
     /// <summary>Pins the operands into <paramref name="ctx"/> and runs every row over the cores.</summary>
-    private static void RunAllRows(ref GemvContext ctx, ReadOnlySpan<byte> packed, int rows, ReadOnlySpan<float> x, Span<float> y)
+    private static void RunAllRows(ref GemvContext ctx, ReadOnlySpan<byte> packed, int rows, ReadOnlySpan<float> x, Span<float> y,
+        delegate*<GemvContext*, void> prepare = null)
     {
         fixed (byte* pw = packed)
         fixed (float* px = x)
@@ -75,6 +76,7 @@ public static unsafe class GemvDriver
         fixed (GemvContext* pc = &ctx)
         {
             ctx.W = pw; ctx.X = px; ctx.Y = py;
+            if (prepare != null) prepare(pc);
             ctx.Ahead = KernelPrefetch.Rows * ctx.RowBytes;
             int minRows = (int)Math.Clamp(MinParallelBytes / Math.Max(1, ctx.RowBytes), 1, int.MaxValue);
             RowParallel.For(rows, Grain, minRows, &RunRows, (nint)pc);

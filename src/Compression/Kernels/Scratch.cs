@@ -10,7 +10,7 @@ namespace Compression.Kernels;
 /// </summary>
 internal static unsafe class Scratch
 {
-    public const int Slots = 4;
+    public const int Slots = 5;
     [ThreadStatic] private static nint[]? _ptr;
     [ThreadStatic] private static nuint[]? _size;
 
