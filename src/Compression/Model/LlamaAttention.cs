@@ -110,10 +110,13 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
             k = k.repeat_interleave(groups, dim: 1);                               // (B, nh, S, hd)
             v = v.repeat_interleave(groups, dim: 1);
         }
-        var qPos = arange(start, start + t, dtype: ScalarType.Int64, device: q.device).unsqueeze(1);  // (T, 1)
-        var kPos = arange(first, first + s, dtype: ScalarType.Int64, device: q.device).unsqueeze(0);  // (1, S)
+        // Every Scalar held for its call (TensorMath).
+        using Scalar qFrom = ((long)start).ToScalar(), qTo = (start + t).ToScalar(), kFrom = ((long)first).ToScalar(),
+            kTo = (first + s).ToScalar(), one = 1L.ToScalar(), zero = 0L.ToScalar(), window = ((long)w).ToScalar();
+        var qPos = arange(qFrom, qTo, one, dtype: ScalarType.Int64, device: q.device).unsqueeze(1);  // (T, 1)
+        var kPos = arange(kFrom, kTo, one, dtype: ScalarType.Int64, device: q.device).unsqueeze(0);  // (1, S)
         var distance = qPos - kPos;                                                 // (T, S)
-        var allowed = distance.ge(0).logical_and(distance.lt(w));
+        var allowed = distance.ge(zero).logical_and(distance.lt(window));
         var y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: allowed); // (B, nh, T, hd)
         return y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);       // (B, T, nh·hd)
     }

@@ -54,8 +54,8 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int start)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attention.Forward(_inputNorm.forward(x), cos, sin, cache, _index, start); // (B, T, H)
-        var y = h + _mlp.forward(_postAttentionNorm.forward(h));
+        var h = x.Plus(_attention.Forward(_inputNorm.forward(x), cos, sin, cache, _index, start)); // (B, T, H)
+        var y = h.Plus(_mlp.forward(_postAttentionNorm.forward(h)));
         return y.MoveToOuterDisposeScope();
     }
 }

@@ -9,7 +9,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "weight")] private readonly Parameter _weight;
     // eps as a long-lived 0-dim tensor, not a temporary Scalar: TorchSharp's implicit double → Scalar objects can be
-    // finalized by the GC while the native add still reads them, which surfaced as rare "toFloat" failures under load.
+    // finalized by the GC while the native add still reads them, which surfaced as rare "toFloat" failures under load
+    // (and so can the ones TorchSharp makes itself: see TensorMath).
     private readonly Tensor _eps;
 
     public RmsNorm(Tensor weight, double eps, bool requiresGrad = false) : base(nameof(RmsNorm))
@@ -28,7 +29,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.square().mean([-1], keepdim: true) + _eps); // (…, H)
+        var normed = x32 * rsqrt(x32.Squared().mean([-1], keepdim: true).Plus(_eps)); // (…, H)
         return (normed.to(x.dtype) * _weight.to(x.dtype)).MoveToOuterDisposeScope();
     }
 

@@ -116,6 +116,6 @@ public sealed class RotaryEmbedding : IDisposable
         var x1 = x[.., .., .., ..(int)half];
         var x2 = x[.., .., .., (int)half..];
         var rotated = cat([-x2, x1], -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
     }
 }

@@ -57,10 +57,11 @@ public sealed class SparseMoe : FeedForward
         var flat = x.reshape(-1, shape[^1]);                                       // (N, H)
         var (experts, weights) = Route(flat);                                       // (N, k)
         var output = zeros_like(flat);                                              // (N, H)
-        using Scalar one = 1; // held for the call: a temporary Scalar may be finalized while native code reads it
+        using var one = 1.ToScalar(); // held for the call: a temporary Scalar may be finalized while native code reads it (TensorMath)
         for (int e = 0; e < _expertArray.Length; e++)
         {
-            var chosen = experts.eq(e);                                             // (N, k)
+            using var expert = e.ToScalar();
+            var chosen = experts.eq(expert);                                        // (N, k)
             var rows = chosen.any(-1).nonzero().squeeze(1);                         // tokens routed to e
             if (rows.shape[0] == 0) continue;
             var w = (weights * chosen).sum(-1).index_select(0, rows).unsqueeze(1); // (n, 1)

@@ -65,7 +65,7 @@ public sealed class ImportanceMatrix
                 {
                     using var scope = NewDisposeScope();
                     var x2 = x.detach().reshape(-1, sum.Length).to(ScalarType.Float64, CPU); // (tokens, In)
-                    var colSums = x2.square().sum([0]).contiguous().data<double>().ToArray(); // (In)
+                    var colSums = x2.Squared().sum([0]).contiguous().data<double>().ToArray(); // (In)
                     for (int j = 0; j < sum.Length; j++) sum[j] += colSums[j];
                     rows[key] += x2.shape[0];
                 };

@@ -1,5 +1,6 @@
 // AwqMethod: activation-aware weight quantization (Lin et al. 2023) — per-input-channel scales s = mean|x|^α, α searched
 // on a grid, folded into the preceding RMSNorm (q/k/v, gate/up), v_proj → o_proj and up_proj → down_proj; then RTN.
+using Compression.Model;
 using static TorchSharp.torch;
 
 namespace Compression.Quantization.Methods;
@@ -42,7 +43,7 @@ public sealed class AwqMethod(IReadOnlyList<double>? grid = null) : Quantization
         if (consumers.Any(c => !format.Supports(block[c].shape[1]))) return;
         using var scope = NewDisposeScope();
         var h = tensor(stats.SecondMoments(), [stats.Features, stats.Features]).to(ScalarType.Float32); // (In, In)
-        var meanAbs = tensor(stats.MeanAbs()).clamp_min(1e-8f);                                    // (In)
+        var meanAbs = tensor(stats.MeanAbs()).AtLeast(1e-8f);                                       // (In)
         Tensor? best = null;
         double bestErr = double.PositiveInfinity;
         foreach (double alpha in Grid)
@@ -59,7 +60,7 @@ public sealed class AwqMethod(IReadOnlyList<double>? grid = null) : Quantization
     /// <summary>s = m^α normalised so that max·min = 1 (AWQ's normalisation); α = 0 gives all ones.</summary>
     internal static Tensor Scales(Tensor meanAbs, double alpha)
     {
-        var s = meanAbs.pow(alpha).clamp_min(1e-4f);
+        var s = meanAbs.Power(alpha).AtLeast(1e-4f);
         return s / (s.max() * s.min()).sqrt();
     }
 

@@ -1,5 +1,6 @@
 // Gptq: the GPTQ algorithm (Frantar et al. 2022) over any format with a block codec — Hessian, dampening, optional
 // activation order, lazy batch updates driven by the Cholesky factor of the inverse Hessian.
+using Compression.Model;
 using static TorchSharp.torch;
 using Compression.Quantization.Methods.Codecs;
 
@@ -154,7 +155,7 @@ public static class Gptq
             Tensor l, inv, li, info;
             using (var hd = tensor(h, [n, n]))
             {
-                using (var diagonal = hd.diagonal()) diagonal.add_(damp * mean);
+                using (var diagonal = hd.diagonal()) diagonal.PlusScalarInPlace(damp * mean);
                 (l, info) = linalg.cholesky_ex(hd);
             }
             if (info.item<int>() != 0) { l.Dispose(); continue; }

@@ -1,4 +1,5 @@
 // InputStatistics: what calibration records about the inputs of one linear layer — Σ xxᵀ, Σ|x| and the row count.
+using Compression.Model;
 using static TorchSharp.torch;
 
 namespace Compression.Quantization.Methods;
@@ -31,7 +32,7 @@ public sealed class InputStatistics : IDisposable
         using var scope = NewDisposeScope();
         var x2 = x.detach().reshape(-1, Features).to(ScalarType.Float64, CPU); // (n, In)
         _xtx.addmm_(x2.t(), x2);
-        _absSum.add_(x2.abs().sum([0])); // sum over rows (a bare 0 would pick the dtype overload)
+        _absSum.PlusInPlace(x2.abs().sum([0])); // sum over rows (a bare 0 would pick the dtype overload)
         Rows += x2.shape[0];
     }
 
@@ -39,21 +40,21 @@ public sealed class InputStatistics : IDisposable
     public double[] SecondMoments()
     {
         using var scope = NewDisposeScope();
-        return (_xtx / Math.Max(1, Rows)).contiguous().data<double>().ToArray();
+        return _xtx.Over(Math.Max(1, Rows)).contiguous().data<double>().ToArray();
     }
 
     /// <summary>diag(H): the mean square of each input channel (the importance llama.cpp's imatrix collects).</summary>
     public float[] MeanSquares()
     {
         using var scope = NewDisposeScope();
-        return (_xtx.diagonal() / Math.Max(1, Rows)).to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        return _xtx.diagonal().Over(Math.Max(1, Rows)).to(ScalarType.Float32).contiguous().data<float>().ToArray();
     }
 
     /// <summary>The mean |x| of each input channel (AWQ's activation scale).</summary>
     public float[] MeanAbs()
     {
         using var scope = NewDisposeScope();
-        return (_absSum / Math.Max(1, Rows)).to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        return _absSum.Over(Math.Max(1, Rows)).to(ScalarType.Float32).contiguous().data<float>().ToArray();
     }
 
     /// <summary>Statistics made from a given second-moment matrix (tests, and methods that build H another way).</summary>
@@ -62,8 +63,8 @@ public sealed class InputStatistics : IDisposable
         var s = new InputStatistics(features);
         using var scope = NewDisposeScope();
         var t = tensor(h, [features, features]);
-        s._xtx.copy_(t * rows);
-        s._absSum.copy_(t.diagonal().sqrt() * rows); // |x| taken as its rms when only H is known
+        s._xtx.copy_(t.Times(rows));
+        s._absSum.copy_(t.diagonal().sqrt().Times(rows)); // |x| taken as its rms when only H is known
         s.Rows = rows;
         return s;
     }

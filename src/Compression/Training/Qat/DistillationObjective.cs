@@ -47,7 +47,7 @@ public sealed class DistillationObjective : ITrainingObjective
         if (Alpha == 0) return new ObjectiveValue(ce, ce, null);
         var teacherLogits = TeacherLogits(inputs);                                   // (B, T, V), no grad
         var kl = MeanKl(teacherLogits, logits, Temperature);
-        var loss = kl.mul(Alpha * Temperature * Temperature).add(ce.mul(1 - Alpha));
+        var loss = kl.Times(Alpha * Temperature * Temperature).Plus(ce.Times(1 - Alpha));
         return new ObjectiveValue(loss, ce, kl);
     }
 
@@ -69,8 +69,8 @@ public sealed class DistillationObjective : ITrainingObjective
     {
         using var scope = NewDisposeScope();
         long v = studentLogits.shape[^1];
-        var logPt = teacherLogits.view(-1, v).to(ScalarType.Float64).div(temperature).log_softmax(-1);
-        var logPs = studentLogits.view(-1, v).to(ScalarType.Float64).div(temperature).log_softmax(-1);
+        var logPt = teacherLogits.view(-1, v).to(ScalarType.Float64).Over(temperature).log_softmax(-1);
+        var logPs = studentLogits.view(-1, v).to(ScalarType.Float64).Over(temperature).log_softmax(-1);
         var kl = logPt.exp().mul(logPt.sub(logPs)).sum(-1).mean();
         return kl.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
@@ -84,8 +84,8 @@ public sealed class DistillationObjective : ITrainingObjective
         Tensor teacherLogits;
         using (no_grad()) teacherLogits = _teacher!.ForwardWithLayers(inputs, teacherHidden).detach();
         var kl = MeanKl(teacherLogits, logits, Temperature);
-        var loss = kl.mul(Alpha * Temperature * Temperature).add(ce.mul(1 - Alpha))
-            .add(HiddenMatch(studentHidden, teacherHidden).mul(HiddenWeight));
+        var loss = kl.Times(Alpha * Temperature * Temperature).Plus(ce.Times(1 - Alpha))
+            .Plus(HiddenMatch(studentHidden, teacherHidden).Times(HiddenWeight));
         return new ObjectiveValue(loss, ce, kl);
     }
 
@@ -106,10 +106,10 @@ public sealed class DistillationObjective : ITrainingObjective
             var t = teacher[l].detach().to(ScalarType.Float32);
             var s = student[l].to(ScalarType.Float32);
             // ε keeps a layer whose teacher output is all zero (a degenerate test model) from dividing by zero.
-            var term = s.sub(t).square().mean().div(t.square().mean().clamp_min(1e-12));
-            sum = sum is null ? term : sum.add(term);
+            var term = s.sub(t).Squared().mean().div(t.Squared().mean().AtLeast(1e-12));
+            sum = sum is null ? term : sum.Plus(term);
         }
-        return sum!.div(student.Count).MoveToOuterDisposeScope();
+        return sum!.Over(student.Count).MoveToOuterDisposeScope();
     }
 
     private Tensor TeacherLogits(Tensor inputs)

@@ -1,5 +1,6 @@
 // FakeQuantizer: quantize → dequantize a float weight through a registered format, with a straight-through estimator.
 using Compression.Quantization;
+using Compression.Model;
 using static TorchSharp.torch;
 
 namespace Compression.Training.Qat;
@@ -25,7 +26,7 @@ public static class FakeQuantizer
         using var scope = NewDisposeScope();
         var projected = Project(weight, format);
         var detached = weight.detach();
-        return projected.add(weight.sub(detached)).MoveToOuterDisposeScope();
+        return projected.Plus(weight.sub(detached)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -2,6 +2,7 @@
 // under the learned fp16 scale, the scale's gradient LSQ's — and the row encoder that writes those very blocks to a file.
 using Compression.Quantization;
 using Compression.Quantization.Methods.Codecs;
+using Compression.Model;
 using static TorchSharp.torch;
 
 namespace Compression.Training.Qat;
@@ -74,7 +75,7 @@ public static class LearnedScale
         long rows = weight.shape[0], blocks = scale.shape[1];
         var viaWeight = weight.sub(weight.detach()).mul(mask);
         var viaScale = scale.sub(scale.detach()).unsqueeze(-1).mul(scaleGradient.view(rows, blocks, -1)).view(rows, -1); // (Rows, Cols)
-        return values.add(viaWeight).add(viaScale).MoveToOuterDisposeScope();
+        return values.Plus(viaWeight).Plus(viaScale).MoveToOuterDisposeScope();
     }
 
     /// <summary>
