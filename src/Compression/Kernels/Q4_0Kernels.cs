@@ -12,76 +12,7 @@ public static unsafe class Q4_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
-            Pick(KernelIsa.Current), Pick4(KernelIsa.Current, KernelIsa.Vnni, KernelIsa.Vbmi));
-
-    private static readonly bool Tmp4 = Environment.GetEnvironmentVariable("Q4X") == "1";
-
-    /// <summary>The four-row kernel: 512-bit with VBMI, else <see cref="FourRowDot{TBlock}"/>.</summary>
-    internal static delegate*<byte*, GemvContext*, float*, void> Pick4(IsaLevel level, bool vnni, bool vbmi) =>
-        level == IsaLevel.Avx512 && vbmi && Tmp4 ? &Dot4Avx512Vbmi : FourRowDot<Block>.Pick(level, vnni);
-
-    /// <summary>vpermb index: blocks b and b+1 (qs at bytes 0–15 and 18–33 of the load) as (b, b, b+1, b+1) in 16-byte lanes.</summary>
-    private static readonly Vector512<byte> PairSpread = Vector512.Create(Enumerable.Range(0, 64).Select(i => (byte)(i % 16 + (i >= 32 ? 18 : 0))).ToArray());
-    /// <summary>The first 34 bytes: block b's codes, block b+1's scale and codes.</summary>
-    private static readonly Vector512<byte> PairLoadMask = Vector512.Create(Enumerable.Range(0, 64).Select(i => (byte)(i < 34 ? 0xff : 0)).ToArray());
-    private static readonly Vector512<ushort> PairShifts = Vector512.Create(Enumerable.Range(0, 32).Select(i => (ushort)(i / 8 % 2 == 1 ? 4 : 0)).ToArray());
-
-    /// <summary>
-    /// Four rows, two blocks per 512-bit register as <see cref="DotAvx512"/> lays them out (the lower half accumulates as
-    /// AVX2's even blocks, the upper as its odd ones, so the bits are those of every other level): per row and block pair,
-    /// one masked load, a VBMI byte permute to (b, b, b+1, b+1), a shift and a mask for the nibbles, maddubs and madd,
-    /// the bias, one convert, one scale product and one FMA — half the multiply-class instructions of four 256-bit rows.
-    /// </summary>
-    internal static void Dot4Avx512Vbmi(byte* row, GemvContext* c, float* y)
-    {
-        int nb = c->Cols / 32;
-        long rb = c->RowBytes, ahead = c->Ahead;
-        byte* r0 = row, r1 = row + rb, r2 = row + 2 * rb, r3 = row + 3 * rb;
-        var spread = PairSpread; var loadMask = PairLoadMask; var shifts = PairShifts;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        int b = 0;
-        for (; b + 1 < nb; b += 2)
-        {
-            long off = (long)b * BlockQ4_0.Size;
-            KernelPrefetch.Line(r0 + off + ahead); KernelPrefetch.Line(r1 + off + ahead);
-            KernelPrefetch.Line(r2 + off + ahead); KernelPrefetch.Line(r3 + off + ahead);
-            var xq = Vector512.Load(c->Act.Q + b * 32);
-            var bias = Vector512.Load(c->Act.Sum4x8 + b * 8);
-            var dx = Vector512.Load(c->Act.DLanes + b * 8);
-            a0 = PairStep(r0 + off, xq, bias, dx, spread, loadMask, shifts, a0);
-            a1 = PairStep(r1 + off, xq, bias, dx, spread, loadMask, shifts, a1);
-            a2 = PairStep(r2 + off, xq, bias, dx, spread, loadMask, shifts, a2);
-            a3 = PairStep(r3 + off, xq, bias, dx, spread, loadMask, shifts, a3);
-        }
-        y[0] = Finish(r0, b, nb, c, a0); y[1] = Finish(r1, b, nb, c, a1);
-        y[2] = Finish(r2, b, nb, c, a2); y[3] = Finish(r3, b, nb, c, a3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> PairStep(byte* blk, Vector512<sbyte> xq, Vector512<int> bias, Vector512<float> dx,
-        Vector512<byte> spread, Vector512<byte> loadMask, Vector512<ushort> shifts, Vector512<float> acc)
-    {
-        var raw = Avx512BW.MaskLoad(blk + 2, loadMask, Vector512<byte>.Zero);
-        var codes = Avx512BW.ShiftRightLogicalVariable(Avx512Vbmi.PermuteVar64x8(raw, spread).AsUInt16(), shifts).AsByte() & Vector512.Create((byte)0x0f);
-        var p = Avx512F.ConvertToVector512Single(IntDot.MulSumU8I8(codes, xq) - bias);
-        var dw = Vector512.Create(Avx.BroadcastScalarToVector256(HalfConvert.TablePtr + *(ushort*)blk),
-                                  Avx.BroadcastScalarToVector256(HalfConvert.TablePtr + *(ushort*)(blk + BlockQ4_0.Size)));
-        return Avx512F.FusedMultiplyAdd(dw * dx, p, acc);
-    }
-
-    /// <summary>The odd last block into the lower (even) half, then the row's sum, as <see cref="DotAvx512"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Finish(byte* row, int b, int nb, GemvContext* c, Vector512<float> acc)
-    {
-        var acc0 = acc.GetLower();
-        if (b < nb)
-        {
-            var b0 = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
-            var p0 = Lanes(IntDot.Nibbles32(b0->Qs), c->Act.Q + b * 32, c->Act.Sum4x8 + b * 8);
-            acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
-        }
-        return IntDot.HSum(Avx.Add(acc0, acc.GetUpper()));
-    }
+            Pick(KernelIsa.Current), FourRowDot<Block>.Pick(KernelIsa.Current, KernelIsa.Vnni));
 
     /// <summary>q4_0 for <see cref="FourRowDot{TBlock}"/>: the codes 0..15 are maddubs' unsigned operand as they are, and
     /// the −8 is the bias 8·Σ4 x̂ (subtracted), or with VNNI its negation, which <c>vpdpbusd</c> accumulates onto.</summary>
