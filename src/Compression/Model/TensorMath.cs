@@ -25,51 +25,26 @@ public static class TensorMath
 
     /// <summary>a², as <c>square()</c>: pow(a, 2) with the exponent held (the same bits forward and backward — a·a would
     /// give the same values but accumulate its gradient as two terms).</summary>
-    public static Tensor Squared(this Tensor a)
-    {
-        using var two = 2.ToScalar();
-        return a.pow(two);
-    }
+    public static Tensor Squared(this Tensor a) => With(a, 2.ToScalar(), static (t, s) => t.pow(s));
 
     /// <summary>a · v.</summary>
-    public static Tensor Times(this Tensor a, double v)
-    {
-        using var s = v.ToScalar();
-        return a.mul(s);
-    }
+    public static Tensor Times(this Tensor a, double v) => With(a, v.ToScalar(), static (t, s) => t.mul(s));
 
     /// <summary>a / v.</summary>
-    public static Tensor Over(this Tensor a, double v)
-    {
-        using var s = v.ToScalar();
-        return a.div(s);
-    }
-
-    /// <summary>a + v.</summary>
-    public static Tensor PlusScalar(this Tensor a, double v)
-    {
-        using var s = v.ToScalar();
-        return a.add(s, One);
-    }
+    public static Tensor Over(this Tensor a, double v) => With(a, v.ToScalar(), static (t, s) => t.div(s));
 
     /// <summary>a += v, in place.</summary>
-    public static Tensor PlusScalarInPlace(this Tensor a, double v)
-    {
-        using var s = v.ToScalar();
-        return a.add_(s, One);
-    }
+    public static Tensor PlusScalarInPlace(this Tensor a, double v) => With(a, v.ToScalar(), static (t, s) => t.add_(s, One));
 
     /// <summary>max(a, v).</summary>
-    public static Tensor AtLeast(this Tensor a, double v)
-    {
-        using var s = v.ToScalar();
-        return a.clamp_min(s);
-    }
+    public static Tensor AtLeast(this Tensor a, double v) => With(a, v.ToScalar(), static (t, s) => t.clamp_min(s));
 
     /// <summary>a^v.</summary>
-    public static Tensor Power(this Tensor a, double v)
+    public static Tensor Power(this Tensor a, double v) => With(a, v.ToScalar(), static (t, s) => t.pow(s));
+
+    /// <summary><paramref name="op"/>(a, s), then s disposed: held (and so alive) until op returns.</summary>
+    private static Tensor With(Tensor a, Scalar s, Func<Tensor, Scalar, Tensor> op)
     {
-        using var s = v.ToScalar();
-        return a.pow(s);
+        using (s) return op(a, s);
     }
 }
