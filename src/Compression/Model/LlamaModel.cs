@@ -183,7 +183,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         var generator = new Generator((ulong)seed);
         return Build(c, dtype, device, (name, shape) => shape.Length == 1
             ? ones(shape, dtype, device)
-            : randn(shape, generator: generator).Times(std).to(dtype, device), requiresGrad: true); // normal(0, std) is randn·std + 0, with temporary Scalars (TensorMath)
+            : randn(shape, generator: generator).Times(std).to(dtype, device), requiresGrad: true); // what TorchSharp's normal(0, std) computes (randn·std + 0), without its temporary Scalars (TensorMath)
     }
 
     /// <summary>The model's structure with no weight data, on the <c>meta</c> device (for size accounting).</summary>
