@@ -27,8 +27,8 @@ public static unsafe class FloatKernels
     /// <summary>
     /// Where subnormal operands cost nothing, f16 stripes are read as 2^-112 times their value (two integer ops per 16
     /// weights instead of nine, <see cref="HalfConvert.Load32Scaled"/>) against x·2^112: the same products, so the same
-    /// FMAs and the same bits. At 8B f16 decode the exact conversion kept each core at ~22 GB/s on cached weights, below
-    /// half of a fast machine's bandwidth. Tests force it on or off (<see cref="ScaledHalves"/>).
+    /// FMAs and the same bits. The exact conversion kept one core at ~27 GB/s on cached weights (48.6 this way), below
+    /// half of a fast moment's bandwidth on this VM. Tests force it on or off (<see cref="ScaledHalves"/>).
     /// </summary>
     internal static delegate*<GemvContext*, void> PickF16Prepare(IsaLevel level) =>
         level < IsaLevel.Avx2 || !(ScaledHalves ?? HalfConvert.SubnormalOperandsAreFree) ? null
@@ -47,16 +47,20 @@ public static unsafe class FloatKernels
     private static bool ScaleX(GemvContext* c)
     {
         int n = c->Cols, k = 0;
-        float* x = c->X;
+        float* x = c->X, xs = (float*)Scratch.Get(4, (nuint)n * sizeof(float));
         var limit = Vector256.Create(65536f);
-        for (; k + 8 <= n; k += 8)
-            if (!Vector256.LessThanAll(Vector256.Abs(Vector256.Load(x + k)), limit)) return false;
-        for (; k < n; k++)
-            if (!(MathF.Abs(x[k]) < 65536f)) return false;
-        float* xs = (float*)Scratch.Get(4, (nuint)n * sizeof(float));
         var unit = Vector256.Create(HalfConvert.ScaledUnit);
-        for (k = 0; k + 8 <= n; k += 8) (Vector256.Load(x + k) * unit).Store(xs + k);
-        for (; k < n; k++) xs[k] = x[k] * HalfConvert.ScaledUnit;
+        for (; k + 8 <= n; k += 8)
+        {
+            var v = Vector256.Load(x + k);
+            if (!Vector256.LessThanAll(Vector256.Abs(v), limit)) return false;
+            (v * unit).Store(xs + k);
+        }
+        for (; k < n; k++)
+        {
+            if (!(MathF.Abs(x[k]) < 65536f)) return false;
+            xs[k] = x[k] * HalfConvert.ScaledUnit;
+        }
         c->XScaled = xs;
         return true;
     }

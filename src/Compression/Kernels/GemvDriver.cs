@@ -51,10 +51,8 @@ public static unsafe class GemvDriver
         Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
         var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot, Dot4 = dot4 };
         if (quantizeX) ctx.Act = ActivationQ8.Quantize(x[..cols]);
-        // The sixteen-row kernel only pays for its tables when there are sixteen rows to share them: a prepare step
-        // that comes with one runs only when it does.
         if (dot16 != null && rows >= 16) ctx.Dot16 = dot16;
-        RunAllRows(ref ctx, packed, rows, x, y, dot16 == null || ctx.Dot16 != null ? prepare : null);
+        RunAllRows(ref ctx, packed, rows, x, y, prepare);
     }
 
     /// <summary><see cref="Run"/> with x quantized to Q8_K blocks of 256 (<see cref="GemvContext.ActK"/>), as llama.cpp pairs its k-quant and ternary types.</summary>

@@ -26,12 +26,13 @@ public static unsafe class Q1_0Kernels
     /// <summary>Table bytes per 128 columns: four byte positions j × (low-nibble, high-nibble) × (low, high byte) × 64.</summary>
     internal const int TableBytesPerBlock = 1024;
 
-
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y)
     {
         var level = KernelIsa.Current;
+        // The sixteen-row kernel only pays for its tables when there are sixteen rows to share them.
+        bool sixteen = rows >= 16;
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0, Pick(level), dot4: null,
-            Pick16(level, KernelIsa.Vbmi), PickTables(level, KernelIsa.Vbmi));
+            sixteen ? Pick16(level, KernelIsa.Vbmi) : null, sixteen ? PickTables(level, KernelIsa.Vbmi) : null);
     }
 
     /// <summary>The one-row kernel for <paramref name="level"/> (the rows a sixteen-row pass leaves over).</summary>
