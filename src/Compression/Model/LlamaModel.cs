@@ -181,9 +181,23 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         device ??= CPU;
         var generator = new Generator((ulong)seed);
-        return Build(c, dtype, device, (name, shape) => shape.Length == 1
-            ? ones(shape, dtype, device)
-            : randn(shape, generator: generator).Times(std).to(dtype, device), requiresGrad: true); // what TorchSharp's normal(0, std) computes (randn·std + 0), without its temporary Scalars (TensorMath)
+        return Build(c, dtype, device, (name, shape) => shape.Length == 1 ? ones(shape, dtype, device) : Normal(shape, std, generator, dtype, device),
+            requiresGrad: true);
+    }
+
+    /// <summary>
+    /// What TorchSharp's normal(0, std) computes (randn·std + 0), without its temporary Scalars (<see cref="TensorMath"/>);
+    /// the intermediate tensors are held until libtorch is done with them and then freed (outside a dispose scope the
+    /// finalizer could free a temporary one mid-call: a test process crashed in <c>mul</c> that way).
+    /// </summary>
+    private static Tensor Normal(long[] shape, double std, Generator generator, ScalarType dtype, Device device)
+    {
+        var r = randn(shape, generator: generator);
+        var scaled = r.Times(std);
+        var result = scaled.to(dtype, device);
+        if (!ReferenceEquals(result, scaled)) scaled.Dispose();
+        r.Dispose();
+        return result;
     }
 
     /// <summary>The model's structure with no weight data, on the <c>meta</c> device (for size accounting).</summary>

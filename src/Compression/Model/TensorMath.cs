@@ -18,10 +18,20 @@ public static class TensorMath
     private static readonly Scalar One = 1.ToScalar();
 
     /// <summary>a + b.</summary>
-    public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
+    public static Tensor Plus(this Tensor a, Tensor b)
+    {
+        var result = a.add(b, One);
+        GC.KeepAlive(a); GC.KeepAlive(b);
+        return result;
+    }
 
     /// <summary>a += b, in place.</summary>
-    public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, One);
+    public static Tensor PlusInPlace(this Tensor a, Tensor b)
+    {
+        var result = a.add_(b, One);
+        GC.KeepAlive(b);
+        return result;
+    }
 
     /// <summary>a², as <c>square()</c>: pow(a, 2) with the exponent held (the same bits forward and backward — a·a would
     /// give the same values but accumulate its gradient as two terms).</summary>
@@ -42,9 +52,16 @@ public static class TensorMath
     /// <summary>a^v.</summary>
     public static Tensor Power(this Tensor a, double v) => With(a, v.ToScalar(), static (t, s) => t.pow(s));
 
-    /// <summary><paramref name="op"/>(a, s), then s disposed: held (and so alive) until op returns.</summary>
+    /// <summary><paramref name="op"/>(a, s), then s disposed: held (and so alive) until op returns. So is a: a Tensor is
+    /// finalizable too, and a temporary one (<c>randn(…).Times(std)</c> outside a dispose scope) could otherwise be freed
+    /// while libtorch reads it.</summary>
     private static Tensor With(Tensor a, Scalar s, Func<Tensor, Scalar, Tensor> op)
     {
-        using (s) return op(a, s);
+        using (s)
+        {
+            var result = op(a, s);
+            GC.KeepAlive(a);
+            return result;
+        }
     }
 }
