@@ -12,7 +12,8 @@ namespace Compression.Benchmarks;
 /// Times <c>Y = X·Wᵀ</c> (<see cref="TiledGemm.Run"/>, what every packed format's prefill runs) for n tokens on a
 /// packed matrix, per ISA level. Level <c>scalar</c> is the original kernel (<see cref="TiledGemmReference"/>, tiled
 /// and parallel as before), so one run gives the speed-up on the same machine under the same load.
-/// For q4_0 on a CPU with AVX-VNNI it also times the integer sketch <see cref="Q4_0VnniGemm"/> (not what prefill runs).
+/// Formats with an integer prefill (q4_0) are also timed with Q8 activations (<see cref="PrefillActivations"/>: what
+/// generation and the throughput benchmark run; evaluation runs the float tiles).
 /// Reports the best wall time and GFLOP per CPU-second of the whole process (less sensitive to a shared machine
 /// taking cores away; not to it sharing caches).
 /// Run: <c>dotnet run -c Release --project src/Compression.Benchmarks -- gemm [--formats q4_0] [--shapes 4096x4096,...]
@@ -65,13 +66,15 @@ public static class GemmBench
                         string ratio = original is double o0 ? $"{gflops / o0:F2}" : "";
                         Emit($"| {name} | {shape} | {n} | {level.ToString().ToLowerInvariant()} | {ms:F1} | {gflops:F1} | {flop / cpu / 1e9:F1} | {ratio} |");
                     }
-                    if (name == "q4_0" && Q4_0VnniGemm.IsSupported)
-                    {
-                        var (ms, cpu) = Time(() => Q4_0VnniGemm.Run(packed, rows, cols, x, n, y), repetitions);
-                        double gflops = flop / (ms * 1e6);
-                        string ratio = original is double o0 ? $"{gflops / o0:F2}" : "";
-                        Emit($"| {name} | {shape} | {n} | vnni int8 (sketch) | {ms:F1} | {gflops:F1} | {flop / cpu / 1e9:F1} | {ratio} |");
-                    }
+                    if (f.GemmQuantizesActivations)
+                        foreach (var level in levels)
+                        {
+                            using var q8 = PrefillActivations.Use(PrefillActivations.Mode.Q8);
+                            var (ms, cpu) = Time(f, packed, rows, cols, x, n, y, level, repetitions);
+                            double gflops = flop / (ms * 1e6);
+                            string ratio = original is double o0 ? $"{gflops / o0:F2}" : "";
+                            Emit($"| {name} | {shape} | {n} | {level.ToString().ToLowerInvariant()}, Q8 activations | {ms:F1} | {gflops:F1} | {flop / cpu / 1e9:F1} | {ratio} |");
+                        }
                 }
             }
         }

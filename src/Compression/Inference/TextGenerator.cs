@@ -29,6 +29,8 @@ public static class TextGenerator
         if (prompt.Count >= capacity && maxTokens > 0)
             throw new ArgumentException($"prompt of {prompt.Count} tokens leaves no room within max_position_embeddings {model.Config.MaxPositionEmbeddings}");
         using var noGrad = no_grad();
+        // The prompt is prefilled as llama.cpp does (Q8 activations where the format's prefill kernel takes them), like every decode step.
+        using var arithmetic = Kernels.PrefillActivations.Use(Kernels.PrefillActivations.Mode.Q8);
         using var cache = model.NewCache(capacity);
         var sampler = new Sampler(sampling);
         var logits = new float[model.Config.VocabSize];

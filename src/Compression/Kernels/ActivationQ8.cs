@@ -105,7 +105,7 @@ public readonly unsafe struct ActivationQ8
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void QuantizeBlockAvx2(float* x, sbyte* q, out float d, out float s)
+    internal static void QuantizeBlockAvx2(float* x, sbyte* q, out float d, out float s)
     {
         var signMask = Vector256.Create(0x7fffffff).AsSingle();
         var v0 = Avx.LoadVector256(x); var v1 = Avx.LoadVector256(x + 8);

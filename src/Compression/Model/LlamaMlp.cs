@@ -29,7 +29,16 @@ public sealed class LlamaMlp : FeedForward
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(_gateProj.forward(x)) * _upProj.forward(x); // (…, I)
+        var gate = _gateProj.forward(x);
+        var up = _upProj.forward(x);
+        Tensor h;
+        if (!is_grad_enabled() && !gate.requires_grad && !up.requires_grad)
+        {
+            // Inference: the gate's output becomes h in place (same kernels, same bits) — no two more (T × I) tensors to allocate and fault in.
+            h = gate.silu_();
+            h.mul_(up);
+        }
+        else h = nn.functional.silu(gate) * up;                                      // (…, I)
         return _downProj.forward(h).MoveToOuterDisposeScope();                 // (…, H)
     }
 }

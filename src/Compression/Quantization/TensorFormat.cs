@@ -49,6 +49,11 @@ public abstract class TensorFormat
     /// </summary>
     public virtual int ActivationBlock => 32;
 
+    /// <summary>Whether the prefill kernel (<see cref="Gemm"/>) quantizes the activations (per <see cref="ActivationBlock"/>),
+    /// as llama.cpp does, under <see cref="Kernels.PrefillActivations.Mode.Q8"/>; otherwise (and by default) it multiplies
+    /// dequantized weights with the float activations.</summary>
+    public virtual bool GemmQuantizesActivations => false;
+
     /// <summary>One-line description for tables and help text.</summary>
     public abstract string Description { get; }
 

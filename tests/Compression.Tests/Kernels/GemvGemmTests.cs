@@ -77,12 +77,17 @@ public class GemvGemmTests
             var wd = TestData.Dequantize(f, packed, rows, cols);
             var y = new float[n * rows];
             f.Gemm(packed, rows, cols, x, n, y);
+            var yq = new float[n * rows];
+            using (PrefillActivations.Use(PrefillActivations.Mode.Q8)) f.Gemm(packed, rows, cols, x, n, yq);
+            if (!f.GemmQuantizesActivations) Assert.Equal(y, yq); // the mode only concerns formats with an integer prefill
             for (int i = 0; i < n; i++)
             for (int r = 0; r < rows; r++)
             {
                 double exact = 0, abs = 0;
                 for (int k = 0; k < cols; k++) { exact += (double)wd[r * cols + k] * x[i * cols + k]; abs += Math.Abs((double)wd[r * cols + k] * x[i * cols + k]); }
                 Assert.True(Math.Abs(y[i * rows + r] - exact) <= 1e-5 * abs + 1e-6, $"{name} n={n} {rows}x{cols} [{i},{r}]: {y[i * rows + r]} vs {exact}");
+                double tol = Tolerance(f, wd, x.AsSpan(i * cols, cols).ToArray(), r, cols);
+                Assert.True(Math.Abs(yq[i * rows + r] - exact) <= tol, $"{name} Q8 prefill n={n} {rows}x{cols} [{i},{r}]: {yq[i * rows + r]} vs {exact} (tol {tol:G3})");
             }
         }
     }

@@ -1,5 +1,6 @@
 // TorchSharpThroughputEngine: the workbench's own forward pass (LlamaModel with its KV cache) as a throughput engine.
 using System.Diagnostics;
+using Compression.Kernels;
 using Compression.Model;
 using static TorchSharp.torch;
 
@@ -7,7 +8,8 @@ namespace Compression.Evaluation.Throughput;
 
 /// <summary>
 /// Times the model through its KV cache: one prefill batch, then one token at a time. As in generation (and in
-/// llama-bench), the LM head runs on the last position only.
+/// llama-bench), the LM head runs on the last position only, and the prompt is prefilled with generation's
+/// arithmetic (<see cref="PrefillActivations.Mode.Q8"/>).
 /// </summary>
 public sealed class TorchSharpThroughputEngine(LlamaModel model) : IThroughputEngine
 {
@@ -21,6 +23,7 @@ public sealed class TorchSharpThroughputEngine(LlamaModel model) : IThroughputEn
     public (double PrefillTokensPerSecond, double DecodeTokensPerSecond) RunOnce(int[] prompt, int decodeTokens)
     {
         using var noGrad = no_grad();
+        using var arithmetic = PrefillActivations.Use(PrefillActivations.Mode.Q8);
         using var cache = model.NewCache(prompt.Length + decodeTokens);
         var ids = prompt.Select(t => (long)t).ToArray();
         var clock = Stopwatch.StartNew();
