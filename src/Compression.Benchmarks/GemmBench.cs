@@ -12,7 +12,7 @@ namespace Compression.Benchmarks;
 /// Times <c>Y = X·Wᵀ</c> (<see cref="TiledGemm.Run"/>, what every packed format's prefill runs) for n tokens on a
 /// packed matrix, per ISA level. Level <c>scalar</c> is the original kernel (<see cref="TiledGemmReference"/>, tiled
 /// and parallel as before), so one run gives the speed-up on the same machine under the same load.
-/// Formats with an integer prefill (q4_0) are also timed with Q8 activations (<see cref="PrefillActivations"/>: what
+/// Formats with an integer prefill (q4_0, q8_0) are also timed with Q8 activations (<see cref="PrefillActivations"/>: what
 /// generation and the throughput benchmark run; evaluation runs the float tiles).
 /// Reports the best wall time and GFLOP per CPU-second of the whole process (less sensitive to a shared machine
 /// taking cores away; not to it sharing caches).

@@ -71,17 +71,21 @@ public class LlamaCppAgreementTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// q4_0's prefill with generation's arithmetic (<see cref="Compression.Kernels.PrefillActivations.Mode.Q8"/>: Q8
-    /// activations, integer block sums, then per block fma(S, d_w·d_x, acc) — the order of llama.cpp's repacked q4_0
-    /// GEMM) computes what llama.cpp computes for a prompt. Measured on the AVX-512 machine: the logits are identical
-    /// (max |Δ| 0, against 0.154 for the float prefill that evaluation uses). The bound leaves room for a llama.cpp
-    /// build that sums in another order (float rounding: ~1e-6 here).
+    /// q4_0's and q8_0's prefill with generation's arithmetic (<see cref="Compression.Kernels.PrefillActivations.Mode.Q8"/>:
+    /// Q8 activations, integer block sums, then per block fma(S, d_w·d_x, acc)) computes what llama.cpp computes for a
+    /// prompt. Measured on the AVX-512 machine: q4_0's logits are identical to llama.cpp's (max |Δ| 0 — the order of its
+    /// repacked q4_0 GEMM), against 0.154 for the float prefill that evaluation uses. q8_0's mean |Δ| is 9.7e-5 against
+    /// 1.9e-2 (190×), max 1.5e-2: llama.cpp sums q8_0 blocks in 8 float lanes first, and a last-bit difference now and
+    /// then moves a later layer's activation code by one step. Bounds: about 3× the measured max, and a mean at least
+    /// 20× below the float prefill's.
     /// </summary>
-    [Fact]
-    public void Q4_0_prefill_with_q8_activations_is_closer_to_llama_cpp()
+    [Theory]
+    [InlineData("q4_0", 1e-3)]
+    [InlineData("q8_0", 0.05)]
+    public void Prefill_with_q8_activations_computes_what_llama_cpp_computes(string formatName, double maxBound)
     {
-        var format = FormatRegistry.Get("q4_0");
-        string path = Path.Combine(TestPaths.NewTempDir("llamacpp"), "tiny-q4_0-pure.gguf");
+        var format = FormatRegistry.Get(formatName);
+        string path = Path.Combine(TestPaths.NewTempDir("llamacpp"), $"tiny-{formatName}-pure.gguf");
         using (var input = GgufCheckpoint.Open(TestPaths.TinyLlamaFile("model-f32.gguf")))
             GgufExporter.Write(input, input.Tokenizer!, (spec, name) => QuantizationPolicy.PureOf(format).Choose(spec, name), path);
         var tokens = ReferenceLogits.PromptTokens;
@@ -96,9 +100,10 @@ public class LlamaCppAgreementTests(ITestOutputHelper output)
         var theirs = engine.Logits(tokens);
         double meanQ8 = MeanAbsDiff(asQ8, theirs), meanFloat = MeanAbsDiff(asFloat, theirs);
         double maxQ8 = ReferenceLogits.MaxAbsDiff(asQ8, theirs), maxFloat = ReferenceLogits.MaxAbsDiff(asFloat, theirs);
-        output.WriteLine($"q4_0 pure vs llama.cpp: Q8 prefill max {maxQ8:E2} mean {meanQ8:E2}; float prefill max {maxFloat:E2} mean {meanFloat:E2}");
-        Assert.True(maxQ8 <= 1e-3, $"Q8 prefill vs llama.cpp max |Δlogit| {maxQ8:E2}");
-        Assert.True(meanFloat >= 1e-3, $"the float prefill is only {meanFloat:E2} from llama.cpp: does the test tell the two apart?");
+        output.WriteLine($"{formatName} pure vs llama.cpp: Q8 prefill max {maxQ8:E2} mean {meanQ8:E2}; float prefill max {maxFloat:E2} mean {meanFloat:E2}");
+        Assert.True(maxQ8 <= maxBound, $"{formatName}: Q8 prefill vs llama.cpp max |Δlogit| {maxQ8:E2} > {maxBound:E1}");
+        Assert.True(meanQ8 * 20 <= meanFloat, $"{formatName}: Q8 prefill mean |Δlogit| {meanQ8:E2}, not 20× below the float prefill's {meanFloat:E2}");
+        Assert.True(meanFloat >= 1e-3, $"{formatName}: the float prefill is only {meanFloat:E2} from llama.cpp: does the test tell the two apart?");
     }
 
     private static double MeanAbsDiff(float[,] a, float[,] b)

@@ -127,6 +127,13 @@ public sealed unsafe class Q8_0Format : TensorFormat
     public override void Gemv(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         Q8_0Kernels.Gemv(this, packed, rows, cols, x, y);
 
-    public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y) =>
-        TiledGemm.Run(this, packed, rows, cols, x, n, y);
+    public override bool GemmQuantizesActivations => true;
+
+    /// <summary>Prefill: in float on dequantized tiles, or (<see cref="PrefillActivations.Mode.Q8"/>: generation and the
+    /// throughput benchmark) as integer dot products against Q8 activations, as llama.cpp does (<see cref="IntPrefillGemm"/>).</summary>
+    public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        if (PrefillActivations.Current == PrefillActivations.Mode.Q8) IntPrefillGemm.Run(this, packed, rows, cols, x, n, y);
+        else TiledGemm.Run(this, packed, rows, cols, x, n, y);
+    }
 }

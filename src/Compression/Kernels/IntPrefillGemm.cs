@@ -1,4 +1,4 @@
-// Q4_0IntGemm: q4_0 prefill Y = X·Wᵀ as integer dot products against Q8 activations (AVX-VNNI, AVX2 or scalar: the same bits).
+// IntPrefillGemm: q4_0 and q8_0 prefill Y = X·Wᵀ as integer dot products against Q8 activations (AVX-VNNI, AVX2 or scalar: the same bits).
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -8,29 +8,30 @@ using Compression.Quantization;
 namespace Compression.Kernels;
 
 /// <summary>
-/// The prefill of q4_0 as llama.cpp computes it: every token is quantized to Q8 blocks of 32 (<see cref="ActivationQ8"/>'s
-/// codes and fp16-rounded scales, as its decode GEMV does), and every output is, block by block in order,
-/// <c>acc = fma((float)S, d_w·d_x, acc)</c> from 0, where <c>S = Σ (code − 8)·q</c> is the block's exact integer dot product.
+/// The prefill of q4_0 and q8_0 as llama.cpp computes it: every token is quantized to Q8 blocks of 32 (<see cref="ActivationQ8"/>'s
+/// codes and fp16-rounded scales, as the decode GEMVs do), and every output is, block by block in order,
+/// <c>acc = fma((float)S, d_w·d_x, acc)</c> from 0, where <c>S = Σ w·q</c> is the block's exact integer dot product
+/// (w = nibble − 8 for q4_0, the signed byte for q8_0).
 /// <see cref="Reference"/> is that definition; the AVX-VNNI and AVX2 kernels compute the same integers (exactly) and
 /// take the same two float steps, so every level gives its bits.
 /// <para>
 /// Layout: each thread repacks a tile of weight rows, eight rows per 256-bit lane group — per block, eight steps of
 /// 32 bytes (step j holds codes 4j..4j+3 of each of the eight rows, one row per dword lane) and the eight rows' scales —
-/// so one <c>vpdpbusd</c> of those 32 unsigned codes against a broadcast of four of a token's signed codes adds four
+/// so one <c>vpdpbusd</c> of those 32 unsigned codes (w + 8, or w + 128 by flipping the sign bit) against a broadcast of
+/// four of a token's signed codes adds four
 /// products to each row's lane, and the block's 32 products end up summed in one lane per row and token: the float
-/// work is two operations per block per eight outputs, not per 32 products. A panel of four tokens shares every
-/// weight load. The −8 offset enters as the accumulator's start value, −8·Σq per token and block.
+/// work is three operations per block per eight outputs, not per 32 products. A panel of four tokens shares every
+/// weight load. The offset (8 or 128) enters as the accumulator's start value, −offset·Σq per token and block.
 /// </para>
 /// Activations with a non-finite value go to <see cref="TiledGemm"/> (whose fp32 arithmetic keeps ±Inf apart from NaN).
 /// </summary>
-public static unsafe class Q4_0IntGemm
+public static unsafe class IntPrefillGemm
 {
     /// <summary>Weight rows per lane group.</summary>
     public const int GroupRows = 8;
     /// <summary>Tokens per micro-kernel panel.</summary>
     public const int Panel = 4;
     private const int Block = 32;
-    private const int BlockBytes = 18; // fp16 d, 16 bytes of nibbles
     /// <summary>Bytes of one (lane group, block) unit of a repacked tile: 256 bytes of codes, then 8 float scales.</summary>
     private const int UnitBytes = 256 + 32;
 
@@ -41,18 +42,25 @@ public static unsafe class Q4_0IntGemm
         public int Rows, Cols, N, Padded, TileRows;
         public IsaLevel Level;
         public bool Vnni;
+        public bool Nibbles;  // q4_0 (fp16 d, 16 bytes of nibbles); else q8_0 (fp16 d, 32 signed bytes)
+        public int BlockBytes, Offset;
         public float* X, Y;
         public sbyte* Q;   // Padded × cols codes
         public float* D;   // Padded × cols/32 scales
-        public int* NegS;  // Padded × cols/32: −8·Σq
+        public int* NegS;  // Padded × cols/32: −offset·Σq
         public int NonFinite;
     }
 
     /// <summary>Weight rows per tile: the repacked tile (9/8 byte per weight) within half a MiB, 8 to 64 rows.</summary>
     public static int TileRowsFor(int cols) => Math.Clamp((1 << 19) / (Math.Max(cols, 1) + cols / 8) / 8 * 8, 8, 64);
 
+    /// <summary>Whether <paramref name="format"/> has this integer prefill: q4_0 and q8_0.</summary>
+    public static bool Handles(TensorFormat format) => format.Name is "q4_0" or "q8_0";
+
     public static void Run(TensorFormat format, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y)
     {
+        if (!Handles(format)) throw new ArgumentException($"{format.Name}: no integer prefill (q4_0 and q8_0 have one)");
+        bool nibbles = format.Name == "q4_0";
         long rb = format.RowBytes(cols);
         GemvDriver.Check(format.Name, packed, rows, cols, rb, x, n, y);
         if (n == 0 || rows == 0) return;
@@ -72,6 +80,7 @@ public static unsafe class Q4_0IntGemm
                 {
                     W = pw, RowBytes = rb, Rows = rows, Cols = cols, N = n, Padded = padded, TileRows = TileRowsFor(cols),
                     Level = level, Vnni = KernelIsa.Vnni, X = px, Y = py,
+                    Nibbles = nibbles, BlockBytes = nibbles ? 18 : 34, Offset = nibbles ? 8 : 128,
                     Q = (sbyte*)mem, D = (float*)(mem + qBytes), NegS = (int*)(mem + qBytes + dBytes),
                 };
                 // Padding tokens: zero codes, scales and offsets, so their outputs are zero (and never stored).
@@ -111,7 +120,7 @@ public static unsafe class Q4_0IntGemm
                 int sum = 0;
                 for (int i = 0; i < Block; i++) sum += q[i];
                 c->D[(long)t * nb + b] = d;
-                c->NegS[(long)t * nb + b] = -8 * sum;
+                c->NegS[(long)t * nb + b] = -c->Offset * sum;
             }
         }
     }
@@ -141,24 +150,27 @@ public static unsafe class Q4_0IntGemm
         {
             byte* w = c->W + r * c->RowBytes;
             for (int t = 0; t < c->N; t++)
-                c->Y[(long)t * rows + r] = Reference(w, c->Q + (long)t * cols, c->D + (long)t * nb, nb);
+                c->Y[(long)t * rows + r] = Reference(w, c->Nibbles, c->Q + (long)t * cols, c->D + (long)t * nb, nb);
         }
     }
 
     /// <summary>One output: Σ over blocks, in order, of fma((float)S, d_w·d_x, acc) with S the exact integer dot product.</summary>
-    internal static float Reference(byte* w, sbyte* q, float* d, int nb)
+    internal static float Reference(byte* w, bool nibbles, sbyte* q, float* d, int nb)
     {
         float acc = 0;
         for (int b = 0; b < nb; b++)
         {
-            byte* blk = w + b * BlockBytes;
+            byte* blk = w + b * (nibbles ? 18 : 34);
             float dw = (float)*(Half*)blk;
             int s = 0;
-            for (int j = 0; j < 16; j++)
-            {
-                s += ((blk[2 + j] & 0x0f) - 8) * q[b * Block + j];
-                s += ((blk[2 + j] >> 4) - 8) * q[b * Block + j + 16];
-            }
+            if (nibbles)
+                for (int j = 0; j < 16; j++)
+                {
+                    s += ((blk[2 + j] & 0x0f) - 8) * q[b * Block + j];
+                    s += ((blk[2 + j] >> 4) - 8) * q[b * Block + j + 16];
+                }
+            else
+                for (int j = 0; j < Block; j++) s += (sbyte)blk[2 + j] * q[b * Block + j];
             acc = MathF.FusedMultiplyAdd(s, dw * d[b], acc);
         }
         return acc;
@@ -195,17 +207,18 @@ public static unsafe class Q4_0IntGemm
                     int row = r0 + g * GroupRows;
                     byte* units = tile + (long)g * nb * UnitBytes;
                     if (c->Vnni) PanelVnni(units, nb, q, cols, d, negS, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row));
-                    else PanelAvx2(units, nb, q, cols, d, negS, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row));
+                    else if (c->Nibbles) PanelAvx2(units, nb, q, cols, d, negS, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row));
+                    else PanelAvx2Signed(units, nb, q, cols, d, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row));
                 }
             }
         }
     }
 
-    /// <summary>Rows [row, row + count) (count ≤ 8; missing rows are zero codes and scales) into (block, step, row) units.</summary>
+    /// <summary>Rows [row, row + count) (count ≤ 8; missing rows are zero codes and scales) into (block, step, row) units of
+    /// unsigned codes: q4_0's nibbles as they are (w + 8), q8_0's bytes with the sign bit flipped (w + 128).</summary>
     private static void Repack(Ctx* c, int row, int count, int nb, byte* dst)
     {
-        var mask = Vector256.Create((byte)0x0f);
-        for (int b = 0; b < nb; b++)
+                for (int b = 0; b < nb; b++)
         {
             byte* unit = dst + (long)b * UnitBytes;
             float* scales = (float*)(unit + 256);
@@ -216,9 +229,9 @@ public static unsafe class Q4_0IntGemm
                 float s = 0;
                 if (r < count)
                 {
-                    byte* blk = c->W + (row + r) * c->RowBytes + (long)b * BlockBytes;
+                    byte* blk = c->W + (row + r) * c->RowBytes + (long)b * c->BlockBytes;
                     s = (float)*(Half*)blk;
-                    v = IntDot.Nibbles32(blk + 2).AsSingle();
+                    v = (c->Nibbles ? IntDot.Nibbles32(blk + 2) : Avx.LoadVector256(blk + 2) ^ Vector256.Create((byte)0x80)).AsSingle();
                 }
                 scales[r] = s;
                 switch (r)
@@ -358,6 +371,41 @@ public static unsafe class Q4_0IntGemm
             {
                 var w = Avx.LoadAlignedVector256(u + 32 * j);
                 a0 = DotAvx2(a0, w, q0 + 4 * j); a1 = DotAvx2(a1, w, q1 + 4 * j); a2 = DotAvx2(a2, w, q2 + 4 * j); a3 = DotAvx2(a3, w, q3 + 4 * j);
+            }
+            var dw = Avx.LoadAlignedVector256((float*)(u + 256));
+            f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a0), Avx.Multiply(dw, Vector256.Create(d0[b])), f0);
+            f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a1), Avx.Multiply(dw, Vector256.Create(d1[b])), f1);
+            f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a2), Avx.Multiply(dw, Vector256.Create(d2[b])), f2);
+            f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a3), Avx.Multiply(dw, Vector256.Create(d3[b])), f3);
+        }
+        Store(y, rows, tokens, count, f0, f1, f2, f3);
+    }
+
+    /// <summary>
+    /// q8_0 on AVX2 without VNNI: maddubs of w + 128 (up to 255) against q would saturate its int16 pairs, so the codes go
+    /// back to signed (flip the sign bit) and |w| meets q with w's sign (pairs ≤ 2·128·127 &lt; 2¹⁵); the accumulator starts
+    /// at 0 instead of −128·Σq. The same integers, so the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PanelAvx2Signed(byte* units, int nb, sbyte* q, int cols, float* d, float* y, int rows, int tokens, int count)
+    {
+        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        sbyte* q0 = q, q1 = q + cols, q2 = q + 2 * cols, q3 = q + 3 * cols;
+        float* d0 = d, d1 = d + nb, d2 = d + 2 * nb, d3 = d + 3 * nb;
+        var flip = Vector256.Create((byte)0x80);
+        var ones = Vector256.Create((short)1);
+        byte* u = units;
+        for (int b = 0; b < nb; b++, u += UnitBytes, q0 += Block, q1 += Block, q2 += Block, q3 += Block)
+        {
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int j = 0; j < 8; j++)
+            {
+                var w = (Avx.LoadAlignedVector256(u + 32 * j) ^ flip).AsSByte();
+                var aw = Avx2.Abs(w);
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(aw, Avx2.Sign(Codes4(q0 + 4 * j), w)), ones));
+                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(aw, Avx2.Sign(Codes4(q1 + 4 * j), w)), ones));
+                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(aw, Avx2.Sign(Codes4(q2 + 4 * j), w)), ones));
+                a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(aw, Avx2.Sign(Codes4(q3 + 4 * j), w)), ones));
             }
             var dw = Avx.LoadAlignedVector256((float*)(u + 256));
             f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a0), Avx.Multiply(dw, Vector256.Create(d0[b])), f0);

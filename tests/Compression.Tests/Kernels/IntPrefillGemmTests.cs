@@ -1,20 +1,29 @@
-// Q4_0IntGemmTests: the integer q4_0 prefill gives, on every ISA level, the bits of a scalar definition written here, across row, token and tile tails.
+// IntPrefillGemmTests: the integer q4_0 and q8_0 prefill gives, on every ISA level, the bits of a scalar definition written here, across row, token and tile tails.
 using Compression.Kernels;
 using Compression.Quantization;
 using Compression.Tests.Quantization;
 
 namespace Compression.Tests.Kernels;
 
-public class Q4_0IntGemmTests
+public class IntPrefillGemmTests
 {
     private static readonly TensorFormat Q4 = FormatRegistry.Get("q4_0");
+
+    public static TheoryData<string> Formats => new() { "q4_0", "q8_0" };
+
+    private static int BlockBytes(TensorFormat f) => f.Name == "q4_0" ? 18 : 34;
+
+    /// <summary>Weight i (0–31) of the block at <paramref name="o"/>: nibble − 8 (q4_0), or the signed byte (q8_0).</summary>
+    private static int Weight(TensorFormat f, byte[] packed, int o, int i) => f.Name == "q4_0"
+        ? (i < 16 ? packed[o + 2 + i] & 15 : packed[o + 2 + i - 16] >> 4) - 8
+        : (sbyte)packed[o + 2 + i];
 
     /// <summary>
     /// The definition, independent of the kernel's code: x per block of 32 to q = round_to_even(x·(127/amax)) with
     /// d = fp16(amax/127) (llama.cpp's quantize_row_q8_0); per output, from 0 and block by block,
     /// acc = fma(S, d_w·d_x, acc) with S = Σ (nibble − 8)·q exactly.
     /// </summary>
-    private static float[] Definition(byte[] packed, int rows, int cols, float[] x, int n)
+    private static float[] Definition(TensorFormat f, byte[] packed, int rows, int cols, float[] x, int n)
     {
         int nb = cols / 32;
         var q = new int[n * cols];
@@ -35,15 +44,10 @@ public class Q4_0IntGemmTests
                 float acc = 0;
                 for (int b = 0; b < nb; b++)
                 {
-                    int o = r * nb * 18 + b * 18;
+                    int o = (r * nb + b) * BlockBytes(f);
                     float dw = (float)BitConverter.UInt16BitsToHalf((ushort)(packed[o] | packed[o + 1] << 8));
                     int s = 0;
-                    for (int i = 0; i < 32; i++)
-                    {
-                        byte v = packed[o + 2 + i % 16];
-                        int code = i < 16 ? v & 15 : v >> 4;
-                        s += (code - 8) * q[t * cols + b * 32 + i];
-                    }
+                    for (int i = 0; i < 32; i++) s += Weight(f, packed, o, i) * q[t * cols + b * 32 + i];
                     acc = MathF.FusedMultiplyAdd(s, dw * d[t * nb + b], acc);
                 }
                 y[t * rows + r] = acc;
@@ -51,10 +55,10 @@ public class Q4_0IntGemmTests
         return y;
     }
 
-    private static void Q8Gemm(byte[] packed, int rows, int cols, float[] x, int n, float[] y)
+    private static void Q8Gemm(TensorFormat f, byte[] packed, int rows, int cols, float[] x, int n, float[] y)
     {
         using var _ = PrefillActivations.Use(PrefillActivations.Mode.Q8);
-        Q4.Gemm(packed, rows, cols, x, n, y);
+        f.Gemm(packed, rows, cols, x, n, y);
     }
 
     /// <summary>Every level this machine has, and AVX2 without AVX-VNNI where it has that.</summary>
@@ -74,41 +78,43 @@ public class Q4_0IntGemmTests
         public void Dispose() { b.Dispose(); a.Dispose(); }
     }
 
-    private static void AssertDefinitionBits(byte[] packed, int rows, int cols, float[] x, int n, string what)
+    private static void AssertDefinitionBits(TensorFormat f, byte[] packed, int rows, int cols, float[] x, int n, string what)
     {
-        var expected = Definition(packed, rows, cols, x, n);
+        var expected = Definition(f, packed, rows, cols, x, n);
         foreach (var (name, enter) in Levels())
         {
             var y = new float[n * rows];
-            using (enter()) Q8Gemm(packed, rows, cols, x, n, y);
+            using (enter()) Q8Gemm(f, packed, rows, cols, x, n, y);
             for (int i = 0; i < y.Length; i++)
                 if (BitConverter.SingleToInt32Bits(y[i]) != BitConverter.SingleToInt32Bits(expected[i])
                     && !(float.IsNaN(y[i]) && float.IsNaN(expected[i])))
-                    Assert.Fail($"{what} {name} n={n} {rows}x{cols}: y[token {i / rows}, row {i % rows}] = {y[i]:R}, definition {expected[i]:R}");
+                    Assert.Fail($"{f.Name} {what} {name} n={n} {rows}x{cols}: y[token {i / rows}, row {i % rows}] = {y[i]:R}, definition {expected[i]:R}");
         }
     }
 
     /// <summary>Partial 8-row groups, token panels of 4 with 1–3 left over, one to many blocks, several tiles per thread.</summary>
-    [Fact]
-    public void Every_level_gives_the_definitions_bits_across_tails()
+    [Theory, MemberData(nameof(Formats))]
+    public void Every_level_gives_the_definitions_bits_across_tails(string format)
     {
+        var f = FormatRegistry.Get(format);
         int seed = 1;
         foreach (int cols in new[] { 32, 96, 256 })
         foreach (int rows in new[] { 1, 7, 8, 9, 17, 70 })
         foreach (int n in new[] { 2, 3, 4, 5, 9 })
         {
-            var packed = TestData.Quantize(Q4, TestData.Gaussian(rows * cols, ++seed), rows, cols);
-            AssertDefinitionBits(packed, rows, cols, TestData.Gaussian(n * cols, ++seed), n, "gaussian");
+            var packed = TestData.Quantize(f, TestData.Gaussian(rows * cols, ++seed), rows, cols);
+            AssertDefinitionBits(f, packed, rows, cols, TestData.Gaussian(n * cols, ++seed), n, "gaussian");
         }
     }
 
-    [Fact]
-    public void Long_rows_split_into_tiles_and_keep_the_bits()
+    [Theory, MemberData(nameof(Formats))]
+    public void Long_rows_split_into_tiles_and_keep_the_bits(string format)
     {
+        var f = FormatRegistry.Get(format);
         const int cols = 16384, rows = 50;
-        Assert.Equal(24, Q4_0IntGemm.TileRowsFor(cols));
-        var packed = TestData.Quantize(Q4, TestData.Gaussian(rows * cols, 5), rows, cols);
-        AssertDefinitionBits(packed, rows, cols, TestData.Gaussian(5 * cols, 6), 5, "long rows");
+        Assert.Equal(24, IntPrefillGemm.TileRowsFor(cols));
+        var packed = TestData.Quantize(f, TestData.Gaussian(rows * cols, 5), rows, cols);
+        AssertDefinitionBits(f, packed, rows, cols, TestData.Gaussian(5 * cols, 6), 5, "long rows");
     }
 
     /// <summary>The largest integer sums: codes 0 and 15 against ±127 (pairs of 15·127 fit a maddubs int16; a block sum of ±32512).</summary>
@@ -128,14 +134,43 @@ public class Q4_0IntGemmTests
             }
         var x = new float[n * cols];
         for (int i = 0; i < x.Length; i++) x[i] = i / cols % 2 == 0 ? 1000f : (i % 2 == 0 ? -3e-3f : 3e-3f);
-        AssertDefinitionBits(packed, rows, cols, x, n, "extreme");
+        AssertDefinitionBits(Q4, packed, rows, cols, x, n, "extreme");
         var y = new float[n * rows];
-        Q8Gemm(packed, rows, cols, x, n, y);
+        Q8Gemm(Q4, packed, rows, cols, x, n, y);
         // Row 4 is all codes 15 (+7, d_w = 5), token 0 all 1000 (q = 127, d_x = fp16(1000/127)): 8 blocks of 32·7·127.
         float dx = (float)(Half)(1000f / 127);
         float expected = 0;
         for (int b = 0; b < 8; b++) expected = MathF.FusedMultiplyAdd(32 * 7 * 127, 5f * dx, expected);
         Assert.Equal(expected, y[4]);
+    }
+
+    /// <summary>q8_0's extreme codes: ±127 and −128 (which llama.cpp never writes, but a file may hold) against ±127 — the
+    /// AVX2 path's signed pairs reach 2·128·127, the VNNI path's unsigned codes 255.</summary>
+    [Fact]
+    public void Q8_0_extreme_codes_are_exact()
+    {
+        var f = FormatRegistry.Get("q8_0");
+        const int rows = 11, cols = 128, n = 6;
+        var packed = new byte[rows * f.RowBytes(cols)];
+        var rng = new Random(4);
+        for (int r = 0; r < rows; r++)
+            for (int b = 0; b < cols / 32; b++)
+            {
+                int o = (r * cols / 32 + b) * 34;
+                ushort h = BitConverter.HalfToUInt16Bits((Half)(0.5f + r));
+                packed[o] = (byte)h; packed[o + 1] = (byte)(h >> 8);
+                for (int j = 0; j < 32; j++)
+                    packed[o + 2 + j] = (byte)(sbyte)(r % 4 == 0 ? -128 : r % 4 == 1 ? 127 : r % 4 == 2 ? -127 : rng.Next(-128, 128));
+            }
+        var x = new float[n * cols];
+        for (int i = 0; i < x.Length; i++) x[i] = i / cols % 2 == 0 ? 50f : -50f;
+        AssertDefinitionBits(f, packed, rows, cols, x, n, "extreme");
+        var y = new float[n * rows];
+        Q8Gemm(f, packed, rows, cols, x, n, y);
+        // Row 0: −128 everywhere (d_w 0.5), token 0: +127 everywhere (d_x fp16(50/127)): 4 blocks of −128·127·32.
+        float dx = (float)(Half)(50f / 127), expected = 0;
+        for (int b = 0; b < 4; b++) expected = MathF.FusedMultiplyAdd(-128 * 127 * 32, 0.5f * dx, expected);
+        Assert.Equal(expected, y[0]);
     }
 
     /// <summary>Non-finite scales reach the outputs of their rows (0·Inf in the FMA is NaN), on every level.</summary>
@@ -147,9 +182,9 @@ public class Q4_0IntGemmTests
         packed[3 * 36 + 18] = 0x00; packed[3 * 36 + 19] = 0x7e; // row 3, block 1: NaN
         packed[9 * 36] = 0x00; packed[9 * 36 + 1] = 0x7c;      // row 9, block 0: +Inf
         var x = TestData.Gaussian(n * cols, 9);
-        AssertDefinitionBits(packed, rows, cols, x, n, "non-finite scale");
+        AssertDefinitionBits(Q4, packed, rows, cols, x, n, "non-finite scale");
         var y = new float[n * rows];
-        Q8Gemm(packed, rows, cols, x, n, y);
+        Q8Gemm(Q4, packed, rows, cols, x, n, y);
         for (int t = 0; t < n; t++)
         {
             Assert.True(float.IsNaN(y[t * rows + 3]));
@@ -173,7 +208,7 @@ public class Q4_0IntGemmTests
             foreach (var (name, enter) in Levels())
             {
                 var y = new float[n * rows];
-                using (enter()) Q8Gemm(packed, rows, cols, x, n, y);
+                using (enter()) Q8Gemm(Q4, packed, rows, cols, x, n, y);
                 for (int i = 0; i < y.Length; i++)
                     Assert.True(BitConverter.SingleToInt32Bits(y[i]) == BitConverter.SingleToInt32Bits(expected[i]) || (float.IsNaN(y[i]) && float.IsNaN(expected[i])),
                         $"{bad} {name}: y[{i}] = {y[i]:R}, fp32 tiles {expected[i]:R}");
@@ -193,7 +228,7 @@ public class Q4_0IntGemmTests
         var x = TestData.Gaussian(n * cols, 13);
         var y = new float[n * rows];
         var fp32 = new float[n * rows];
-        Q8Gemm(packed, rows, cols, x, n, y);
+        Q8Gemm(Q4, packed, rows, cols, x, n, y);
         TiledGemm.Run(Q4, packed, rows, cols, x, n, fp32);
         int differ = 0;
         double maxDiff = 0, maxAbs = 0;
