@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces results/bench-8b: Llama 3.1 8B at its real shape (random bf16 weights from `compress synth`, with a
 # tokenizer) on this machine, end to end — synth, quantize to GGUF (f16, q8_0, q4_0, q1_0; --pure, as llama-quantize
-# --pure), bench each file on the workbench and on llama.cpp side by side (same file, prompt, seed, threads), bench the
+# --pure), bench each file on the workbench and on llama.cpp side by side (same file, prompt, seed, threads; and a
+# 512-token prefill of the quantized files), bench the
 # bf16 checkpoint and the in-memory int8/int4 formats, then every other command once at 8B (inspect, generate, logits,
 # eval: perplexity, KL vs the bf16 baseline, multiple choice; run on a spec), each with its wall time and peak memory.
 #
@@ -50,6 +51,13 @@ for f in f16 q8_0 q4_0 q1_0; do
     --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT"
 done
 
+# 4b. Prefill of 512 tokens on the quantized files, both engines (the integer prefill's goal: pp512 ≥ llama.cpp). Its own
+#     results folder: a throughput record's key does not hold the prompt length, so these would replace step 4's.
+for f in q8_0 q4_0 q1_0; do
+  measure "$compress" bench --model "$DATA/8b-$f.gguf" --compare --threads 2 \
+    --prefill 512 --decode 4 --repetitions "$REPS" --results "$OUT/pp512"
+done
+
 # 5. The workbench alone: the bf16 checkpoint as loaded, and formats with no GGUF type, quantized in memory.
 measure "$compress" bench --model "$DATA/synth-8b" --threads 2 --bandwidth --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT"
 for f in int8 int4; do
@@ -73,4 +81,5 @@ measure "$compress" run "$DATA/spec.json"
 
 # 7. Tables and charts from every record.
 "$compress" report --results "$OUT"
+"$compress" report --results "$OUT/pp512"
 echo "bench-8b: $(( ($(date +%s) - start) / 60 )) min; runs (wall, peak anonymous memory, peak RSS) in $runs"
