@@ -200,15 +200,16 @@ public static unsafe class IntPrefillGemm
                     {
                         int row = r0 + g * GroupRows;
                         byte* units = tile + (long)g * nb * UnitBytes;
-                        PanelVnni2(units, units + (long)nb * UnitBytes, nb, q, cols, d, negS, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row - GroupRows));
+                        TwoGroupsVnni(units, units + (long)nb * UnitBytes, nb, q, cols, d, negS, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row - GroupRows));
                     }
                 for (; g < groups; g++)
                 {
                     int row = r0 + g * GroupRows;
                     byte* units = tile + (long)g * nb * UnitBytes;
-                    if (c->Vnni) PanelVnni(units, nb, q, cols, d, negS, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row));
-                    else if (c->Nibbles) PanelAvx2(units, nb, q, cols, d, negS, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row));
-                    else PanelAvx2Signed(units, nb, q, cols, d, y + row, rows, Math.Min(Panel, c->N - t0), Math.Min(GroupRows, rows - row));
+                    int tokens = Math.Min(Panel, c->N - t0), count = Math.Min(GroupRows, rows - row);
+                    if (c->Vnni) OneGroup<VnniDot>(units, nb, q, cols, d, negS, y + row, rows, tokens, count);
+                    else if (c->Nibbles) OneGroup<Avx2Dot>(units, nb, q, cols, d, negS, y + row, rows, tokens, count);
+                    else OneGroup<Avx2SignedDot>(units, nb, q, cols, d, negS, y + row, rows, tokens, count);
                 }
             }
         }
@@ -270,16 +271,55 @@ public static unsafe class IntPrefillGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<sbyte> Codes4(sbyte* q) => Vector256.Create(*(int*)q).AsSByte();
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> DotVnni(Vector256<int> acc, Vector256<byte> w, sbyte* q) => AvxVnni.MultiplyWideningAndAdd(acc, w, Codes4(q));
+    /// <summary>How a one-group panel adds four codes of four tokens to eight rows' lanes: its start value and step.</summary>
+    private interface IDot
+    {
+        /// <summary>The accumulator at the start of a block, from −offset·Σq.</summary>
+        static abstract Vector256<int> Start(int negS);
+        /// <summary>acc + Σ over four products per lane: the tile's unsigned codes <paramref name="w"/> against four of a token's codes.</summary>
+        static abstract Vector256<int> Step(Vector256<int> acc, Vector256<byte> w, sbyte* q);
+    }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> DotAvx2(Vector256<int> acc, Vector256<byte> w, sbyte* q) => Avx2.Add(acc, IntDot.MulSumU8I8(w, Codes4(q)));
+    /// <summary>AVX-VNNI's vpdpbusd.</summary>
+    private readonly struct VnniDot : IDot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Start(int negS) => Vector256.Create(negS);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Step(Vector256<int> acc, Vector256<byte> w, sbyte* q) => AvxVnni.MultiplyWideningAndAdd(acc, w, Codes4(q));
+    }
 
-    /// <summary>Eight rows × four tokens over every block, with AVX-VNNI (the last lane group of a tile when their count is odd);
-    /// stores the first <paramref name="tokens"/> tokens' first <paramref name="count"/> rows.</summary>
+    /// <summary>AVX2's multiply-add pairs on q4_0's codes (w + 8 ≤ 15: maddubs cannot saturate, 15·127·2 &lt; 2¹⁵).</summary>
+    private readonly struct Avx2Dot : IDot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Start(int negS) => Vector256.Create(negS);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Step(Vector256<int> acc, Vector256<byte> w, sbyte* q) => Avx2.Add(acc, IntDot.MulSumU8I8(w, Codes4(q)));
+    }
+
+    /// <summary>
+    /// q8_0 on AVX2 without VNNI: maddubs of w + 128 (up to 255) against q would saturate its int16 pairs, so the codes go
+    /// back to signed (flip the sign bit) and |w| meets q with w's sign (pairs ≤ 2·128·127 &lt; 2¹⁵); the accumulator starts
+    /// at 0 instead of −128·Σq. The same integers, so the same bits.
+    /// </summary>
+    private readonly struct Avx2SignedDot : IDot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Start(int negS) => Vector256<int>.Zero;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Step(Vector256<int> acc, Vector256<byte> w, sbyte* q)
+        {
+            var sw = (w ^ Vector256.Create((byte)0x80)).AsSByte();
+            return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(sw), Avx2.Sign(Codes4(q), sw)), Vector256.Create((short)1)));
+        }
+    }
+
+    /// <summary>Eight rows × four tokens over every block (the AVX2 levels, and with VNNI the last lane group of a tile
+    /// when their count is odd); stores the first <paramref name="tokens"/> tokens' first <paramref name="count"/> rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PanelVnni(byte* units, int nb, sbyte* q, int cols, float* d, int* negS, float* y, int rows, int tokens, int count)
+    private static void OneGroup<TDot>(byte* units, int nb, sbyte* q, int cols, float* d, int* negS, float* y, int rows, int tokens, int count)
+        where TDot : struct, IDot
     {
         Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
         sbyte* q0 = q, q1 = q + cols, q2 = q + 2 * cols, q3 = q + 3 * cols;
@@ -288,12 +328,13 @@ public static unsafe class IntPrefillGemm
         byte* u = units;
         for (int b = 0; b < nb; b++, u += UnitBytes, q0 += Block, q1 += Block, q2 += Block, q3 += Block)
         {
-            var a0 = Vector256.Create(s0[b]); var a1 = Vector256.Create(s1[b]);
-            var a2 = Vector256.Create(s2[b]); var a3 = Vector256.Create(s3[b]);
+            var a0 = TDot.Start(s0[b]); var a1 = TDot.Start(s1[b]);
+            var a2 = TDot.Start(s2[b]); var a3 = TDot.Start(s3[b]);
             for (int j = 0; j < 8; j++)
             {
                 var w = Avx.LoadAlignedVector256(u + 32 * j);
-                a0 = DotVnni(a0, w, q0 + 4 * j); a1 = DotVnni(a1, w, q1 + 4 * j); a2 = DotVnni(a2, w, q2 + 4 * j); a3 = DotVnni(a3, w, q3 + 4 * j);
+                a0 = TDot.Step(a0, w, q0 + 4 * j); a1 = TDot.Step(a1, w, q1 + 4 * j);
+                a2 = TDot.Step(a2, w, q2 + 4 * j); a3 = TDot.Step(a3, w, q3 + 4 * j);
             }
             var dw = Avx.LoadAlignedVector256((float*)(u + 256));
             f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a0), Avx.Multiply(dw, Vector256.Create(d0[b])), f0);
@@ -308,7 +349,7 @@ public static unsafe class IntPrefillGemm
     /// the 16 accumulators use the upper half of AVX-512's 32 vector registers where the JIT has them (EVEX-encoded vpdpbusd).
     /// 1.2× the one-group panel on one core here (two chains per accumulator, or three groups: no gain).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PanelVnni2(byte* unitsA, byte* unitsB, int nb, sbyte* q, int cols, float* d, int* negS, float* y, int rows, int tokens, int countB)
+    private static void TwoGroupsVnni(byte* unitsA, byte* unitsB, int nb, sbyte* q, int cols, float* d, int* negS, float* y, int rows, int tokens, int countB)
     {
         Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
         Vector256<float> g0 = default, g1 = default, g2 = default, g3 = default;
@@ -352,68 +393,6 @@ public static unsafe class IntPrefillGemm
         }
         Store(y, rows, tokens, GroupRows, f0, f1, f2, f3);
         Store(y + GroupRows, rows, tokens, countB, g0, g1, g2, g3);
-    }
-
-    /// <summary><see cref="PanelVnni"/> with AVX2's multiply-add pairs (maddubs cannot saturate: 15·127·2 &lt; 2¹⁵): the same integers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PanelAvx2(byte* units, int nb, sbyte* q, int cols, float* d, int* negS, float* y, int rows, int tokens, int count)
-    {
-        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
-        sbyte* q0 = q, q1 = q + cols, q2 = q + 2 * cols, q3 = q + 3 * cols;
-        float* d0 = d, d1 = d + nb, d2 = d + 2 * nb, d3 = d + 3 * nb;
-        int* s0 = negS, s1 = negS + nb, s2 = negS + 2 * nb, s3 = negS + 3 * nb;
-        byte* u = units;
-        for (int b = 0; b < nb; b++, u += UnitBytes, q0 += Block, q1 += Block, q2 += Block, q3 += Block)
-        {
-            var a0 = Vector256.Create(s0[b]); var a1 = Vector256.Create(s1[b]);
-            var a2 = Vector256.Create(s2[b]); var a3 = Vector256.Create(s3[b]);
-            for (int j = 0; j < 8; j++)
-            {
-                var w = Avx.LoadAlignedVector256(u + 32 * j);
-                a0 = DotAvx2(a0, w, q0 + 4 * j); a1 = DotAvx2(a1, w, q1 + 4 * j); a2 = DotAvx2(a2, w, q2 + 4 * j); a3 = DotAvx2(a3, w, q3 + 4 * j);
-            }
-            var dw = Avx.LoadAlignedVector256((float*)(u + 256));
-            f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a0), Avx.Multiply(dw, Vector256.Create(d0[b])), f0);
-            f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a1), Avx.Multiply(dw, Vector256.Create(d1[b])), f1);
-            f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a2), Avx.Multiply(dw, Vector256.Create(d2[b])), f2);
-            f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a3), Avx.Multiply(dw, Vector256.Create(d3[b])), f3);
-        }
-        Store(y, rows, tokens, count, f0, f1, f2, f3);
-    }
-
-    /// <summary>
-    /// q8_0 on AVX2 without VNNI: maddubs of w + 128 (up to 255) against q would saturate its int16 pairs, so the codes go
-    /// back to signed (flip the sign bit) and |w| meets q with w's sign (pairs ≤ 2·128·127 &lt; 2¹⁵); the accumulator starts
-    /// at 0 instead of −128·Σq. The same integers, so the same bits.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PanelAvx2Signed(byte* units, int nb, sbyte* q, int cols, float* d, float* y, int rows, int tokens, int count)
-    {
-        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
-        sbyte* q0 = q, q1 = q + cols, q2 = q + 2 * cols, q3 = q + 3 * cols;
-        float* d0 = d, d1 = d + nb, d2 = d + 2 * nb, d3 = d + 3 * nb;
-        var flip = Vector256.Create((byte)0x80);
-        var ones = Vector256.Create((short)1);
-        byte* u = units;
-        for (int b = 0; b < nb; b++, u += UnitBytes, q0 += Block, q1 += Block, q2 += Block, q3 += Block)
-        {
-            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int j = 0; j < 8; j++)
-            {
-                var w = (Avx.LoadAlignedVector256(u + 32 * j) ^ flip).AsSByte();
-                var aw = Avx2.Abs(w);
-                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(aw, Avx2.Sign(Codes4(q0 + 4 * j), w)), ones));
-                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(aw, Avx2.Sign(Codes4(q1 + 4 * j), w)), ones));
-                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(aw, Avx2.Sign(Codes4(q2 + 4 * j), w)), ones));
-                a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(aw, Avx2.Sign(Codes4(q3 + 4 * j), w)), ones));
-            }
-            var dw = Avx.LoadAlignedVector256((float*)(u + 256));
-            f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a0), Avx.Multiply(dw, Vector256.Create(d0[b])), f0);
-            f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a1), Avx.Multiply(dw, Vector256.Create(d1[b])), f1);
-            f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a2), Avx.Multiply(dw, Vector256.Create(d2[b])), f2);
-            f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a3), Avx.Multiply(dw, Vector256.Create(d3[b])), f3);
-        }
-        Store(y, rows, tokens, count, f0, f1, f2, f3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
