@@ -137,20 +137,19 @@ public static class ThroughputCell
             metrics[MetricNames.RooflineTokensPerSecond] = new(roof);
             metrics[MetricNames.RooflineFraction] = new(r.DecodeTokensPerSecond / roof, r.DecodeMin / roof, r.DecodeMax / roof);
         }
-        var settings = new RunSettings
+        var extra = new Dictionary<string, string>
         {
-            Seed = options.Seed,
-            ContextLength = options.PrefillTokens,
-            Extra = new Dictionary<string, string>
-            {
-                ["engine"] = r.Engine,
-                ["prefill_tokens"] = CellRecords.Text(options.PrefillTokens),
-                ["decode_tokens"] = CellRecords.Text(options.DecodeTokens),
-                ["repetitions"] = CellRecords.Text(options.Repetitions),
-                ["warmup"] = CellRecords.Text(options.WarmupRuns),
-                ["threads"] = CellRecords.Text(r.Threads),
-            },
+            ["engine"] = r.Engine,
+            ["prefill_tokens"] = CellRecords.Text(options.PrefillTokens),
+            ["decode_tokens"] = CellRecords.Text(options.DecodeTokens),
+            ["repetitions"] = CellRecords.Text(options.Repetitions),
+            ["warmup"] = CellRecords.Text(options.WarmupRuns),
+            ["threads"] = CellRecords.Text(r.Threads),
         };
+        // The workbench prefills as generation does: Q8 activations where the format has an integer prefill (PrefillActivations).
+        if (r.Engine == TorchSharpThroughputEngine.EngineName)
+            extra["prefill_activations"] = Compression.Quantization.FormatRegistry.TryGet(format)?.GemmQuantizesActivations == true ? "q8" : "float";
+        var settings = new RunSettings { Seed = options.Seed, ContextLength = options.PrefillTokens, Extra = extra };
         return ResultRecord.Create(info, format, policy, new TaskInfo(TaskNameOf(r.Engine), ThroughputResult.Version), metrics, settings, size);
     }
 }

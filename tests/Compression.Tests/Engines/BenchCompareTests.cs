@@ -29,6 +29,8 @@ public class BenchCompareTests
         Assert.Equal((ours.Model.Name, ours.Format, ours.Policy), (theirs.Model.Name, theirs.Format, theirs.Policy));
         Assert.Equal("q8_0", theirs.Format);
         Assert.Equal("2", theirs.Settings.Extra["threads"]);
+        Assert.Equal("q8", ours.Settings.Extra["prefill_activations"]); // q8_0 prefills with Q8 activations in the benchmark, as in generation
+        Assert.False(theirs.Settings.Extra.ContainsKey("prefill_activations"));
         foreach (var r in records)
         {
             double bytes = r.Metrics[MetricNames.WeightBytesPerToken].Value, roof = r.Metrics[MetricNames.RooflineTokensPerSecond].Value;
