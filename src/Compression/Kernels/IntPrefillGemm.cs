@@ -54,12 +54,17 @@ public static unsafe class IntPrefillGemm
     /// <summary>Weight rows per tile: the repacked tile (9/8 byte per weight) within half a MiB, 8 to 64 rows.</summary>
     public static int TileRowsFor(int cols) => Math.Clamp((1 << 19) / (Math.Max(cols, 1) + cols / 8) / 8 * 8, 8, 64);
 
-    /// <summary>Whether <paramref name="format"/> has this integer prefill: q4_0 and q8_0.</summary>
-    public static bool Handles(TensorFormat format) => format.Name is "q4_0" or "q8_0";
+    /// <summary>The prefill of a format that has this kernel (<see cref="TensorFormat.GemmQuantizesActivations"/>): here under
+    /// <see cref="PrefillActivations.Mode.Q8"/>, else the fp32 tiles.</summary>
+    public static void Prefill(TensorFormat format, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        if (PrefillActivations.Current == PrefillActivations.Mode.Q8) Run(format, packed, rows, cols, x, n, y);
+        else TiledGemm.Run(format, packed, rows, cols, x, n, y);
+    }
 
     public static void Run(TensorFormat format, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y)
     {
-        if (!Handles(format)) throw new ArgumentException($"{format.Name}: no integer prefill (q4_0 and q8_0 have one)");
+        if (format.Name is not ("q4_0" or "q8_0")) throw new ArgumentException($"{format.Name}: no integer prefill (q4_0 and q8_0 have one)");
         bool nibbles = format.Name == "q4_0";
         long rb = format.RowBytes(cols);
         GemvDriver.Check(format.Name, packed, rows, cols, rb, x, n, y);
@@ -219,34 +224,21 @@ public static unsafe class IntPrefillGemm
     /// unsigned codes: q4_0's nibbles as they are (w + 8), q8_0's bytes with the sign bit flipped (w + 128).</summary>
     private static void Repack(Ctx* c, int row, int count, int nb, byte* dst)
     {
-                for (int b = 0; b < nb; b++)
+        for (int b = 0; b < nb; b++)
         {
             byte* unit = dst + (long)b * UnitBytes;
             float* scales = (float*)(unit + 256);
-            Vector256<float> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
-            for (int r = 0; r < GroupRows; r++)
+            // Row r's 32 unsigned codes as eight dwords (step j = codes 4j..4j+3), its scale into the unit; zero past count.
+            Vector256<float> Row(int r)
             {
-                Vector256<float> v = default;
-                float s = 0;
-                if (r < count)
-                {
-                    byte* blk = c->W + (row + r) * c->RowBytes + (long)b * c->BlockBytes;
-                    s = (float)*(Half*)blk;
-                    v = (c->Nibbles ? IntDot.Nibbles32(blk + 2) : Avx.LoadVector256(blk + 2) ^ Vector256.Create((byte)0x80)).AsSingle();
-                }
-                scales[r] = s;
-                switch (r)
-                {
-                    case 0: v0 = v; break;
-                    case 1: v1 = v; break;
-                    case 2: v2 = v; break;
-                    case 3: v3 = v; break;
-                    case 4: v4 = v; break;
-                    case 5: v5 = v; break;
-                    case 6: v6 = v; break;
-                    default: v7 = v; break;
-                }
+                scales[r] = 0;
+                if (r >= count) return default;
+                byte* blk = c->W + (row + r) * c->RowBytes + (long)b * c->BlockBytes;
+                scales[r] = (float)*(Half*)blk;
+                return (c->Nibbles ? IntDot.Nibbles32(blk + 2) : Avx.LoadVector256(blk + 2) ^ Vector256.Create((byte)0x80)).AsSingle();
             }
+            var v0 = Row(0); var v1 = Row(1); var v2 = Row(2); var v3 = Row(3);
+            var v4 = Row(4); var v5 = Row(5); var v6 = Row(6); var v7 = Row(7);
             // 8×8 transpose of dwords: step j of row r (codes 4j..4j+3) to dword r of step j.
             var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1);
             var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3);

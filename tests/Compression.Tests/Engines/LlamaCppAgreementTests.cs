@@ -46,10 +46,7 @@ public class LlamaCppAgreementTests(ITestOutputHelper output)
     public void LlamaCppAgreesWithTheWorkbenchOnTheFilesItWrites(string formatName, string policyName, double maxBound, double meanBound, double separation)
     {
         var format = FormatRegistry.Get(formatName);
-        var policy = policyName == "pure" ? QuantizationPolicy.PureOf(format) : QuantizationPolicy.Default(format);
-        string path = Path.Combine(TestPaths.NewTempDir("llamacpp"), $"tiny-{formatName}-{policyName}.gguf");
-        using (var input = GgufCheckpoint.Open(TestPaths.TinyLlamaFile("model-f32.gguf")))
-            GgufExporter.Write(input, input.Tokenizer!, (spec, name) => policy.Choose(spec, name), path);
+        string path = WriteFixture(policyName == "pure" ? QuantizationPolicy.PureOf(format) : QuantizationPolicy.Default(format), $"{formatName}-{policyName}");
         var tokens = ReferenceLogits.PromptTokens;
 
         float[,] ours;
@@ -84,10 +81,7 @@ public class LlamaCppAgreementTests(ITestOutputHelper output)
     [InlineData("q8_0", 0.05)]
     public void Prefill_with_q8_activations_computes_what_llama_cpp_computes(string formatName, double maxBound)
     {
-        var format = FormatRegistry.Get(formatName);
-        string path = Path.Combine(TestPaths.NewTempDir("llamacpp"), $"tiny-{formatName}-pure.gguf");
-        using (var input = GgufCheckpoint.Open(TestPaths.TinyLlamaFile("model-f32.gguf")))
-            GgufExporter.Write(input, input.Tokenizer!, (spec, name) => QuantizationPolicy.PureOf(format).Choose(spec, name), path);
+        string path = WriteFixture(QuantizationPolicy.PureOf(FormatRegistry.Get(formatName)), $"{formatName}-pure");
         var tokens = ReferenceLogits.PromptTokens;
         float[,] asFloat, asQ8;
         using (var session = ModelSession.Open(path, new ModelSessionOptions { PackedLayers = PackedLoading.Hooks }))
@@ -104,6 +98,15 @@ public class LlamaCppAgreementTests(ITestOutputHelper output)
         Assert.True(maxQ8 <= maxBound, $"{formatName}: Q8 prefill vs llama.cpp max |Δlogit| {maxQ8:E2} > {maxBound:E1}");
         Assert.True(meanQ8 * 20 <= meanFloat, $"{formatName}: Q8 prefill mean |Δlogit| {meanQ8:E2}, not 20× below the float prefill's {meanFloat:E2}");
         Assert.True(meanFloat >= 1e-3, $"{formatName}: the float prefill is only {meanFloat:E2} from llama.cpp: does the test tell the two apart?");
+    }
+
+    /// <summary>The f32 fixture written as a GGUF under <paramref name="policy"/>, as <c>compress quantize</c> writes it.</summary>
+    private static string WriteFixture(QuantizationPolicy policy, string label)
+    {
+        string path = Path.Combine(TestPaths.NewTempDir("llamacpp"), $"tiny-{label}.gguf");
+        using var input = GgufCheckpoint.Open(TestPaths.TinyLlamaFile("model-f32.gguf"));
+        GgufExporter.Write(input, input.Tokenizer!, (spec, name) => policy.Choose(spec, name), path);
+        return path;
     }
 
     private static double MeanAbsDiff(float[,] a, float[,] b)

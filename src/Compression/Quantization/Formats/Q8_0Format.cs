@@ -131,9 +131,6 @@ public sealed unsafe class Q8_0Format : TensorFormat
 
     /// <summary>Prefill: in float on dequantized tiles, or (<see cref="PrefillActivations.Mode.Q8"/>: generation and the
     /// throughput benchmark) as integer dot products against Q8 activations, as llama.cpp does (<see cref="IntPrefillGemm"/>).</summary>
-    public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y)
-    {
-        if (PrefillActivations.Current == PrefillActivations.Mode.Q8) IntPrefillGemm.Run(this, packed, rows, cols, x, n, y);
-        else TiledGemm.Run(this, packed, rows, cols, x, n, y);
-    }
+    public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y) =>
+        IntPrefillGemm.Prefill(this, packed, rows, cols, x, n, y);
 }
