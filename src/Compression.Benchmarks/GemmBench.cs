@@ -45,6 +45,7 @@ public static class GemmBench
         foreach (string name in formats)
         {
             var f = FormatRegistry.Get(name);
+            WarmUp(f, levels);
             foreach (string shape in shapes)
             {
                 var (rows, cols) = Roofline.ParseShape(shape);
@@ -82,6 +83,30 @@ public static class GemmBench
         Emit($"load after: {Roofline.LoadAverage()}");
         if (outPath is not null) AtomicFile.WriteAllText(outPath, sb.ToString());
         return 0;
+    }
+
+    /// <summary>
+    /// Runs the format's GEMM on a small matrix at every level (and with Q8 activations) until the runtime has compiled its
+    /// kernels at full optimization: tiered compilation first runs a method unoptimized and promotes it only after ~30
+    /// calls and a quiet 100 ms, so the first case timed otherwise measured the unoptimized kernels (4096×4096 n = 64,
+    /// the first case of a run, came out at half the speed of the same case later in the run).
+    /// </summary>
+    private static void WarmUp(TensorFormat f, IsaLevel[] levels)
+    {
+        const int rows = 256, n = 16;
+        int cols = f.Supports(4096) ? 4096 : f.BlockSize * 32;
+        byte[] packed = Roofline.BuildMatrix(f, rows, cols);
+        var x = new float[n * cols];
+        for (int i = 0; i < x.Length; i++) x[i] = (i % 7 - 3) * 0.25f;
+        var y = new float[n * rows];
+        foreach (bool q8 in f.GemmQuantizesActivations ? new[] { false, true } : [false])
+            foreach (var level in levels)
+            {
+                using var _ = KernelIsa.Override(level);
+                using var mode = PrefillActivations.Use(q8 ? PrefillActivations.Mode.Q8 : PrefillActivations.Mode.Float);
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < 60 || clock.ElapsedMilliseconds < 500; i++) f.Gemm(packed, rows, cols, x, n, y);
+            }
     }
 
     /// <summary>Best wall milliseconds and the process CPU seconds of that call, over <paramref name="repetitions"/> calls after one warm-up.</summary>
