@@ -22,8 +22,7 @@ public static unsafe class Q8_0Kernels
 
         /// <summary>−128·Σ4 x̂ = −16 · (8·Σ4 x̂) with VNNI; nothing without.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Bias(GemvContext* c, int b, bool vnni) =>
-            vnni ? Vector256<int>.Zero - Avx2.ShiftLeftLogical(Avx.LoadVector256(c->Act.Sum4x8 + b * 8), 4) : default;
+        public static Vector256<int> Bias(GemvContext* c, int b, bool vnni) => SignedBias(c, b, vnni);
 
         public static float* ScaleLanes(GemvContext* c, bool vnni) => c->Act.DLanes;
         public static bool VnniExact(GemvContext* c) => true;
@@ -32,15 +31,22 @@ public static unsafe class Q8_0Kernels
         public static Vector256<float> Lanes(byte* codes, Vector256<sbyte> xq, Vector256<int> bias, bool vnni) => Q8_0Kernels.Lanes(codes, xq, bias, vnni);
     }
 
-    /// <summary>8 lanes of Σ4 w·x̂ for the 32 codes at <paramref name="qs"/>, as floats.</summary>
+    /// <summary>8 lanes of Σ4 w·x̂ for the 32 signed codes at <paramref name="qs"/>, as floats: maddubs of |w| with ±x̂, or
+    /// with VNNI <c>vpdpbusd</c> of w + 128 onto <paramref name="bias"/> = −128·Σ4 x̂ (<see cref="Block.Bias"/>) — the same
+    /// int32 sums. Shared with int8's four-row kernel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Lanes(byte* qs, Vector256<sbyte> xq, Vector256<int> bias, bool vnni)
+    internal static Vector256<float> Lanes(byte* qs, Vector256<sbyte> xq, Vector256<int> bias, bool vnni)
     {
         var w = Avx.LoadVector256((sbyte*)qs);
         if (!vnni) return IntDot.MulSumI8(w, xq);
         var u = Avx2.Xor(w.AsByte(), Vector256.Create((byte)0x80));
         return Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(bias, u, xq));
     }
+
+    /// <summary>−128·Σ4 x̂ for activation block <paramref name="b"/> with VNNI (= −16 · (8·Σ4 x̂)); nothing without.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> SignedBias(GemvContext* c, int b, bool vnni) =>
+        vnni ? Vector256<int>.Zero - Avx2.ShiftLeftLogical(Avx.LoadVector256(c->Act.Sum4x8 + b * 8), 4) : default;
 
     /// <summary>The row-dot kernel for <paramref name="level"/>.</summary>
     internal static delegate*<byte*, GemvContext*, float> Pick(IsaLevel level) => level switch
