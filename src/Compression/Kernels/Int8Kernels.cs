@@ -19,10 +19,6 @@ public static unsafe class Int8Kernels
     internal static void Dot4Avx2(byte* row, GemvContext* c, float* y) => Dot4<NoVnni>(row, c, y);
     internal static void Dot4Vnni(byte* row, GemvContext* c, float* y) => Dot4<WithVnni>(row, c, y);
 
-    /// <summary>Whether <see cref="Dot4{TVnni}"/> takes its lanes from <c>vpdpbusd</c>: a type, so each kernel is compiled with it fixed.</summary>
-    private interface IVnniChoice { static abstract bool On { get; } }
-    private struct WithVnni : IVnniChoice { public static bool On => true; }
-    private struct NoVnni : IVnniChoice { public static bool On => false; }
 
     /// <summary>
     /// <see cref="DotAvx2"/> for four consecutive rows: x's codes and block scale are loaded once for four rows, and each

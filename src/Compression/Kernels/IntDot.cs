@@ -108,3 +108,12 @@ internal static class IntDot
         return Avx512F.And(shifted.AsByte(), Vector512.Create((byte)0x0f));
     }
 }
+
+/// <summary>
+/// Whether a kernel takes its int32 lanes from AVX-VNNI's <c>vpdpbusd</c> or from maddubs and madd (the same sums): a type
+/// argument, so each kernel is compiled with the choice fixed. (Passed as a bool, the JIT declined to inline int4's
+/// four-row kernel into its two entry points and left the choice as a branch in the loop.)
+/// </summary>
+internal interface IVnniChoice { static abstract bool On { get; } }
+internal struct WithVnni : IVnniChoice { public static bool On => true; }
+internal struct NoVnni : IVnniChoice { public static bool On => false; }
