@@ -103,13 +103,7 @@ public static unsafe class Int4Kernels
         for (int gi = 0; gi < ng; gi++)
         {
             byte* b0 = row + gi * bytes, b1 = b0 + rb, b2 = b0 + 2 * rb, b3 = b0 + 3 * rb;
-            for (int l = 0; l < bytes; l += 64)
-            {
-                KernelPrefetch.Line(b0 + l + c->Ahead);
-                KernelPrefetch.Line(b1 + l + c->Ahead);
-                KernelPrefetch.Line(b2 + l + c->Ahead);
-                KernelPrefetch.Line(b3 + l + c->Ahead);
-            }
+            PrefetchGroup4(b0, rb, bytes, c->Ahead);
             int xb0 = gi * xbPerGroup;
             // inner[row][parity]: block j's scaled lanes go to parity j % 2, blocks in ascending order per parity.
             Vector256<float> i00 = default, i01 = default, i10 = default, i11 = default;
@@ -158,6 +152,20 @@ public static unsafe class Int4Kernels
         y[1] = IntDot.HSum(Avx.Add(a10, a11)) + z1;
         y[2] = IntDot.HSum(Avx.Add(a20, a21)) + z2;
         y[3] = IntDot.HSum(Avx.Add(a30, a31)) + z3;
+    }
+
+    /// <summary>A group's lines in four consecutive rows, <paramref name="ahead"/> bytes on (one line per 64 bytes: a group of
+    /// 68 bytes gets two, so no line of a row is left to a demand miss).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchGroup4(byte* b0, long rb, int bytes, long ahead)
+    {
+        for (int l = 0; l < bytes; l += 64)
+        {
+            KernelPrefetch.Line(b0 + l + ahead);
+            KernelPrefetch.Line(b0 + rb + l + ahead);
+            KernelPrefetch.Line(b0 + 2 * rb + l + ahead);
+            KernelPrefetch.Line(b0 + 3 * rb + l + ahead);
+        }
     }
 
     /// <summary>One 32-byte chunk of a row in <see cref="DotAvx2"/>'s steps: its low nibbles (block xl) scaled into
@@ -239,13 +247,7 @@ public static unsafe class Int4Kernels
         for (int gi = 0; gi < ng; gi++)
         {
             byte* b0 = row + gi * bytes, b1 = b0 + rb, b2 = b0 + 2 * rb, b3 = b0 + 3 * rb;
-            for (int l = 0; l < bytes; l += 64)
-            {
-                KernelPrefetch.Line(b0 + l + c->Ahead);
-                KernelPrefetch.Line(b1 + l + c->Ahead);
-                KernelPrefetch.Line(b2 + l + c->Ahead);
-                KernelPrefetch.Line(b3 + l + c->Ahead);
-            }
+            PrefetchGroup4(b0, rb, bytes, c->Ahead);
             int xb0 = gi * xbPerGroup;
             Vector512<float> i0 = default, i1 = default, i2 = default, i3 = default;
             for (int k = 0; k < chunks; k += 2)
