@@ -18,7 +18,7 @@ public static unsafe class Int4Kernels
 
     /// <summary>The four-row kernel, where there is one: AVX-512 with groups of 128 (see <see cref="Dot4Avx512"/>); else, at
     /// AVX2 and above with groups of 64 or 128, <see cref="Dot4Avx2"/> (with AVX-VNNI's <c>vpdpbusd</c> where the CPU has it).</summary>
-    internal static delegate*<byte*, GemvContext*, float*, void> Pick4(IsaLevel level, int groupSize, bool vnni = false) =>
+    internal static delegate*<byte*, GemvContext*, float*, void> Pick4(IsaLevel level, int groupSize, bool vnni) =>
         level == IsaLevel.Avx512 && groupSize % 128 == 0 ? &Dot4Avx512
         : level >= IsaLevel.Avx2 && groupSize is 64 or 128 ? (vnni ? &Dot4Vnni : &Dot4Avx2)
         : null;
@@ -83,7 +83,6 @@ public static unsafe class Int4Kernels
 
     internal static void Dot4Avx2(byte* row, GemvContext* c, float* y) => Dot4<NoVnni>(row, c, y);
     internal static void Dot4Vnni(byte* row, GemvContext* c, float* y) => Dot4<WithVnni>(row, c, y);
-
 
     /// <summary>
     /// <see cref="DotAvx2"/> for four consecutive rows (groups of 64 or 128): per group, x's codes, scales and Σx̂ are read

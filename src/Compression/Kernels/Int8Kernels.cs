@@ -19,7 +19,6 @@ public static unsafe class Int8Kernels
     internal static void Dot4Avx2(byte* row, GemvContext* c, float* y) => Dot4<NoVnni>(row, c, y);
     internal static void Dot4Vnni(byte* row, GemvContext* c, float* y) => Dot4<WithVnni>(row, c, y);
 
-
     /// <summary>
     /// <see cref="DotAvx2"/> for four consecutive rows: x's codes and block scale are loaded once for four rows, and each
     /// row accumulates as the one-row kernel does (even blocks into one accumulator, odd into another, the same int32
