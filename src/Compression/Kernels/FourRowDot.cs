@@ -62,17 +62,12 @@ internal static unsafe class FourRowDot<TBlock> where TBlock : struct, IQ8Paired
         long ahead = c->Ahead;
         for (; b + 1 < nb; b += 2)
         {
-            // One pass ahead: the next four rows' lines at this position. Two blocks of q8_0 are 68 bytes, more than a
-            // line, so the first byte's line alone leaves one line in seventeen to a demand miss, which stalls the core
-            // for a whole memory latency: the last byte's line too (8B q8_0, the sweep's 225 GEMVs alternated in one
-            // process: 37.1–38.6 → 48.3–51.8 GB/s; the GEMVs then run as fast as a plain read of the same weights).
+            // One pass ahead: the next four rows' lines at this position — every line of the two blocks' bytes, which
+            // for q8_0 (68 bytes) is two (8B q8_0, the sweep's 225 GEMVs alternated in one process against the first
+            // line alone: 37.1–38.6 → 48.3–51.8 GB/s; the GEMVs then run as fast as a plain read of the same weights).
             long pf = (long)b * TBlock.Size + ahead;
-            KernelPrefetch.Line(r0 + pf); KernelPrefetch.Line(r1 + pf); KernelPrefetch.Line(r2 + pf); KernelPrefetch.Line(r3 + pf);
-            if (2 * TBlock.Size > 64)
-            {
-                long pe = pf + 2 * TBlock.Size - 1;
-                KernelPrefetch.Line(r0 + pe); KernelPrefetch.Line(r1 + pe); KernelPrefetch.Line(r2 + pe); KernelPrefetch.Line(r3 + pe);
-            }
+            KernelPrefetch.Step(r0 + pf, 2 * TBlock.Size); KernelPrefetch.Step(r1 + pf, 2 * TBlock.Size);
+            KernelPrefetch.Step(r2 + pf, 2 * TBlock.Size); KernelPrefetch.Step(r3 + pf, 2 * TBlock.Size);
             Step(r0, r1, r2, r3, b, c, dLanes, vnni, ref e0, ref e1, ref e2, ref e3);
             Step(r0, r1, r2, r3, b + 1, c, dLanes, vnni, ref o0, ref o1, ref o2, ref o3);
         }

@@ -30,6 +30,28 @@ public static class KernelPrefetch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Line(void* p) => Sse.Prefetch0(p);
 
+    /// <summary>
+    /// Asks for the lines of one step of a kernel that reads <paramref name="bytes"/> (at most 128) of a row at a time,
+    /// from <paramref name="p"/>: the first byte's line, and the last byte's too when the step is longer than a line
+    /// (<see cref="LastOffset"/>). Step after step that asks for every line of the row as long as no step spans three
+    /// lines, which holds for q8_0's 68-byte steps from rows that start 4-byte aligned (GGUF aligns tensor data to 32
+    /// bytes, packed buffers are 64-aligned). The first byte's line alone left one line in seventeen of q8_0's rows to
+    /// a demand miss — a stall of a whole memory latency each — and the 8B q8_0 GEMVs ran at three quarters of the speed
+    /// they run at now.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Step(byte* p, int bytes)
+    {
+        Line(p);
+        int last = LastOffset(bytes);
+        if (last != 0) Line(p + last);
+    }
+
+    /// <summary>Where in a step of <paramref name="bytes"/> <see cref="Step"/> asks for its second line: the last byte
+    /// when the step is longer than a line, else nowhere (0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int LastOffset(int bytes) => bytes > 64 ? bytes - 1 : 0;
+
     internal static int? Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {
         null or "" => null,
