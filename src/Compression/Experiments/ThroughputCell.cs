@@ -148,7 +148,13 @@ public static class ThroughputCell
         };
         // The workbench prefills as generation does: Q8 activations where the format has an integer prefill (PrefillActivations).
         if (r.Engine == TorchSharpThroughputEngine.EngineName)
-            extra["prefill_activations"] = Compression.Quantization.FormatRegistry.TryGet(format)?.GemmQuantizesActivations == true ? "q8" : "float";
+        {
+            var f = Compression.Quantization.FormatRegistry.TryGet(format);
+            extra["prefill_activations"] = f?.GemmQuantizesActivations == true ? "q8" : "float";
+            // Whether decode read the format's own layout (COMPRESS_REPACK=1), a copy beside the mapped weights.
+            if (f?.HasDecodeLayout == true)
+                extra["decode_layout"] = Compression.Kernels.DecodeLayout.Enabled ? "repacked" : "file";
+        }
         var settings = new RunSettings { Seed = options.Seed, ContextLength = options.PrefillTokens, Extra = extra };
         return ResultRecord.Create(info, format, policy, new TaskInfo(TaskNameOf(r.Engine), ThroughputResult.Version), metrics, settings, size);
     }

@@ -29,6 +29,9 @@ public unsafe struct GemvContext
     /// <summary>Bytes from a position in a row to the same position in the row this thread reads a few rows later
     /// (<see cref="KernelPrefetch"/>): kernels prefetch <c>p + Ahead</c> as they read <c>p</c>. 0 when off.</summary>
     public long Ahead;
+    /// <summary>Where <see cref="Dot16"/> reads row r's group: <c>Layout16 + r·RowBytes</c>, a format's decode layout
+    /// (<see cref="DecodeLayout"/>), when set; else <c>W + r·RowBytes</c>.</summary>
+    public byte* Layout16;
 }
 
 /// <summary>
@@ -46,10 +49,10 @@ public static unsafe class GemvDriver
     public static void Run(string format, ReadOnlySpan<byte> packed, int rows, int cols, long rowBytes,
         ReadOnlySpan<float> x, Span<float> y, bool quantizeX, int param, delegate*<byte*, GemvContext*, float> dot,
         delegate*<byte*, GemvContext*, float*, void> dot4 = null, delegate*<byte*, GemvContext*, float*, void> dot16 = null,
-        delegate*<GemvContext*, void> prepare = null)
+        delegate*<GemvContext*, void> prepare = null, byte* layout16 = null)
     {
         Check(format, packed, rows, cols, rowBytes, x, n: 1, y);
-        var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot, Dot4 = dot4 };
+        var ctx = new GemvContext { RowBytes = rowBytes, Cols = cols, Param = param, Dot = dot, Dot4 = dot4, Layout16 = layout16 };
         if (quantizeX) ctx.Act = ActivationQ8.Quantize(x[..cols]);
         if (dot16 != null && rows >= 16) ctx.Dot16 = dot16;
         RunAllRows(ref ctx, packed, rows, x, y, prepare);
@@ -86,7 +89,10 @@ public static unsafe class GemvDriver
         var ctx = (GemvContext*)p;
         int r = start;
         if (ctx->Dot16 != null)
-            for (; r + 16 <= end; r += 16) ctx->Dot16(ctx->W + r * ctx->RowBytes, ctx, ctx->Y + r);
+        {
+            byte* groups = ctx->Layout16 != null ? ctx->Layout16 : ctx->W;
+            for (; r + 16 <= end; r += 16) ctx->Dot16(groups + r * ctx->RowBytes, ctx, ctx->Y + r);
+        }
         if (ctx->Dot4 != null)
             for (; r + 4 <= end; r += 4) ctx->Dot4(ctx->W + r * ctx->RowBytes, ctx, ctx->Y + r);
         for (; r < end; r++) ctx->Y[r] = ctx->Dot(ctx->W + r * ctx->RowBytes, ctx);

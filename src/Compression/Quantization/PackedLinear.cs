@@ -98,7 +98,9 @@ public sealed unsafe class PackedLinear : LinearLayer
         if (maxRows == rows)
         {
             var ys = new Span<float>(y, checked(n * rows));
-            if (n == 1) Format.Gemv(_weight.RowSpan(0, rows), rows, cols, xs, ys);
+            byte* layout = n == 1 && Kernels.DecodeLayout.Enabled ? _weight.DecodeLayout() : null;
+            if (layout != null) Format.Gemv(_weight.RowSpan(0, rows), layout, rows, cols, xs, ys);
+            else if (n == 1) Format.Gemv(_weight.RowSpan(0, rows), rows, cols, xs, ys);
             else Format.Gemm(_weight.RowSpan(0, rows), rows, cols, xs, n, ys);
             return;
         }

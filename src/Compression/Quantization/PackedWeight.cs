@@ -22,6 +22,8 @@ public sealed unsafe class PackedWeight
     private byte* _data;
     private readonly MappedFile? _mapped; // set when _data points into a mapped checkpoint (not ours to free)
     private int _refs = 1;
+    private nint _layout; // the format's decode layout, built on first use (Kernels.DecodeLayout); ours to free
+    private readonly object _layoutGate = new();
 
     public TensorFormat Format { get; }
     public int Rows { get; }
@@ -100,6 +102,32 @@ public sealed unsafe class PackedWeight
         return packed;
     }
 
+    /// <summary>
+    /// The format's decode layout of this matrix (<see cref="Kernels.DecodeLayout"/>), written on the first call — one more
+    /// copy of the matrix, in anonymous memory, until the weight is released — or null when the format has none.
+    /// </summary>
+    internal byte* DecodeLayout()
+    {
+        nint built = Volatile.Read(ref _layout);
+        if (built != 0) return (byte*)built;
+        long bytes = Format.DecodeLayoutBytes(Rows, Cols);
+        if (bytes == 0) return null;
+        lock (_layoutGate)
+        {
+            if (_layout == 0)
+            {
+                var layout = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+                Checkpoints.HugePageMapping.AdviseAllocation(layout, bytes); // as the mapped file it stands in for
+                Format.WriteDecodeLayout(Data, Rows, Cols, layout);
+                Volatile.Write(ref _layout, (nint)layout);
+            }
+            return (byte*)_layout;
+        }
+    }
+
+    /// <summary>Bytes of the decode layout built so far (0 until a decode GEMV asks for it).</summary>
+    public long DecodeLayoutBytes => _layout == 0 ? 0 : Format.DecodeLayoutBytes(Rows, Cols);
+
     /// <summary>Copies already-packed bytes (<c>rows·RowBytes</c> of them) for a rows × cols matrix.</summary>
     public static PackedWeight FromBytes(ReadOnlySpan<byte> bytes, TensorFormat format, int rows, int cols)
     {
@@ -144,6 +172,8 @@ public sealed unsafe class PackedWeight
             if (_mapped is not null) _mapped.Dispose();
             else NativeMemory.AlignedFree(_data);
             _data = null;
+            if (_layout != 0) NativeMemory.AlignedFree((void*)_layout);
+            _layout = 0;
         }
     }
 }

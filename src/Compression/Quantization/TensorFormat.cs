@@ -114,6 +114,25 @@ public abstract class TensorFormat
     }
 
     /// <summary>
+    /// Bytes of this format's decode layout of a rows × cols matrix (<see cref="Kernels.DecodeLayout"/>): its packed
+    /// bytes rearranged the way the format's GEMV kernel reads them. 0 when the format has none.
+    /// </summary>
+    public virtual long DecodeLayoutBytes(int rows, int cols) => 0;
+
+    /// <summary>Whether the format defines a decode layout at all (<see cref="DecodeLayoutBytes"/>).</summary>
+    public virtual bool HasDecodeLayout => false;
+
+    /// <summary>Writes the decode layout of the rows × cols matrix at <paramref name="packed"/> to <paramref name="layout"/>
+    /// (<see cref="DecodeLayoutBytes"/> bytes).</summary>
+    public virtual unsafe void WriteDecodeLayout(byte* packed, int rows, int cols, byte* layout) =>
+        throw new NotSupportedException($"{Name} has no decode layout");
+
+    /// <summary><see cref="Gemv"/> reading what it can from <paramref name="layout"/> (written by <see cref="WriteDecodeLayout"/>
+    /// from <paramref name="packed"/>): the same bits.</summary>
+    public virtual unsafe void Gemv(ReadOnlySpan<byte> packed, byte* layout, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
+        Gemv(packed, rows, cols, x, y);
+
+    /// <summary>
     /// Y = X·Wᵀ for n activation rows X (n × cols) and packed W (rows × cols), giving Y (n × rows) —
     /// the prefill path. The default dequantizes W a tile of rows at a time and multiplies in float.
     /// </summary>

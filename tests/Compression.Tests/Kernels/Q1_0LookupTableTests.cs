@@ -76,13 +76,14 @@ public unsafe class Q1_0LookupTableTests
                 var reference = Gemv(packed, rows, cols, x, IsaLevel.Scalar);
                 foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
                 foreach (bool extensions in new[] { true, false })
+                foreach (bool layout in new[] { false, true })
                 {
                     float[] y;
                     using (extensions ? null : KernelIsa.WithoutExtensions())
-                        y = Gemv(packed, rows, cols, x, level, misalign: 1 + rows % 5);
+                        y = Gemv(packed, rows, cols, x, level, misalign: 1 + rows % 5, layout);
                     for (int r = 0; r < rows; r++)
                         Assert.True(BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(reference[r]),
-                            $"{level} extensions={extensions} {rows}x{cols} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
+                            $"{level} extensions={extensions} layout={layout} {rows}x{cols} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
                 }
                 if (rows > 20)
                 {
@@ -120,12 +121,87 @@ public unsafe class Q1_0LookupTableTests
         packed[at + 1] = (byte)(bits >> 8);
     }
 
-    private static float[] Gemv(byte[] packed, int rows, int cols, float[] x, IsaLevel level, int misalign = 0)
+    /// <summary>
+    /// The decode layout holds every sign bit and scale of each full sixteen-row group where its definition puts them,
+    /// checked weight by weight: the sign of column 128b + 32L + 8j + i of row 16g + r (bit i of the file's byte 4L + j)
+    /// is bit i of layout byte 16·rb·g + 256b + 64j + 16L + r, and the scale of its block is fp16 number 16b + r after the
+    /// group's 256·nb bytes of bits. Rows past the last full group are not in the layout.
+    /// </summary>
+    [Fact]
+    public void TheDecodeLayoutPutsEveryBitWhereItsDefinitionSays()
+    {
+        foreach (var (rows, cols) in new[] { (16, 128), (37, 384), (48, 4096), (15, 256) })
+        {
+            int rb = (int)Q1.RowBytes(cols), nb = cols / 128;
+            var packed = TestData.Quantize(Q1, TestData.Gaussian(rows * cols, rows + cols), rows, cols);
+            long bytes = Q1.DecodeLayoutBytes(rows, cols);
+            Assert.Equal(rows / 16 * 16L * rb, bytes);
+            if (bytes == 0) continue;
+            var layout = new byte[bytes];
+            fixed (byte* p = packed) fixed (byte* l = layout) Q1.WriteDecodeLayout(p, rows, cols, l);
+            for (int row = 0; row < rows / 16 * 16; row++)
+            {
+                int g = row / 16, r = row % 16;
+                long group = 16L * rb * g;
+                for (int col = 0; col < cols; col++)
+                {
+                    int b = col / 128, lane = col % 128 / 32, j = col % 32 / 8, i = col % 8;
+                    int fileBit = (packed[row * rb + b * 18 + 2 + (col % 128) / 8] >> i) & 1;
+                    int layoutBit = (layout[group + 256L * b + 64 * j + 16 * lane + r] >> i) & 1;
+                    Assert.True(fileBit == layoutBit, $"{rows}x{cols} row {row} column {col}");
+                }
+                for (int b = 0; b < nb; b++)
+                    Assert.Equal(BitConverter.ToUInt16(packed, row * rb + b * 18),
+                                 BitConverter.ToUInt16(layout, (int)(group + 256L * nb + 2 * (16 * b + r))));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A layer reads its decode layout only when <see cref="DecodeLayout"/> is on: built on the first decode GEMV (one more
+    /// copy of the full sixteen-row groups), never for prefill, and the outputs are the same bits either way.
+    /// </summary>
+    [Fact]
+    public void ALayerBuildsItsDecodeLayoutOnlyWhenAskedAndGivesTheSameBits()
+    {
+        const int rows = 40, cols = 512;
+        var packed = TestData.Quantize(Q1, TestData.Gaussian(rows * cols, 77), rows, cols);
+        using var layer = PackedLinear.FromPacked(packed, Q1, rows, cols);
+        var x = TestData.Gaussian(3 * cols, 78);
+        using var one = TorchSharp.torch.tensor(x.AsSpan(0, cols).ToArray(), new long[] { 1, cols });
+        using var three = TorchSharp.torch.tensor(x, new long[] { 3, cols });
+        float[] Run(TorchSharp.torch.Tensor input) { using var y = layer.forward(input); return y.data<float>().ToArray(); }
+        var plain = Run(one);
+        var plainPrefill = Run(three);
+        Assert.Equal(0, layer.Weight.DecodeLayoutBytes);
+        using (DecodeLayout.Use(true))
+        {
+            Assert.Equal(plainPrefill, Run(three)); // prefill reads the file's layout
+            Assert.Equal(0, layer.Weight.DecodeLayoutBytes);
+            var laid = Run(one);
+            Assert.Equal(32L * Q1.RowBytes(cols), layer.Weight.DecodeLayoutBytes);
+            for (int r = 0; r < rows; r++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(plain[r]), BitConverter.SingleToInt32Bits(laid[r]));
+        }
+    }
+
+    private static float[] Gemv(byte[] packed, int rows, int cols, float[] x, IsaLevel level, int misalign = 0, bool layout = false)
     {
         var shifted = new byte[packed.Length + misalign];
         packed.CopyTo(shifted, misalign);
         var y = new float[rows];
-        using (KernelIsa.Override(level)) Q1.Gemv(shifted.AsSpan(misalign), rows, cols, x, y);
+        var laid = new byte[layout ? Q1.DecodeLayoutBytes(rows, cols) + 64 : 0];
+        using (KernelIsa.Override(level))
+        fixed (byte* l = laid)
+        {
+            if (!layout) Q1.Gemv(shifted.AsSpan(misalign), rows, cols, x, y);
+            else
+            {
+                byte* at = l + (64 - (nint)l % 64) % 64; // the kernels' loads are unaligned-safe; start where an allocation would
+                fixed (byte* p = shifted) Q1.WriteDecodeLayout(p + misalign, rows, cols, at);
+                Q1.Gemv(shifted.AsSpan(misalign), at, rows, cols, x, y);
+            }
+        }
         return y;
     }
 }

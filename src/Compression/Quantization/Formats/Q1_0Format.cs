@@ -111,7 +111,18 @@ public sealed unsafe class Q1_0Format : TensorFormat
     }
 
     public override void Gemv(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
-        Q1_0Kernels.Gemv(this, packed, rows, cols, x, y);
+        Q1_0Kernels.Gemv(this, packed, null, rows, cols, x, y);
+
+    /// <summary>The sixteen-row groups, each as the sixteen-row kernel reads it (<see cref="Q1_0Kernels.WriteLayout"/>).</summary>
+    public override long DecodeLayoutBytes(int rows, int cols) => Q1_0Kernels.LayoutBytes(rows, RowBytes(cols));
+
+    public override bool HasDecodeLayout => true;
+
+    public override unsafe void WriteDecodeLayout(byte* packed, int rows, int cols, byte* layout) =>
+        Q1_0Kernels.WriteLayout(packed, rows, cols, layout);
+
+    public override unsafe void Gemv(ReadOnlySpan<byte> packed, byte* layout, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
+        Q1_0Kernels.Gemv(this, packed, layout, rows, cols, x, y);
 
     public override void Gemm(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, int n, Span<float> y) =>
         TiledGemm.Run(this, packed, rows, cols, x, n, y);

@@ -1,0 +1,38 @@
+// DecodeLayout: whether decode GEMVs read a format's weights from a copy laid out for its kernel (COMPRESS_REPACK) instead of in place.
+namespace Compression.Kernels;
+
+/// <summary>
+/// Loading maps packed weights in place: the file's layout, no copy, anonymous memory ≈ KV cache + activations. A
+/// format may also define a <i>decode layout</i> — the same bytes rearranged the way its GEMV kernel reads them
+/// (<see cref="Quantization.TensorFormat.DecodeLayoutBytes"/>) — which costs a second copy of each matrix a decode
+/// GEMV touches, in anonymous memory, built on its first use, and buys compute per byte. Only q1_0 has one: its
+/// sixteen-row kernel spends about a third of its time transposing sign bits and gathering scales from sixteen
+/// rows, which the layout does once. Off unless <c>COMPRESS_REPACK=1</c> (llama.cpp's CPU backend repacks q4_0 the
+/// same way, by default); tests set it for a scope with <see cref="Use"/>, which flows with the calling context.
+/// Results are the same bits either way.
+/// </summary>
+public static class DecodeLayout
+{
+    public const string EnvironmentVariable = "COMPRESS_REPACK";
+
+    private static readonly bool FromEnvironment =
+        Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim().ToLowerInvariant() is "1" or "on" or "true" or "yes";
+
+    private static readonly AsyncLocal<bool?> Scoped = new();
+
+    /// <summary>Whether decode GEMVs started from this context use decode layouts.</summary>
+    public static bool Enabled => Scoped.Value ?? FromEnvironment;
+
+    /// <summary>Uses decode layouts (or not) from this context until the result is disposed.</summary>
+    public static IDisposable Use(bool enabled)
+    {
+        var previous = Scoped.Value;
+        Scoped.Value = enabled;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(bool? previous) : IDisposable
+    {
+        public void Dispose() => Scoped.Value = previous;
+    }
+}
