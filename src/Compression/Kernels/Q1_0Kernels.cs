@@ -470,22 +470,64 @@ public static unsafe class Q1_0Kernels
     /// </summary>
     internal static void WriteLayout(byte* packed, int rows, int cols, byte* layout)
     {
-        int nb = cols / 128;
-        long rb = (long)nb * BlockQ1_0.Size;
-        Parallel.For(0, rows / 16, g =>
+        bool vbmi = Avx512Vbmi.IsSupported && KernelIsa.Current >= IsaLevel.Avx512 && KernelIsa.Vbmi;
+        var job = (P: (nint)packed, L: (nint)layout, Cols: cols, Vbmi: vbmi);
+        RowParallel.For(rows / 16, 1, 2, &WriteGroups, (nint)(&job));
+    }
+
+    private static void WriteGroups(nint ctx, int start, int end)
+    {
+        var job = (ValueTuple<nint, nint, int, bool>*)ctx;
+        int cols = job->Item3;
+        long rb = (long)(cols / 128) * BlockQ1_0.Size;
+        for (int g = start; g < end; g++)
         {
-            byte* src = packed + g * 16 * rb, dst = layout + g * 16 * rb;
-            ushort* scales = (ushort*)(dst + 256L * nb);
-            for (int b = 0; b < nb; b++)
-            for (int r = 0; r < 16; r++)
-            {
-                byte* blk = src + r * rb + (long)b * BlockQ1_0.Size;
-                scales[16 * b + r] = *(ushort*)blk;
-                for (int j = 0; j < 4; j++)
-                for (int lane = 0; lane < 4; lane++)
-                    dst[256L * b + 64 * j + 16 * lane + r] = blk[2 + 4 * lane + j];
-            }
-        });
+            byte* src = (byte*)job->Item1 + g * 16 * rb, dst = (byte*)job->Item2 + g * 16 * rb;
+            if (job->Item4) WriteGroupAvx512Vbmi(src, rb, cols, dst);
+            else WriteGroupReference(src, rb, cols, dst);
+        }
+    }
+
+    /// <summary>One group of <see cref="WriteLayout"/>, byte by byte: the definition.</summary>
+    internal static void WriteGroupReference(byte* src, long rb, int cols, byte* dst)
+    {
+        int nb = cols / 128;
+        ushort* scales = (ushort*)(dst + 256L * nb);
+        for (int b = 0; b < nb; b++)
+        for (int r = 0; r < 16; r++)
+        {
+            byte* blk = src + r * rb + (long)b * BlockQ1_0.Size;
+            scales[16 * b + r] = *(ushort*)blk;
+            for (int j = 0; j < 4; j++)
+            for (int lane = 0; lane < 4; lane++)
+                dst[256L * b + 64 * j + 16 * lane + r] = blk[2 + 4 * lane + j];
+        }
+    }
+
+    /// <summary>One group of <see cref="WriteLayout"/> with <see cref="Dot16Avx512Vbmi"/>'s own transposes (the same V_j).</summary>
+    internal static void WriteGroupAvx512Vbmi(byte* src, long rb, int cols, byte* dst)
+    {
+        int nb = cols / 128;
+        ushort* scales = (ushort*)(dst + 256L * nb);
+        var pairs = Transpose1; var pairs23 = Transpose1 + Vector512.Create((byte)2);
+        var even = Transpose2Even; var odd = Transpose2Odd;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* blk = src + (long)b * BlockQ1_0.Size;
+            byte* p = blk + 2;
+            var z0 = Rows4(p, rb); var z1 = Rows4(p + 4 * rb, rb);
+            var z2 = Rows4(p + 8 * rb, rb); var z3 = Rows4(p + 12 * rb, rb);
+            var a01 = Avx512Vbmi.PermuteVar64x8x2(z0, pairs, z1);
+            var a23 = Avx512Vbmi.PermuteVar64x8x2(z0, pairs23, z1);
+            var b01 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs, z3);
+            var b23 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs23, z3);
+            byte* v = dst + 256L * b;
+            Avx512Vbmi.PermuteVar64x8x2(a01, even, b01).Store(v);
+            Avx512Vbmi.PermuteVar64x8x2(a01, odd, b01).Store(v + 64);
+            Avx512Vbmi.PermuteVar64x8x2(a23, even, b23).Store(v + 128);
+            Avx512Vbmi.PermuteVar64x8x2(a23, odd, b23).Store(v + 192);
+            for (int r = 0; r < 16; r++) scales[16 * b + r] = *(ushort*)(blk + r * rb);
+        }
     }
 
     /// <summary>
