@@ -58,12 +58,14 @@ public static class Roofline
                 var rng = new Random(2);
                 for (int i = 0; i < cols; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
                 var y = new float[rows];
+                // A format with a decode layout (COMPRESS_REPACK=1) gets a second row read from it.
+                foreach (bool layout in f.HasDecodeLayout ? new[] { false, true } : new[] { false })
                 foreach (var level in levels)
                 {
-                    double ms = TimeMedian(f, packed, rows, cols, x, y, level, seconds);
+                    double ms = TimeMedian(f, packed, rows, cols, x, y, level, seconds, layout);
                     double gbs = packed.Length / (ms * 1e6);
-                    double core = CoreThroughput(f, cols, x, y, level, seconds / 2);
-                    Emit($"| {name} | {shape} | {level.ToString().ToLowerInvariant()} | {packed.Length / 1e6:F1} | {ms:F3} | {gbs:F1} | {100 * gbs / bw:F0} % | {core:F1} |");
+                    double core = CoreThroughput(f, cols, x, y, level, seconds / 2, layout);
+                    Emit($"| {name}{(layout ? " (repacked)" : "")} | {shape} | {level.ToString().ToLowerInvariant()} | {packed.Length / 1e6:F1} | {ms:F3} | {gbs:F1} | {100 * gbs / bw:F0} % | {core:F1} |");
                 }
             }
         }
@@ -97,20 +99,52 @@ public static class Roofline
     }
 
     /// <summary>Median milliseconds per GEMV over about <paramref name="seconds"/> of calls (after warm-up).</summary>
-    private static double TimeMedian(TensorFormat f, byte[] packed, int rows, int cols, float[] x, float[] y, IsaLevel level, double seconds)
+    private static double TimeMedian(TensorFormat f, byte[] packed, int rows, int cols, float[] x, float[] y, IsaLevel level, double seconds,
+        bool layout)
     {
         using var _ = KernelIsa.Override(level);
-        for (int i = 0; i < 3; i++) f.Gemv(packed, rows, cols, x, y);
+        using var gemv = new Gemv(f, packed, rows, cols, layout);
+        for (int i = 0; i < 3; i++) gemv.Run(x, y);
         var times = new List<double>();
         var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < seconds || times.Count < 5)
         {
             long t0 = Stopwatch.GetTimestamp();
-            f.Gemv(packed, rows, cols, x, y);
+            gemv.Run(x, y);
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
         times.Sort();
         return times[times.Count / 2];
+    }
+
+    /// <summary>y = W·x for one packed matrix, from the file's layout or from the format's decode layout (written once, 64-aligned, as
+    /// <see cref="PackedWeight"/> does).</summary>
+    private sealed unsafe class Gemv : IDisposable
+    {
+        private readonly TensorFormat _f;
+        private readonly byte[] _packed;
+        private readonly int _rows, _cols;
+        private byte* _layout;
+
+        public Gemv(TensorFormat f, byte[] packed, int rows, int cols, bool layout)
+        {
+            _f = f; _packed = packed; _rows = rows; _cols = cols;
+            if (!layout) return;
+            _layout = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)f.DecodeLayoutBytes(rows, cols), 64);
+            fixed (byte* p = packed) f.WriteDecodeLayout(p, rows, cols, _layout);
+        }
+
+        public void Run(float[] x, float[] y)
+        {
+            if (_layout == null) _f.Gemv(_packed, _rows, _cols, x, y);
+            else _f.Gemv(_packed, _layout, _rows, _cols, x, y);
+        }
+
+        public void Dispose()
+        {
+            if (_layout != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_layout);
+            _layout = null;
+        }
     }
 
     /// <summary>
@@ -119,21 +153,22 @@ public static class Roofline
     /// runs on this thread, and cache-resident, so memory does not limit it). Two cores can reach the
     /// roofline only if twice this figure is well above the read bandwidth.
     /// </summary>
-    private static double CoreThroughput(TensorFormat f, int cols, float[] x, float[] y, IsaLevel level, double seconds)
+    private static double CoreThroughput(TensorFormat f, int cols, float[] x, float[] y, IsaLevel level, double seconds, bool layout)
     {
         // At most 4096 columns, so a cached slice still has enough rows (≥ 50) to amortise quantizing x.
         cols = f.Supports(4096) ? Math.Min(cols, 4096) : cols;
         long rb = f.RowBytes(cols);
         int rows = (int)Math.Max(1, (192 << 10) / rb);
-        var slice = BuildMatrix(f, rows, cols).AsSpan();
+        var slice = BuildMatrix(f, rows, cols);
         using var _ = KernelIsa.Override(level);
-        for (int i = 0; i < 3; i++) f.Gemv(slice, rows, cols, x, y);
+        using var gemv = new Gemv(f, slice, rows, cols, layout);
+        for (int i = 0; i < 3; i++) gemv.Run(x, y);
         double best = 0;
         var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < seconds)
         {
             double t0 = ThreadCpuSeconds();
-            for (int i = 0; i < 20; i++) f.Gemv(slice, rows, cols, x, y);
+            for (int i = 0; i < 20; i++) gemv.Run(x, y);
             double dt = ThreadCpuSeconds() - t0;
             if (dt > 0) best = Math.Max(best, 20.0 * slice.Length / dt / 1e9);
         }
