@@ -268,8 +268,6 @@ public static unsafe class Q1_0Kernels
         float* d = c->Act.D;
         var pairs = Transpose1; var pairs23 = Transpose1 + Vector512.Create((byte)2);
         var even = Transpose2Even; var odd = Transpose2Odd;
-        var pick01 = Vector512.Create(0L, 1, 8, 9, 2, 3, 10, 11);
-        var pick23 = Vector512.Create(4L, 5, 12, 13, 6, 7, 14, 15);
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
@@ -288,13 +286,7 @@ public static unsafe class Q1_0Kernels
             Lookup(Avx512Vbmi.PermuteVar64x8x2(a01, odd, b01), t + 256, ref lo, ref hi);
             Lookup(Avx512Vbmi.PermuteVar64x8x2(a23, even, b23), t + 512, ref lo, ref hi);
             Lookup(Avx512Vbmi.PermuteVar64x8x2(a23, odd, b23), t + 768, ref lo, ref hi);
-            // group L's sums for rows 0–7 (lane L of lo) and 8–15 (lane L of hi) side by side, then widened.
-            var s01 = Avx512F.PermuteVar8x64x2(lo.AsInt64(), pick01, hi.AsInt64()).AsInt16();
-            var s23 = Avx512F.PermuteVar8x64x2(lo.AsInt64(), pick23, hi.AsInt64()).AsInt16();
-            var inner = Vector512.Create(d[4 * b]) * Widen(s01.GetLower());
-            inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 1]), Widen(s01.GetUpper()), inner);
-            inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 2]), Widen(s23.GetLower()), inner);
-            inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 3]), Widen(s23.GetUpper()), inner);
+            var inner = Inner(lo, hi, d + 4 * b);
             var scales = Vector256.Create(Scales4(blk, rb), Scales4(blk + 4 * rb, rb), Scales4(blk + 8 * rb, rb), Scales4(blk + 12 * rb, rb));
             acc = Avx512F.FusedMultiplyAdd(HalfConvert.ToFloat(Avx512F.ConvertToVector512UInt32(scales.AsUInt16())), inner, acc);
         }
@@ -343,6 +335,20 @@ public static unsafe class Q1_0Kernels
         var h1 = Avx512BW.Shuffle(Vector512.Load(t + 192), n1);
         lo += Avx512BW.UnpackLow(l0, h0).AsInt16() + Avx512BW.UnpackLow(l1, h1).AsInt16();
         hi += Avx512BW.UnpackHigh(l0, h0).AsInt16() + Avx512BW.UnpackHigh(l1, h1).AsInt16();
+    }
+
+    /// <summary>The float steps before the weight scale, for sixteen rows: lane L of <paramref name="lo"/> holds group L's sums
+    /// of rows 0–7, of <paramref name="hi"/> rows 8–15; inner = d_0·S_0, then fma(d_k, S_k, inner) for k = 1, 2, 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Inner(Vector512<short> lo, Vector512<short> hi, float* d)
+    {
+        // group L's sums for rows 0–7 and 8–15 side by side, then widened.
+        var s01 = Avx512F.PermuteVar8x64x2(lo.AsInt64(), Vector512.Create(0L, 1, 8, 9, 2, 3, 10, 11), hi.AsInt64()).AsInt16();
+        var s23 = Avx512F.PermuteVar8x64x2(lo.AsInt64(), Vector512.Create(4L, 5, 12, 13, 6, 7, 14, 15), hi.AsInt64()).AsInt16();
+        var inner = Vector512.Create(d[0]) * Widen(s01.GetLower());
+        inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[1]), Widen(s01.GetUpper()), inner);
+        inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[2]), Widen(s23.GetLower()), inner);
+        return Avx512F.FusedMultiplyAdd(Vector512.Create(d[3]), Widen(s23.GetUpper()), inner);
     }
 
     /// <summary>First transpose round: from rows 0–7 (byte 16r + k of the two sources), byte 32·j' + 8L + r takes
@@ -411,16 +417,8 @@ public static unsafe class Q1_0Kernels
             Lookup(Bytes(Avx2.UnpackHigh(x4, x6)), t + 256 + 32, ref lo23, ref hi23);
             Lookup(Bytes(Avx2.UnpackLow(x5, x7)), t + 512 + 32, ref lo23, ref hi23);
             Lookup(Bytes(Avx2.UnpackHigh(x5, x7)), t + 768 + 32, ref lo23, ref hi23);
-            var d0 = Vector256.Create(d[4 * b]); var d1 = Vector256.Create(d[4 * b + 1]);
-            var d2 = Vector256.Create(d[4 * b + 2]); var d3 = Vector256.Create(d[4 * b + 3]);
-            var inner0 = d0 * Widen(lo01.GetLower());
-            inner0 = Fma.MultiplyAdd(d1, Widen(lo01.GetUpper()), inner0);
-            inner0 = Fma.MultiplyAdd(d2, Widen(lo23.GetLower()), inner0);
-            inner0 = Fma.MultiplyAdd(d3, Widen(lo23.GetUpper()), inner0);
-            var inner8 = d0 * Widen(hi01.GetLower());
-            inner8 = Fma.MultiplyAdd(d1, Widen(hi01.GetUpper()), inner8);
-            inner8 = Fma.MultiplyAdd(d2, Widen(hi23.GetLower()), inner8);
-            inner8 = Fma.MultiplyAdd(d3, Widen(hi23.GetUpper()), inner8);
+            var inner0 = Inner(lo01, lo23, d + 4 * b);
+            var inner8 = Inner(hi01, hi23, d + 4 * b);
             var scales0 = Vector128.Create(Scales4(blk, rb), Scales4(blk + 4 * rb, rb)).AsUInt16();
             var scales8 = Vector128.Create(Scales4(blk + 8 * rb, rb), Scales4(blk + 12 * rb, rb)).AsUInt16();
             acc0 = Fma.MultiplyAdd(HalfConvert.ToFloat(Avx2.ConvertToVector256Int32(scales0).AsUInt32()), inner0, acc0);
@@ -440,6 +438,17 @@ public static unsafe class Q1_0Kernels
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Widen(Vector128<short> s) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(s));
+
+    /// <summary>The float steps before the weight scale, for eight rows: <paramref name="s01"/> holds their sums of groups 0
+    /// and 1 (one per 128-bit lane), <paramref name="s23"/> of groups 2 and 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Inner(Vector256<short> s01, Vector256<short> s23, float* d)
+    {
+        var inner = Vector256.Create(d[0]) * Widen(s01.GetLower());
+        inner = Fma.MultiplyAdd(Vector256.Create(d[1]), Widen(s01.GetUpper()), inner);
+        inner = Fma.MultiplyAdd(Vector256.Create(d[2]), Widen(s23.GetLower()), inner);
+        return Fma.MultiplyAdd(Vector256.Create(d[3]), Widen(s23.GetUpper()), inner);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Lookup(Vector256<byte> v, byte* t, ref Vector256<short> lo, ref Vector256<short> hi)
@@ -543,8 +552,6 @@ public static unsafe class Q1_0Kernels
         ushort* scales = (ushort*)(group + 256L * nb);
         // the same position of the next group (this thread's next pass), as far ahead as the file's kernels look.
         long ahead = c->Ahead == 0 ? 0 : 16 * c->RowBytes;
-        var pick01 = Vector512.Create(0L, 1, 8, 9, 2, 3, 10, 11);
-        var pick23 = Vector512.Create(4L, 5, 12, 13, 6, 7, 14, 15);
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
@@ -556,12 +563,7 @@ public static unsafe class Q1_0Kernels
             Lookup(Vector512.Load(p + 64), t + 256, ref lo, ref hi);
             Lookup(Vector512.Load(p + 128), t + 512, ref lo, ref hi);
             Lookup(Vector512.Load(p + 192), t + 768, ref lo, ref hi);
-            var s01 = Avx512F.PermuteVar8x64x2(lo.AsInt64(), pick01, hi.AsInt64()).AsInt16();
-            var s23 = Avx512F.PermuteVar8x64x2(lo.AsInt64(), pick23, hi.AsInt64()).AsInt16();
-            var inner = Vector512.Create(d[4 * b]) * Widen(s01.GetLower());
-            inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 1]), Widen(s01.GetUpper()), inner);
-            inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 2]), Widen(s23.GetLower()), inner);
-            inner = Avx512F.FusedMultiplyAdd(Vector512.Create(d[4 * b + 3]), Widen(s23.GetUpper()), inner);
+            var inner = Inner(lo, hi, d + 4 * b);
             var dw = HalfConvert.ToFloat(Avx512F.ConvertToVector512UInt32(Vector256.Load(scales + 16 * b)));
             acc = Avx512F.FusedMultiplyAdd(dw, inner, acc);
         }
@@ -589,16 +591,8 @@ public static unsafe class Q1_0Kernels
                 Lookup(Vector256.Load(p + 64 * j), t + 256 * j, ref lo01, ref hi01);
                 Lookup(Vector256.Load(p + 64 * j + 32), t + 256 * j + 32, ref lo23, ref hi23);
             }
-            var d0 = Vector256.Create(d[4 * b]); var d1 = Vector256.Create(d[4 * b + 1]);
-            var d2 = Vector256.Create(d[4 * b + 2]); var d3 = Vector256.Create(d[4 * b + 3]);
-            var inner0 = d0 * Widen(lo01.GetLower());
-            inner0 = Fma.MultiplyAdd(d1, Widen(lo01.GetUpper()), inner0);
-            inner0 = Fma.MultiplyAdd(d2, Widen(lo23.GetLower()), inner0);
-            inner0 = Fma.MultiplyAdd(d3, Widen(lo23.GetUpper()), inner0);
-            var inner8 = d0 * Widen(hi01.GetLower());
-            inner8 = Fma.MultiplyAdd(d1, Widen(hi01.GetUpper()), inner8);
-            inner8 = Fma.MultiplyAdd(d2, Widen(hi23.GetLower()), inner8);
-            inner8 = Fma.MultiplyAdd(d3, Widen(hi23.GetUpper()), inner8);
+            var inner0 = Inner(lo01, lo23, d + 4 * b);
+            var inner8 = Inner(hi01, hi23, d + 4 * b);
             acc0 = Fma.MultiplyAdd(HalfConvert.ToFloat(Avx2.ConvertToVector256Int32(scales + 16 * b).AsUInt32()), inner0, acc0);
             acc8 = Fma.MultiplyAdd(HalfConvert.ToFloat(Avx2.ConvertToVector256Int32(scales + 16 * b + 8).AsUInt32()), inner8, acc8);
         }
