@@ -18,13 +18,19 @@ namespace Compression.Kernels;
 /// columns a table holds Σ ±q for all 16 sign patterns, so four weights cost one byte shuffle instead of four
 /// multiply-adds. A shuffle looks up 16 indices in one 16-entry table per 128-bit lane, so the indices in a lane must
 /// all belong to the same four columns: the kernel transposes each block's sign bits across sixteen rows in registers
-/// (the file's layout stays llama.cpp's). Entries lie in [−508, 508], so each table is stored as its low bytes and its
-/// high bytes, looked up separately and interleaved back into 16-bit sums.
+/// (the file's layout stays llama.cpp's). Entries lie in [−508, 508]; each is stored as T + 508 split into two 5-bit
+/// parts, in two tables looked up separately, so a block's eight lookups per group add up in bytes (at most 8·31) and
+/// become 16-bit sums once per block: S = 32·Σhigh + Σlow − 8·508, one multiply-add per half. (Low and high bytes,
+/// as before, needed an unpack and a 16-bit add per lookup: 3 % slower on one core, both layouts, alternated in one process.)
 /// </remarks>
 public static unsafe class Q1_0Kernels
 {
     /// <summary>Table bytes per 128 columns: four byte positions j × (low-nibble, high-nibble) × (low, high byte) × 64.</summary>
     internal const int TableBytesPerBlock = 1024;
+
+    /// <summary>Added to every table entry (T ∈ [−508, 508]) so it is a 10-bit count, stored as two 5-bit parts: eight
+    /// lookups' parts add up in bytes (≤ 8·31), and S = 32·Σhigh + Σlow − 8·508.</summary>
+    internal const int EntryOffset = 508;
 
     /// <summary>y = W·x; the sixteen-row groups read from <paramref name="layout"/> (<see cref="WriteLayout"/> of
     /// <paramref name="packed"/>) when it is given, the same bits.</summary>
@@ -134,9 +140,10 @@ public static unsafe class Q1_0Kernels
 
     /// <summary>
     /// The tables, by definition. For block b and byte position j (0–3) of each group of 32, 256 bytes at (4b + j)·256:
-    /// four 64-byte tables — low nibbles' low bytes, low nibbles' high bytes, high nibbles' low bytes, high nibbles' high
-    /// bytes — whose 16-byte lane L holds entry p for the four columns c = 128b + 32L + 8j + 4·nibble + i (i &lt; 4):
-    /// T[p] = Σ_i (bit i of p ? q_c : −q_c). Byte 4L + j of a block's bits is exactly columns 128b + 32L + 8j … + 7.
+    /// four 64-byte tables — low nibbles' low parts, low nibbles' high parts, high nibbles' low parts, high nibbles' high
+    /// parts — whose 16-byte lane L holds entry p for the four columns c = 128b + 32L + 8j + 4·nibble + i (i &lt; 4):
+    /// T[p] = Σ_i (bit i of p ? q_c : −q_c), stored as (T[p] + 508) mod 32 and (T[p] + 508) / 32. Byte 4L + j of a
+    /// block's bits is exactly columns 128b + 32L + 8j … + 7.
     /// </summary>
     internal static void BuildTablesReference(sbyte* q, int cols, byte* tables)
     {
@@ -153,13 +160,13 @@ public static unsafe class Q1_0Kernels
                 t += ((p >> i) & 1) != 0 ? v : -v;
             }
             byte* at = tables + (4 * b + j) * 256 + nib * 128 + 16 * lane + p;
-            at[0] = (byte)t;
-            at[64] = (byte)(t >> 8);
+            at[0] = (byte)((t + EntryOffset) & 31);
+            at[64] = (byte)((t + EntryOffset) >> 5);
         }
     }
 
     /// <summary><see cref="BuildTablesReference"/> with AVX2: per table, the four codes broadcast by shuffles, signed by
-    /// ±1 patterns and added as 16-bit lanes, then split into low and high bytes.</summary>
+    /// ±1 patterns and added as 16-bit lanes, then split into low and high parts.</summary>
     internal static void BuildTablesAvx2(GemvContext* c)
     {
         int cols = c->Cols;
@@ -181,13 +188,28 @@ public static unsafe class Q1_0Kernels
                       + sign1 * Avx2.Shuffle(xx, WordBroadcast256(4 * nib + 1)).AsInt16()
                       + sign2 * Avx2.Shuffle(xx, WordBroadcast256(4 * nib + 2)).AsInt16()
                       + sign3 * Avx2.Shuffle(xx, WordBroadcast256(4 * nib + 3)).AsInt16();
-                // per lane: 8 low bytes then 8 high bytes; the qword permute gathers the low bytes of all 16 entries first.
-                var bytes = Avx2.Permute4x64(Avx2.Shuffle(e.AsByte(), split).AsInt64(), 0b11_01_10_00).AsByte();
+                // per lane: 8 low parts then 8 high parts; the qword permute gathers the low parts of all 16 entries first.
+                var bytes = Avx2.Permute4x64(Avx2.Shuffle(Parts(e).AsByte(), split).AsInt64(), 0b11_01_10_00).AsByte();
                 byte* at = tables + (4 * b + j) * 256 + nib * 128 + 16 * lane;
                 bytes.GetLower().Store(at);
                 bytes.GetUpper().Store(at + 64);
             }
         }
+    }
+
+    /// <summary>Table entries (words) as the two bytes the tables store: (T + 508) mod 32 in the low byte, (T + 508) / 32 in the high.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Parts(Vector256<short> e)
+    {
+        var u = e + Vector256.Create((short)EntryOffset);
+        return (u & Vector256.Create((short)31)) | ((u >> 5) << 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Parts(Vector512<short> e)
+    {
+        var u = e + Vector512.Create((short)EntryOffset);
+        return (u & Vector512.Create((short)31)) | ((u >> 5) << 8);
     }
 
     /// <summary>16 words: +1 where bit <paramref name="i"/> of the word's index is set, −1 where clear.</summary>
@@ -205,7 +227,7 @@ public static unsafe class Q1_0Kernels
 
     /// <summary><see cref="BuildTablesReference"/> with AVX-512 (BW, VBMI): the eight codes of each lane's two tables
     /// widened to words, each table pair's entries built in one register by word permutes, then split into low and
-    /// high bytes by byte permutes.</summary>
+    /// high parts by byte permutes.</summary>
     internal static void BuildTablesAvx512(GemvContext* c)
     {
         int cols = c->Cols;
@@ -228,6 +250,7 @@ public static unsafe class Q1_0Kernels
             {
                 var lanes01 = TablePair(codes, pairBase + Vector512.Create((short)(4 * nib)), sign0, sign1, sign2, sign3);
                 var lanes23 = TablePair(codes, pairBase + Vector512.Create((short)(16 + 4 * nib)), sign0, sign1, sign2, sign3);
+                lanes01 = Parts(lanes01); lanes23 = Parts(lanes23);
                 Avx512Vbmi.PermuteVar64x8x2(lanes01.AsByte(), low, lanes23.AsByte()).Store(at + nib * 128);
                 Avx512Vbmi.PermuteVar64x8x2(lanes01.AsByte(), high, lanes23.AsByte()).Store(at + nib * 128 + 64);
             }
@@ -256,7 +279,8 @@ public static unsafe class Q1_0Kernels
     /// Sixteen rows, AVX-512 with VBMI. Per block: the rows' 16 bytes of bits are transposed by two rounds of
     /// two-source byte permutes into V_j (j &lt; 4), whose lane L holds byte 4L + j of each of the 16 rows (row r at
     /// byte r), so lane L reads group L's tables. Per V_j, its low and high nibbles are looked up in the low- and
-    /// high-byte tables and interleaved into 16-bit sums for rows 0–7 and 8–15, which add up over j to S_L. Then the
+    /// high-part tables and added bytewise over j; the block's two byte counts make 16-bit S_L for rows 0–7 and 8–15
+    /// (<see cref="Sums(Vector512{byte}, Vector512{byte}, out Vector512{short}, out Vector512{short})"/>). Then the
     /// float steps, with the sixteen rows in the sixteen float lanes.
     /// </summary>
     internal static void Dot16Avx512Vbmi(byte* row, GemvContext* c, float* y)
@@ -281,11 +305,12 @@ public static unsafe class Q1_0Kernels
             var b01 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs, z3);   // rows 8–15
             var b23 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs23, z3);
             byte* t = tables + (long)b * TableBytesPerBlock;
-            var lo = Vector512<short>.Zero; var hi = Vector512<short>.Zero;
-            Lookup(Avx512Vbmi.PermuteVar64x8x2(a01, even, b01), t, ref lo, ref hi);
-            Lookup(Avx512Vbmi.PermuteVar64x8x2(a01, odd, b01), t + 256, ref lo, ref hi);
-            Lookup(Avx512Vbmi.PermuteVar64x8x2(a23, even, b23), t + 512, ref lo, ref hi);
-            Lookup(Avx512Vbmi.PermuteVar64x8x2(a23, odd, b23), t + 768, ref lo, ref hi);
+            var low = Vector512<byte>.Zero; var high = Vector512<byte>.Zero;
+            Lookup(Avx512Vbmi.PermuteVar64x8x2(a01, even, b01), t, ref low, ref high);
+            Lookup(Avx512Vbmi.PermuteVar64x8x2(a01, odd, b01), t + 256, ref low, ref high);
+            Lookup(Avx512Vbmi.PermuteVar64x8x2(a23, even, b23), t + 512, ref low, ref high);
+            Lookup(Avx512Vbmi.PermuteVar64x8x2(a23, odd, b23), t + 768, ref low, ref high);
+            Sums(low, high, out var lo, out var hi);
             var inner = Inner(lo, hi, d + 4 * b);
             var scales = Vector256.Create(Scales4(blk, rb), Scales4(blk + 4 * rb, rb), Scales4(blk + 8 * rb, rb), Scales4(blk + 12 * rb, rb));
             acc = Avx512F.FusedMultiplyAdd(HalfConvert.ToFloat(Avx512F.ConvertToVector512UInt32(scales.AsUInt16())), inner, acc);
@@ -322,19 +347,28 @@ public static unsafe class Q1_0Kernels
     private static Vector512<float> Widen(Vector256<short> s) =>
         Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(s));
 
-    /// <summary>Adds the table entries for V's low and high nibbles: rows 0–7 of each lane to <paramref name="lo"/>, rows 8–15 to <paramref name="hi"/>.</summary>
+    /// <summary>Adds the table parts for V's low and high nibbles, bytewise: low parts to <paramref name="low"/>, high parts
+    /// to <paramref name="high"/> (byte r of lane L: row r, group L). Eight lookups stay below 256.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Lookup(Vector512<byte> v, byte* t, ref Vector512<short> lo, ref Vector512<short> hi)
+    private static void Lookup(Vector512<byte> v, byte* t, ref Vector512<byte> low, ref Vector512<byte> high)
     {
         var mask = Vector512.Create((byte)0x0f);
         var n0 = v & mask;
         var n1 = (v.AsUInt16() >> 4).AsByte() & mask;
-        var l0 = Avx512BW.Shuffle(Vector512.Load(t), n0);
-        var h0 = Avx512BW.Shuffle(Vector512.Load(t + 64), n0);
-        var l1 = Avx512BW.Shuffle(Vector512.Load(t + 128), n1);
-        var h1 = Avx512BW.Shuffle(Vector512.Load(t + 192), n1);
-        lo += Avx512BW.UnpackLow(l0, h0).AsInt16() + Avx512BW.UnpackLow(l1, h1).AsInt16();
-        hi += Avx512BW.UnpackHigh(l0, h0).AsInt16() + Avx512BW.UnpackHigh(l1, h1).AsInt16();
+        low += Avx512BW.Shuffle(Vector512.Load(t), n0) + Avx512BW.Shuffle(Vector512.Load(t + 128), n1);
+        high += Avx512BW.Shuffle(Vector512.Load(t + 64), n0) + Avx512BW.Shuffle(Vector512.Load(t + 192), n1);
+    }
+
+    /// <summary>The sixteen rows' S per group from a block's eight lookups: 32·high + low − 8·508, as 16-bit sums — rows 0–7
+    /// of group L in lane L of <paramref name="lo"/>, rows 8–15 in <paramref name="hi"/> (one multiply-add per half puts
+    /// each row's two byte counts together).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Sums(Vector512<byte> low, Vector512<byte> high, out Vector512<short> lo, out Vector512<short> hi)
+    {
+        var weights = Vector512.Create((ushort)(32 << 8 | 1)).AsSByte();
+        var offset = Vector512.Create((short)(8 * EntryOffset));
+        lo = Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackLow(low, high), weights) - offset;
+        hi = Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackHigh(low, high), weights) - offset;
     }
 
     /// <summary>The float steps before the weight scale, for sixteen rows: lane L of <paramref name="lo"/> holds group L's sums
@@ -406,17 +440,19 @@ public static unsafe class Q1_0Kernels
             var x4 = Avx2.UnpackLow(w2, w6).AsInt64(); var x5 = Avx2.UnpackHigh(w2, w6).AsInt64();
             var x6 = Avx2.UnpackLow(w3, w7).AsInt64(); var x7 = Avx2.UnpackHigh(w3, w7).AsInt64();
             byte* t = tables + (long)b * TableBytesPerBlock;
-            var lo01 = Vector256<short>.Zero; var hi01 = Vector256<short>.Zero;
-            var lo23 = Vector256<short>.Zero; var hi23 = Vector256<short>.Zero;
+            var low01 = Vector256<byte>.Zero; var high01 = Vector256<byte>.Zero;
+            var low23 = Vector256<byte>.Zero; var high23 = Vector256<byte>.Zero;
             // V_j for groups 0–1 is [byte j | byte 4 + j] of all 16 rows, for groups 2–3 [byte 8 + j | byte 12 + j].
-            Lookup(Bytes(Avx2.UnpackLow(x0, x2)), t, ref lo01, ref hi01);
-            Lookup(Bytes(Avx2.UnpackHigh(x0, x2)), t + 256, ref lo01, ref hi01);
-            Lookup(Bytes(Avx2.UnpackLow(x1, x3)), t + 512, ref lo01, ref hi01);
-            Lookup(Bytes(Avx2.UnpackHigh(x1, x3)), t + 768, ref lo01, ref hi01);
-            Lookup(Bytes(Avx2.UnpackLow(x4, x6)), t + 32, ref lo23, ref hi23);
-            Lookup(Bytes(Avx2.UnpackHigh(x4, x6)), t + 256 + 32, ref lo23, ref hi23);
-            Lookup(Bytes(Avx2.UnpackLow(x5, x7)), t + 512 + 32, ref lo23, ref hi23);
-            Lookup(Bytes(Avx2.UnpackHigh(x5, x7)), t + 768 + 32, ref lo23, ref hi23);
+            Lookup(Bytes(Avx2.UnpackLow(x0, x2)), t, ref low01, ref high01);
+            Lookup(Bytes(Avx2.UnpackHigh(x0, x2)), t + 256, ref low01, ref high01);
+            Lookup(Bytes(Avx2.UnpackLow(x1, x3)), t + 512, ref low01, ref high01);
+            Lookup(Bytes(Avx2.UnpackHigh(x1, x3)), t + 768, ref low01, ref high01);
+            Lookup(Bytes(Avx2.UnpackLow(x4, x6)), t + 32, ref low23, ref high23);
+            Lookup(Bytes(Avx2.UnpackHigh(x4, x6)), t + 256 + 32, ref low23, ref high23);
+            Lookup(Bytes(Avx2.UnpackLow(x5, x7)), t + 512 + 32, ref low23, ref high23);
+            Lookup(Bytes(Avx2.UnpackHigh(x5, x7)), t + 768 + 32, ref low23, ref high23);
+            Sums(low01, high01, out var lo01, out var hi01);
+            Sums(low23, high23, out var lo23, out var hi23);
             var inner0 = Inner(lo01, lo23, d + 4 * b);
             var inner8 = Inner(hi01, hi23, d + 4 * b);
             var scales0 = Vector128.Create(Scales4(blk, rb), Scales4(blk + 4 * rb, rb)).AsUInt16();
@@ -451,17 +487,22 @@ public static unsafe class Q1_0Kernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Lookup(Vector256<byte> v, byte* t, ref Vector256<short> lo, ref Vector256<short> hi)
+    private static void Lookup(Vector256<byte> v, byte* t, ref Vector256<byte> low, ref Vector256<byte> high)
     {
         var mask = Vector256.Create((byte)0x0f);
         var n0 = v & mask;
         var n1 = (v.AsUInt16() >> 4).AsByte() & mask;
-        var l0 = Avx2.Shuffle(Vector256.Load(t), n0);
-        var h0 = Avx2.Shuffle(Vector256.Load(t + 64), n0);
-        var l1 = Avx2.Shuffle(Vector256.Load(t + 128), n1);
-        var h1 = Avx2.Shuffle(Vector256.Load(t + 192), n1);
-        lo += Avx2.UnpackLow(l0, h0).AsInt16() + Avx2.UnpackLow(l1, h1).AsInt16();
-        hi += Avx2.UnpackHigh(l0, h0).AsInt16() + Avx2.UnpackHigh(l1, h1).AsInt16();
+        low += Avx2.Shuffle(Vector256.Load(t), n0) + Avx2.Shuffle(Vector256.Load(t + 128), n1);
+        high += Avx2.Shuffle(Vector256.Load(t + 64), n0) + Avx2.Shuffle(Vector256.Load(t + 192), n1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Sums(Vector256<byte> low, Vector256<byte> high, out Vector256<short> lo, out Vector256<short> hi)
+    {
+        var weights = Vector256.Create((ushort)(32 << 8 | 1)).AsSByte();
+        var offset = Vector256.Create((short)(8 * EntryOffset));
+        lo = Avx2.MultiplyAddAdjacent(Avx2.UnpackLow(low, high), weights) - offset;
+        hi = Avx2.MultiplyAddAdjacent(Avx2.UnpackHigh(low, high), weights) - offset;
     }
 
     // ---------------------------------------------------------------- decode layout (COMPRESS_REPACK)
@@ -558,11 +599,12 @@ public static unsafe class Q1_0Kernels
             byte* p = group + 256L * b;
             PrefetchLayout(p + ahead, (byte*)(scales + 16 * b) + ahead, b);
             byte* t = tables + (long)b * TableBytesPerBlock;
-            var lo = Vector512<short>.Zero; var hi = Vector512<short>.Zero;
-            Lookup(Vector512.Load(p), t, ref lo, ref hi);
-            Lookup(Vector512.Load(p + 64), t + 256, ref lo, ref hi);
-            Lookup(Vector512.Load(p + 128), t + 512, ref lo, ref hi);
-            Lookup(Vector512.Load(p + 192), t + 768, ref lo, ref hi);
+            var low = Vector512<byte>.Zero; var high = Vector512<byte>.Zero;
+            Lookup(Vector512.Load(p), t, ref low, ref high);
+            Lookup(Vector512.Load(p + 64), t + 256, ref low, ref high);
+            Lookup(Vector512.Load(p + 128), t + 512, ref low, ref high);
+            Lookup(Vector512.Load(p + 192), t + 768, ref low, ref high);
+            Sums(low, high, out var lo, out var hi);
             var inner = Inner(lo, hi, d + 4 * b);
             var dw = HalfConvert.ToFloat(Avx512F.ConvertToVector512UInt32(Vector256.Load(scales + 16 * b)));
             acc = Avx512F.FusedMultiplyAdd(dw, inner, acc);
@@ -584,13 +626,15 @@ public static unsafe class Q1_0Kernels
             byte* p = group + 256L * b;
             PrefetchLayout(p + ahead, (byte*)(scales + 16 * b) + ahead, b);
             byte* t = tables + (long)b * TableBytesPerBlock;
-            var lo01 = Vector256<short>.Zero; var hi01 = Vector256<short>.Zero;
-            var lo23 = Vector256<short>.Zero; var hi23 = Vector256<short>.Zero;
+            var low01 = Vector256<byte>.Zero; var high01 = Vector256<byte>.Zero;
+            var low23 = Vector256<byte>.Zero; var high23 = Vector256<byte>.Zero;
             for (int j = 0; j < 4; j++)
             {
-                Lookup(Vector256.Load(p + 64 * j), t + 256 * j, ref lo01, ref hi01);
-                Lookup(Vector256.Load(p + 64 * j + 32), t + 256 * j + 32, ref lo23, ref hi23);
+                Lookup(Vector256.Load(p + 64 * j), t + 256 * j, ref low01, ref high01);
+                Lookup(Vector256.Load(p + 64 * j + 32), t + 256 * j + 32, ref low23, ref high23);
             }
+            Sums(low01, high01, out var lo01, out var hi01);
+            Sums(low23, high23, out var lo23, out var hi23);
             var inner0 = Inner(lo01, lo23, d + 4 * b);
             var inner8 = Inner(hi01, hi23, d + 4 * b);
             acc0 = Fma.MultiplyAdd(HalfConvert.ToFloat(Avx2.ConvertToVector256Int32(scales + 16 * b).AsUInt32()), inner0, acc0);
