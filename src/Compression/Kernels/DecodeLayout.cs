@@ -15,24 +15,12 @@ public static class DecodeLayout
 {
     public const string EnvironmentVariable = "COMPRESS_REPACK";
 
-    private static readonly bool FromEnvironment =
-        Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim().ToLowerInvariant() is "1" or "on" or "true" or "yes";
-
-    private static readonly AsyncLocal<bool?> Scoped = new();
+    private static readonly ContextSetting<bool> Setting = new(
+        Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim().ToLowerInvariant() is "1" or "on" or "true" or "yes");
 
     /// <summary>Whether decode GEMVs started from this context use decode layouts.</summary>
-    public static bool Enabled => Scoped.Value ?? FromEnvironment;
+    public static bool Enabled => Setting.Value;
 
     /// <summary>Uses decode layouts (or not) from this context until the result is disposed.</summary>
-    public static IDisposable Use(bool enabled)
-    {
-        var previous = Scoped.Value;
-        Scoped.Value = enabled;
-        return new Restore(previous);
-    }
-
-    private sealed class Restore(bool? previous) : IDisposable
-    {
-        public void Dispose() => Scoped.Value = previous;
-    }
+    public static IDisposable Use(bool enabled) => Setting.Use(enabled);
 }

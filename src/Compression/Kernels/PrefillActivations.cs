@@ -20,21 +20,11 @@ public static class PrefillActivations
 {
     public enum Mode { Float, Q8 }
 
-    private static readonly AsyncLocal<Mode?> Scoped = new();
+    private static readonly ContextSetting<Mode> Setting = new(Mode.Float);
 
     /// <summary>The arithmetic of prefill GEMMs started from this context.</summary>
-    public static Mode Current => Scoped.Value ?? Mode.Float;
+    public static Mode Current => Setting.Value;
 
     /// <summary>Runs prefill GEMMs from this context with <paramref name="mode"/> until the result is disposed.</summary>
-    public static IDisposable Use(Mode mode)
-    {
-        var previous = Scoped.Value;
-        Scoped.Value = mode;
-        return new Restore(previous);
-    }
-
-    private sealed class Restore(Mode? previous) : IDisposable
-    {
-        public void Dispose() => Scoped.Value = previous;
-    }
+    public static IDisposable Use(Mode mode) => Setting.Use(mode);
 }
