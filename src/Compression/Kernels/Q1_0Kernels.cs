@@ -290,32 +290,45 @@ public static unsafe class Q1_0Kernels
         long ahead = c->Ahead == 0 ? 0 : Math.Max(c->Ahead, 16 * rb);
         byte* tables = c->Tables;
         float* d = c->Act.D;
-        var pairs = Transpose1; var pairs23 = Transpose1 + Vector512.Create((byte)2);
-        var even = Transpose2Even; var odd = Transpose2Odd;
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
             byte* blk = row + (long)b * BlockQ1_0.Size;
             if (b % 3 == 0) Prefetch16(blk + ahead, rb);
-            byte* p = blk + 2;
-            var z0 = Rows4(p, rb); var z1 = Rows4(p + 4 * rb, rb);
-            var z2 = Rows4(p + 8 * rb, rb); var z3 = Rows4(p + 12 * rb, rb);
-            var a01 = Avx512Vbmi.PermuteVar64x8x2(z0, pairs, z1);   // rows 0–7, j = 0 and 1
-            var a23 = Avx512Vbmi.PermuteVar64x8x2(z0, pairs23, z1); // rows 0–7, j = 2 and 3
-            var b01 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs, z3);   // rows 8–15
-            var b23 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs23, z3);
+            Transpose16(blk + 2, rb, out var v0, out var v1, out var v2, out var v3);
             byte* t = tables + (long)b * TableBytesPerBlock;
             var low = Vector512<byte>.Zero; var high = Vector512<byte>.Zero;
-            Lookup(Avx512Vbmi.PermuteVar64x8x2(a01, even, b01), t, ref low, ref high);
-            Lookup(Avx512Vbmi.PermuteVar64x8x2(a01, odd, b01), t + 256, ref low, ref high);
-            Lookup(Avx512Vbmi.PermuteVar64x8x2(a23, even, b23), t + 512, ref low, ref high);
-            Lookup(Avx512Vbmi.PermuteVar64x8x2(a23, odd, b23), t + 768, ref low, ref high);
+            Lookup(v0, t, ref low, ref high);
+            Lookup(v1, t + 256, ref low, ref high);
+            Lookup(v2, t + 512, ref low, ref high);
+            Lookup(v3, t + 768, ref low, ref high);
             Sums(low, high, out var lo, out var hi);
             var inner = Inner(lo, hi, d + 4 * b);
             var scales = Vector256.Create(Scales4(blk, rb), Scales4(blk + 4 * rb, rb), Scales4(blk + 8 * rb, rb), Scales4(blk + 12 * rb, rb));
             acc = Avx512F.FusedMultiplyAdd(HalfConvert.ToFloat(Avx512F.ConvertToVector512UInt32(scales.AsUInt16())), inner, acc);
         }
         acc.Store(y);
+    }
+
+    /// <summary>
+    /// One block's sign bits of sixteen rows (16 bytes at <paramref name="p"/> + r·rb) as V_0..V_3, whose lane L holds
+    /// byte 4L + j of each row (row r at byte r): two rounds of two-source byte permutes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose16(byte* p, long rb, out Vector512<byte> v0, out Vector512<byte> v1, out Vector512<byte> v2,
+        out Vector512<byte> v3)
+    {
+        var pairs = Transpose1; var pairs23 = Transpose1 + Vector512.Create((byte)2);
+        var z0 = Rows4(p, rb); var z1 = Rows4(p + 4 * rb, rb);
+        var z2 = Rows4(p + 8 * rb, rb); var z3 = Rows4(p + 12 * rb, rb);
+        var a01 = Avx512Vbmi.PermuteVar64x8x2(z0, pairs, z1);   // rows 0–7, j = 0 and 1
+        var a23 = Avx512Vbmi.PermuteVar64x8x2(z0, pairs23, z1); // rows 0–7, j = 2 and 3
+        var b01 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs, z3);   // rows 8–15
+        var b23 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs23, z3);
+        v0 = Avx512Vbmi.PermuteVar64x8x2(a01, Transpose2Even, b01);
+        v1 = Avx512Vbmi.PermuteVar64x8x2(a01, Transpose2Odd, b01);
+        v2 = Avx512Vbmi.PermuteVar64x8x2(a23, Transpose2Even, b23);
+        v3 = Avx512Vbmi.PermuteVar64x8x2(a23, Transpose2Odd, b23);
     }
 
     /// <summary>
@@ -559,23 +572,15 @@ public static unsafe class Q1_0Kernels
     {
         int nb = cols / 128;
         ushort* scales = (ushort*)(dst + 256L * nb);
-        var pairs = Transpose1; var pairs23 = Transpose1 + Vector512.Create((byte)2);
-        var even = Transpose2Even; var odd = Transpose2Odd;
         for (int b = 0; b < nb; b++)
         {
             byte* blk = src + (long)b * BlockQ1_0.Size;
-            byte* p = blk + 2;
-            var z0 = Rows4(p, rb); var z1 = Rows4(p + 4 * rb, rb);
-            var z2 = Rows4(p + 8 * rb, rb); var z3 = Rows4(p + 12 * rb, rb);
-            var a01 = Avx512Vbmi.PermuteVar64x8x2(z0, pairs, z1);
-            var a23 = Avx512Vbmi.PermuteVar64x8x2(z0, pairs23, z1);
-            var b01 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs, z3);
-            var b23 = Avx512Vbmi.PermuteVar64x8x2(z2, pairs23, z3);
+            Transpose16(blk + 2, rb, out var v0, out var v1, out var v2, out var v3);
             byte* v = dst + 256L * b;
-            Avx512Vbmi.PermuteVar64x8x2(a01, even, b01).Store(v);
-            Avx512Vbmi.PermuteVar64x8x2(a01, odd, b01).Store(v + 64);
-            Avx512Vbmi.PermuteVar64x8x2(a23, even, b23).Store(v + 128);
-            Avx512Vbmi.PermuteVar64x8x2(a23, odd, b23).Store(v + 192);
+            v0.Store(v);
+            v1.Store(v + 64);
+            v2.Store(v + 128);
+            v3.Store(v + 192);
             for (int r = 0; r < 16; r++) scales[16 * b + r] = *(ushort*)(blk + r * rb);
         }
     }
