@@ -117,34 +117,27 @@ public static class Roofline
         return times[times.Count / 2];
     }
 
-    /// <summary>y = W·x for one packed matrix, from the file's layout or from the format's decode layout (written once, 64-aligned, as
-    /// <see cref="PackedWeight"/> does).</summary>
+    /// <summary>y = W·x for one packed matrix, from the file's layout or from the format's decode layout (built once, by
+    /// <see cref="PackedWeight.DecodeLayout"/>, as a layer builds it on its first decode GEMV).</summary>
     private sealed unsafe class Gemv : IDisposable
     {
-        private readonly TensorFormat _f;
-        private readonly byte[] _packed;
-        private readonly int _rows, _cols;
-        private byte* _layout;
+        private readonly PackedWeight _weight;
+        private readonly byte* _layout;
 
         public Gemv(TensorFormat f, byte[] packed, int rows, int cols, bool layout)
         {
-            _f = f; _packed = packed; _rows = rows; _cols = cols;
-            if (!layout) return;
-            _layout = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)f.DecodeLayoutBytes(rows, cols), 64);
-            fixed (byte* p = packed) f.WriteDecodeLayout(p, rows, cols, _layout);
+            _weight = PackedWeight.FromBytes(packed, f, rows, cols);
+            if (layout) _layout = _weight.DecodeLayout();
         }
 
         public void Run(float[] x, float[] y)
         {
-            if (_layout == null) _f.Gemv(_packed, _rows, _cols, x, y);
-            else _f.Gemv(_packed, _layout, _rows, _cols, x, y);
+            var packed = _weight.RowSpan(0, _weight.Rows);
+            if (_layout == null) _weight.Format.Gemv(packed, _weight.Rows, _weight.Cols, x, y);
+            else _weight.Format.Gemv(packed, _layout, _weight.Rows, _weight.Cols, x, y);
         }
 
-        public void Dispose()
-        {
-            if (_layout != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_layout);
-            _layout = null;
-        }
+        public void Dispose() => _weight.Release();
     }
 
     /// <summary>
