@@ -63,15 +63,14 @@ public static partial class Charts
             s.Color = ChartStyle.Palette(e);
             s.LegendText = engines[e];
             series.Add(new ChartSeries(engines[e], points.Count, points.Select(r => r.Label).ToList()));
-            foreach (var r in points)
-            {
-                var t = plot.Add.Text(r.Label, r.Size!.BitsPerWeight, r.Decode.Value);
-                t.FontSize = 12;
-                t.Color = ChartStyle.Palette(e);
-                t.OffsetX = 8;
-                t.OffsetY = e == 0 ? -14 : 4;
-            }
         }
+        // Formats of both engines, and f16/bf16 or q8_0/int8, sit almost on one spot: labels go where they overprint nothing.
+        var labelled = shown.OrderBy(r => engines.IndexOf(r.Engine)).ToList();
+        AddPlacedLabels(plot, labelled.Select(r => (r.Size!.BitsPerWeight, r.Decode.Value)).ToList(), labelled.Select(r => r.Label).ToList(), (t, i) =>
+        {
+            t.FontSize = 12;
+            t.Color = ChartStyle.Palette(engines.IndexOf(labelled[i].Engine));
+        });
         AddOmittedNote(plot, omitted);
         if (bandwidth is null) plot.Axes.Margins(MarginFraction, MarginFraction);
         plot.ShowLegend(Alignment.UpperRight);

@@ -159,6 +159,20 @@ public static partial class Charts
         if (points.Count == 0) return;
         var xy = points.Select(p => (x(p), y(p))).ToList();
         var texts = points.Select(p => isBaseline(p) && !label(p).Contains("baseline", StringComparison.Ordinal) ? $"{label(p)} (baseline)" : label(p)).ToList();
+        AddPlacedLabels(plot, xy, texts, (t, i) =>
+        {
+            t.FontSize = 13;
+            t.Bold = isBaseline(points[i]);
+            t.Color = isBaseline(points[i]) ? ChartStyle.BaselineColor : Colors.DarkSlateGray;
+        });
+    }
+
+    /// <summary>Labels <paramref name="xy"/> with <paramref name="texts"/> where they overprint nothing
+    /// (<see cref="ChartLabels"/>), inside the plot's limits when set, else the points' range with the usual margin;
+    /// <paramref name="style"/> sets each text's font and colour.</summary>
+    static void AddPlacedLabels(Plot plot, IReadOnlyList<(double X, double Y)> xy, IReadOnlyList<string> texts, Action<ScottPlot.Plottables.Text, int> style)
+    {
+        if (xy.Count == 0) return;
         var limits = plot.Axes.GetLimits();
         bool explicitLimits = plot.Axes.LimitsHaveBeenSet;
         (double, double) Range(IEnumerable<double> v, double lo, double hi)
@@ -168,16 +182,13 @@ public static partial class Charts
             return (min - pad, max + pad);
         }
         var placements = ChartLabels.Place(xy, texts,
-            Range(xy.Select(p => p.Item1), limits.Left, limits.Right),
-            Range(xy.Select(p => p.Item2), limits.Bottom, limits.Top),
+            Range(xy.Select(p => p.X), limits.Left, limits.Right),
+            Range(xy.Select(p => p.Y), limits.Bottom, limits.Top),
             ChartStyle.Width - 140, ChartStyle.Height - 110);
-        for (int i = 0; i < points.Count; i++)
+        for (int i = 0; i < xy.Count; i++)
         {
-            var p = points[i];
-            var t = plot.Add.Text(texts[i], xy[i].Item1, xy[i].Item2);
-            t.FontSize = 13;
-            t.Bold = isBaseline(p);
-            t.Color = isBaseline(p) ? ChartStyle.BaselineColor : Colors.DarkSlateGray;
+            var t = plot.Add.Text(texts[i], xy[i].X, xy[i].Y);
+            style(t, i);
             t.Alignment = placements[i].Alignment;
             t.OffsetX = placements[i].OffsetX;
             t.OffsetY = placements[i].OffsetY;
