@@ -5,11 +5,12 @@ namespace Compression.Kernels;
 /// Loading maps packed weights in place: the file's layout, no copy, anonymous memory ≈ KV cache + activations. A
 /// format may also define a <i>decode layout</i> — the same bytes rearranged the way its GEMV kernel reads them
 /// (<see cref="Quantization.TensorFormat.DecodeLayoutBytes"/>) — which costs a second copy of each matrix a decode
-/// GEMV touches, in anonymous memory, built on its first use, and buys compute per byte. Only q1_0 has one: its
-/// sixteen-row kernel spends about a third of its time transposing sign bits and gathering scales from sixteen
-/// rows, which the layout does once. Off unless <c>COMPRESS_REPACK=1</c> (llama.cpp's CPU backend repacks q4_0 the
-/// same way, by default); tests set it for a scope with <see cref="Use"/>, which flows with the calling context.
-/// Results are the same bits either way.
+/// GEMV touches, in anonymous memory, built on its first use, and buys compute per byte. q1_0's sixteen-row kernel
+/// spends about a third of its time transposing sign bits and gathering scales from sixteen rows, which its layout
+/// does once (the same bits either way); q4_0's layout puts one row in each int32 lane, eight rows to a register, which
+/// halves the vector work per weight and computes every row in the scalar reference's order (its bits; the file's
+/// kernels differ from them by rounding). Off unless <c>COMPRESS_REPACK=1</c> (llama.cpp's CPU backend repacks q4_0
+/// by default); tests set it for a scope with <see cref="Use"/>, which flows with the calling context.
 /// </summary>
 public static class DecodeLayout
 {

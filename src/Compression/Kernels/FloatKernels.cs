@@ -28,14 +28,11 @@ public static unsafe class FloatKernels
     /// Where subnormal operands cost nothing, f16 stripes are read as 2^-112 times their value (two integer ops per 16
     /// weights instead of nine, <see cref="HalfConvert.Load32Scaled"/>) against x·2^112: the same products, so the same
     /// FMAs and the same bits. The exact conversion kept one core at ~27 GB/s on cached weights (48.6 this way), below
-    /// half of a fast moment's bandwidth on this VM. Tests force it on or off (<see cref="ScaledHalves"/>).
+    /// half of a fast moment's bandwidth on this VM. Tests force it on or off (<see cref="HalfConvert.ScaledReads"/>).
     /// </summary>
     internal static delegate*<GemvContext*, void> PickF16Prepare(IsaLevel level) =>
-        level < IsaLevel.Avx2 || !(ScaledHalves ?? HalfConvert.SubnormalOperandsAreFree) ? null
+        level < IsaLevel.Avx2 || !(HalfConvert.ScaledReads ?? HalfConvert.SubnormalOperandsAreFree) ? null
         : level == IsaLevel.Avx512 ? &PrepareF16Avx512 : &PrepareF16Avx2;
-
-    /// <summary>For tests, on the calling thread: force the scaled f16 path on (true) or off (false); null: as measured.</summary>
-    [ThreadStatic] internal static bool? ScaledHalves;
 
     private static void PrepareF16Avx512(GemvContext* c) { if (ScaleX(c)) c->Dot = &DotF16Avx512Scaled; }
     private static void PrepareF16Avx2(GemvContext* c) { if (ScaleX(c)) c->Dot = &DotF16Avx2Scaled; }

@@ -24,8 +24,11 @@ public unsafe struct GemvContext
     /// <summary>Per-call tables a kernel built from x before the rows were split (<see cref="GemvDriver.Run"/>'s prepare step).</summary>
     public byte* Tables;
     /// <summary>x·2^112 for the f16 kernels that read weights as 2^-112 times their value (<see cref="HalfConvert.Load32Scaled"/>),
-    /// written by their prepare step; null otherwise.</summary>
+    /// or d_x·2^112 per block for the q4_0 layout kernel that reads its scales that way, written by their prepare step;
+    /// null otherwise.</summary>
     public float* XScaled;
+    /// <summary>Per activation block, −8·Σ x̂ for the q4_0 layout kernel (written by its prepare step); null otherwise.</summary>
+    public int* BlockBias;
     /// <summary>Bytes from a position in a row to the same position in the row this thread reads a few rows later
     /// (<see cref="KernelPrefetch"/>): kernels prefetch <c>p + Ahead</c> as they read <c>p</c>. 0 when off.</summary>
     public long Ahead;

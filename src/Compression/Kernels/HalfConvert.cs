@@ -220,7 +220,7 @@ public static unsafe class HalfConvert
     private static Vector512<float> Scaled(Vector512<int> hs) => ((hs << 13) & Vector512.Create(unchecked((int)0x8fffe000))).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Scaled(Vector256<int> hs) => ((hs << 13) & Vector256.Create(unchecked((int)0x8fffe000))).AsSingle();
+    internal static Vector256<float> Scaled(Vector256<int> hs) => ((hs << 13) & Vector256.Create(unchecked((int)0x8fffe000))).AsSingle();
 
     /// <summary>2^112: <see cref="Load32Scaled"/>'s values times this are the fp16 values.</summary>
     public const float ScaledUnit = 5.192296858534828e33f;
@@ -232,6 +232,10 @@ public static unsafe class HalfConvert
     /// FMAs, so the kernels use it only where this holds; elsewhere they convert exactly without ever making one.
     /// </summary>
     public static bool SubnormalOperandsAreFree => SubnormalProbe.Free;
+
+    /// <summary>For tests, on the calling thread: force the kernels that read fp16 values as 2^-112 times their value
+    /// (f16 weights, q4_0 layout scales) to do so (true) or not (false); null: where <see cref="SubnormalOperandsAreFree"/>.</summary>
+    [ThreadStatic] internal static bool? ScaledReads;
 
     private static class SubnormalProbe
     {

@@ -8,11 +8,27 @@ using Compression.Quantization.Formats;
 namespace Compression.Kernels;
 
 /// <summary>y[r] = Σ_blocks d_w·d_x·Σ (q_w−8)·q_x, as llama.cpp's <c>ggml_vec_dot_q4_0_q8_0</c>.</summary>
-public static unsafe class Q4_0Kernels
+public static unsafe partial class Q4_0Kernels
 {
     public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
+        Gemv(f, packed, null, rows, cols, x, y);
+
+    /// <summary>The GEMV, its full sixteen-row groups read from <paramref name="layout"/> (<see cref="WriteLayout"/>) when
+    /// given and the CPU has AVX2: then every row gets the scalar reference's bits, the rows past the last group too
+    /// (<see cref="DotExactAvx2"/>).</summary>
+    public static void Gemv(TensorFormat f, ReadOnlySpan<byte> packed, byte* layout, int rows, int cols, ReadOnlySpan<float> x, Span<float> y)
+    {
+        var level = KernelIsa.Current;
+        if (layout != null && rows >= 16 && level >= IsaLevel.Avx2)
+        {
+            bool vnni = KernelIsa.Vnni;
+            GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0, &DotExactAvx2, dot4: null,
+                PickLayout16(vnni), PickLayoutPrepare(vnni), layout);
+            return;
+        }
         GemvDriver.Run(f.Name, packed, rows, cols, f.RowBytes(cols), x, y, quantizeX: true, 0,
-            Pick(KernelIsa.Current), FourRowDot<Block>.Pick(KernelIsa.Current, KernelIsa.Vnni));
+            Pick(level), FourRowDot<Block>.Pick(level, KernelIsa.Vnni));
+    }
 
     /// <summary>q4_0 for <see cref="FourRowDot{TBlock}"/>: the codes 0..15 are maddubs' unsigned operand as they are, and
     /// the −8 is the bias 8·Σ4 x̂ (subtracted), or with VNNI its negation, which <c>vpdpbusd</c> accumulates onto.</summary>
@@ -114,6 +130,22 @@ public static unsafe class Q4_0Kernels
             acc0 = Fma.MultiplyAdd(Vector256.Create(HalfConvert.ToFloat(*(ushort*)b0) * c->Act.D[b]), p0, acc0);
         }
         return IntDot.HSum(Avx.Add(acc0, acc.GetUpper()));
+    }
+
+    /// <summary>One row from the file in <see cref="DotScalar"/>'s order, so with its bits — the rows a decode layout's
+    /// sixteen-row groups leave over: each block's integer sum in a vector, the float steps as the reference's.</summary>
+    internal static float DotExactAvx2(byte* row, GemvContext* c)
+    {
+        int nb = c->Cols / 32;
+        float sum = 0;
+        for (int b = 0; b < nb; b++)
+        {
+            var blk = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
+            var lanes = IntDot.MulSumU8I8(IntDot.Nibbles32(blk->Qs), Avx.LoadVector256(c->Act.Q + b * 32)) - Avx.LoadVector256(c->Act.Sum4x8 + b * 8);
+            int isum = Vector256.Sum(lanes);
+            sum += HalfConvert.ToFloat(*(ushort*)blk) * c->Act.D[b] * isum;
+        }
+        return sum;
     }
 
     internal static float DotScalar(byte* row, GemvContext* c)

@@ -128,7 +128,7 @@ public abstract class TensorFormat
         throw new NotSupportedException($"{Name} has no decode layout");
 
     /// <summary><see cref="Gemv"/> reading what it can from <paramref name="layout"/> (written by <see cref="WriteDecodeLayout"/>
-    /// from <paramref name="packed"/>): the same bits.</summary>
+    /// from <paramref name="packed"/>): the same bits as <see cref="Gemv"/> (q1_0), or the scalar reference's (q4_0).</summary>
     public virtual unsafe void Gemv(ReadOnlySpan<byte> packed, byte* layout, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         Gemv(packed, rows, cols, x, y);
 

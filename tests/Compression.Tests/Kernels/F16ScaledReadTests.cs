@@ -47,13 +47,13 @@ public unsafe class F16ScaledReadTests
     private static float[] Gemv(byte[] packed, int rows, int cols, float[] x, IsaLevel level, bool scaled)
     {
         var y = new float[rows];
-        var before = FloatKernels.ScaledHalves;
-        FloatKernels.ScaledHalves = scaled;
+        var before = HalfConvert.ScaledReads;
+        HalfConvert.ScaledReads = scaled;
         try
         {
             using (KernelIsa.Override(level)) FormatRegistry.Get("f16").Gemv(packed, rows, cols, x, y);
         }
-        finally { FloatKernels.ScaledHalves = before; }
+        finally { HalfConvert.ScaledReads = before; }
         return y;
     }
 

@@ -95,6 +95,19 @@ public sealed unsafe class Q4_0Format : TensorFormat
     public override void Gemv(ReadOnlySpan<byte> packed, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
         Q4_0Kernels.Gemv(this, packed, rows, cols, x, y);
 
+    /// <summary>Eight-row groups, one row per int32 lane (<see cref="Q4_0Kernels.WriteLayout"/>).</summary>
+    public override long DecodeLayoutBytes(int rows, int cols) => Q4_0Kernels.LayoutBytes(rows, RowBytes(cols));
+
+    public override bool HasDecodeLayout => true;
+
+    public override unsafe void WriteDecodeLayout(byte* packed, int rows, int cols, byte* layout) =>
+        Q4_0Kernels.WriteLayout(packed, rows, cols, layout);
+
+    /// <summary>The scalar reference's bits (<see cref="Q4_0Kernels.Gemv(TensorFormat, ReadOnlySpan{byte}, byte*, int, int, ReadOnlySpan{float}, Span{float})"/>),
+    /// which the file's kernels match only to rounding.</summary>
+    public override unsafe void Gemv(ReadOnlySpan<byte> packed, byte* layout, int rows, int cols, ReadOnlySpan<float> x, Span<float> y) =>
+        Q4_0Kernels.Gemv(this, packed, layout, rows, cols, x, y);
+
     public override bool GemmQuantizesActivations => true;
 
     /// <summary>Prefill: in float on dequantized tiles, or (<see cref="PrefillActivations.Mode.Q8"/>: generation and the

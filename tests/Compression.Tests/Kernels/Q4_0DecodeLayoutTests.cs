@@ -1,0 +1,163 @@
+// Q4_0DecodeLayoutTests: q4_0's decode layout holds every code and scale where its definition says, and its kernels give the scalar reference's bits.
+using Compression.Kernels;
+using Compression.Quantization;
+using Compression.Tests.Quantization;
+
+namespace Compression.Tests.Kernels;
+
+public unsafe class Q4_0DecodeLayoutTests
+{
+    private static readonly TensorFormat Q4 = FormatRegistry.Get("q4_0");
+
+    /// <summary>
+    /// Code j (0..15) of block b of row 8g + r — the byte holding weights j and j + 16 — is layout byte
+    /// 8·rb·g + 128b + 32m + 4r + k for j = 4m + k, and the block's scale is fp16 number 8b + r after the group's 128·nb
+    /// bytes of codes. Only full sixteen-row groups are laid out.
+    /// </summary>
+    [Fact]
+    public void TheDecodeLayoutPutsEveryCodeAndScaleWhereItsDefinitionSays()
+    {
+        foreach (int cols in new[] { 32, 96, 4096 })
+        foreach (int rows in new[] { 16, 33, 48 })
+        {
+            int rb = (int)Q4.RowBytes(cols), nb = cols / 32;
+            var packed = TestData.Quantize(Q4, TestData.Gaussian(rows * cols, rows + cols), rows, cols);
+            long bytes = Q4.DecodeLayoutBytes(rows, cols);
+            Assert.Equal(rows / 16 * 16L * rb, bytes);
+            var layout = new byte[bytes + 1];
+            layout[^1] = 0xA5;
+            fixed (byte* p = packed) fixed (byte* l = layout) Q4.WriteDecodeLayout(p, rows, cols, l);
+            Assert.Equal(0xA5, layout[^1]); // nothing written past the layout
+            for (int row = 0; row < rows / 16 * 16; row++)
+            {
+                int g = row / 8, r = row % 8;
+                long group = 8L * rb * g;
+                for (int b = 0; b < nb; b++)
+                {
+                    int block = row * rb + b * 18;
+                    long scale = group + 128L * nb + 16 * b + 2 * r;
+                    Assert.Equal(packed[block], layout[scale]);
+                    Assert.Equal(packed[block + 1], layout[scale + 1]);
+                    for (int j = 0; j < 16; j++)
+                        Assert.Equal(packed[block + 2 + j], layout[group + 128L * b + 32 * (j / 4) + 4 * r + j % 4]);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The layout's kernels compute every row in the scalar reference's order, so every level — with and without
+    /// AVX-VNNI, with the scales read exactly or as 2^-112 times their value — gives the reference's bits: for row
+    /// counts around the sixteen-row groups (the rows past them go through the reference itself), the extreme codes
+    /// (every code 0 or 15 against ±127), scales that are NaN, Inf, subnormal or −0 (a group holding NaN or Inf is done
+    /// again with the exact conversion), and activations past fp16's range (d_x = Inf: NaN and Inf rows either way).
+    /// </summary>
+    [Fact]
+    public void EveryLevelGivesTheScalarBitsFromTheLayout()
+    {
+        int seed = 4100;
+        foreach (int cols in new[] { 32, 96, 4096 })
+        foreach (int rows in new[] { 16, 17, 31, 33, 48 })
+        {
+            int rb = (int)Q4.RowBytes(cols);
+            var packed = TestData.Quantize(Q4, TestData.Gaussian(rows * cols, ++seed), rows, cols);
+            for (int b = 0; b < cols / 32; b++)
+            {
+                packed.AsSpan(b * 18 + 2, 16).Fill(0xff);                // row 0: every code 15 (w = +7)
+                if (rows > 1) packed.AsSpan(rb + b * 18 + 2, 16).Clear(); // row 1: every code 0 (w = −8)
+            }
+            if (rows > 20)
+            {
+                SetScale(packed, rb, row: 5, block: cols / 32 - 1, 0x7E00); // NaN, in the last block
+                SetScale(packed, rb, row: 17, block: 0, 0x7C00);  // +Inf
+                SetScale(packed, rb, row: 18, block: 0, 0x0001);  // the smallest subnormal
+                SetScale(packed, rb, row: 19, block: 0, 0x8000);  // −0
+                SetScale(packed, rb, row: 20, block: 0, 0xFC00);  // −Inf
+            }
+            var extreme = Enumerable.Range(0, cols).Select(i => i % 2 == 0 ? 127f : -127f).ToArray();
+            var large = TestData.Gaussian(cols, ++seed).Select(v => v * 1e7f).ToArray(); // amax/127 > 65504: d_x = Inf
+            foreach (var x in new[] { TestData.Gaussian(cols, ++seed), extreme, Enumerable.Repeat(127f, cols).ToArray(), large })
+            {
+                var reference = Gemv(packed, rows, cols, x, IsaLevel.Scalar, layout: false);
+                foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
+                foreach (bool extensions in new[] { true, false })
+                foreach (bool scaled in new[] { true, false })
+                {
+                    float[] y;
+                    using (extensions ? null : KernelIsa.WithoutExtensions())
+                        y = Gemv(packed, rows, cols, x, level, layout: true, scaled, misalign: 1 + rows % 5);
+                    for (int r = 0; r < rows; r++)
+                        Assert.True(BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(reference[r]),
+                            $"{level} extensions={extensions} scaled={scaled} {rows}x{cols} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
+                }
+                if (rows > 20)
+                {
+                    Assert.True(float.IsNaN(reference[5]));
+                    Assert.True(float.IsInfinity(reference[17]) || float.IsNaN(reference[17]));
+                }
+            }
+        }
+    }
+
+    /// <summary>A layer reads the layout only for decode, once it is asked to (built on the first decode GEMV), and then
+    /// gives the scalar reference's bits; the file's kernels agree with them to rounding.</summary>
+    [Fact]
+    public void ALayerBuildsItsDecodeLayoutOnlyForDecodeAndGivesTheReferenceBits()
+    {
+        const int rows = 40, cols = 512;
+        var packed = TestData.Quantize(Q4, TestData.Gaussian(rows * cols, 91), rows, cols);
+        using var layer = PackedLinear.FromPacked(packed, Q4, rows, cols);
+        var x = TestData.Gaussian(3 * cols, 92);
+        using var one = TorchSharp.torch.tensor(x.AsSpan(0, cols).ToArray(), new long[] { 1, cols });
+        using var three = TorchSharp.torch.tensor(x, new long[] { 3, cols });
+        float[] Run(TorchSharp.torch.Tensor input) { using var y = layer.forward(input); return y.data<float>().ToArray(); }
+        var file = Run(one);
+        var filePrefill = Run(three);
+        var reference = Gemv(packed, rows, cols, x.AsSpan(0, cols).ToArray(), IsaLevel.Scalar, layout: false);
+        using (DecodeLayout.Use(true))
+        {
+            Assert.Equal(filePrefill, Run(three)); // prefill reads the file
+            Assert.Equal(0, layer.Weight.DecodeLayoutBytes);
+            var laid = Run(one);
+            Assert.Equal(32L * Q4.RowBytes(cols), layer.Weight.DecodeLayoutBytes);
+            for (int r = 0; r < rows; r++)
+            {
+                Assert.Equal(BitConverter.SingleToInt32Bits(reference[r]), BitConverter.SingleToInt32Bits(laid[r]));
+                Assert.Equal(reference[r], file[r], 1e-4 * (1 + Math.Abs(reference[r])));
+            }
+        }
+    }
+
+    private static void SetScale(byte[] packed, int rb, int row, int block, ushort bits)
+    {
+        int at = row * rb + block * 18;
+        packed[at] = (byte)bits;
+        packed[at + 1] = (byte)(bits >> 8);
+    }
+
+    private static float[] Gemv(byte[] packed, int rows, int cols, float[] x, IsaLevel level, bool layout, bool scaled = false, int misalign = 0)
+    {
+        var shifted = new byte[packed.Length + misalign];
+        packed.CopyTo(shifted, misalign);
+        var y = new float[rows];
+        var laid = new byte[layout ? Q4.DecodeLayoutBytes(rows, cols) + 64 : 0];
+        var before = HalfConvert.ScaledReads;
+        HalfConvert.ScaledReads = scaled;
+        try
+        {
+            using (KernelIsa.Override(level))
+            fixed (byte* l = laid)
+            {
+                if (!layout) Q4.Gemv(shifted.AsSpan(misalign), rows, cols, x, y);
+                else
+                {
+                    byte* at = l + (64 - (nint)l % 64) % 64; // where an allocation would start
+                    fixed (byte* p = shifted) Q4.WriteDecodeLayout(p + misalign, rows, cols, at);
+                    Q4.Gemv(shifted.AsSpan(misalign), at, rows, cols, x, y);
+                }
+            }
+        }
+        finally { HalfConvert.ScaledReads = before; }
+        return y;
+    }
+}
