@@ -2,7 +2,7 @@
 # Reproduces results/bench-8b: Llama 3.1 8B at its real shape (random bf16 weights from `compress synth`, with a
 # tokenizer) on this machine, end to end — synth, quantize to GGUF (f16, q8_0, q4_0, q1_0; --pure, as llama-quantize
 # --pure), bench each file on the workbench and on llama.cpp side by side (same file, prompt, seed, threads; and a
-# 512-token prefill of the quantized files, and q1_0 decoding from the workbench's repacked layout), bench the
+# 512-token prefill of the quantized files, and q1_0 and q4_0 decoding from the workbench's repacked layouts), bench the
 # bf16 checkpoint and the in-memory int8/int4 formats, then every other command once at 8B (inspect, generate, logits,
 # eval: perplexity, KL vs the bf16 baseline, multiple choice; run on a spec), each with its wall time and peak memory.
 #
@@ -58,10 +58,13 @@ for f in q8_0 q4_0 q1_0; do
     --prefill 512 --decode 4 --repetitions "$REPS" --results "$OUT/pp512"
 done
 
-# 4c. q1_0 decode from the workbench's own layout of its weights (COMPRESS_REPACK=1: the sixteen-row groups repacked as
-#     the kernel reads them, a second copy in anonymous memory). Its own folder, as 4b's: the key is the same file's.
-measure env COMPRESS_REPACK=1 "$compress" bench --model "$DATA/8b-q1_0.gguf" --compare --threads 2 --bandwidth \
-  --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT/repack"
+# 4c. q1_0 and q4_0 decode from the workbench's own layouts of their weights (COMPRESS_REPACK=1: each matrix's
+#     sixteen-row groups rewritten as the decode kernel reads them, a second copy in anonymous memory, as llama.cpp
+#     repacks q4_0). Its own folder, as 4b's: the key is the same file's.
+for f in q1_0 q4_0; do
+  measure env COMPRESS_REPACK=1 "$compress" bench --model "$DATA/8b-$f.gguf" --compare --threads 2 --bandwidth \
+    --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT/repack"
+done
 
 # 5. The workbench alone: the bf16 checkpoint as loaded, and formats with no GGUF type, quantized in memory.
 measure "$compress" bench --model "$DATA/synth-8b" --threads 2 --bandwidth --prefill "$PREFILL" --decode "$DECODE" --repetitions "$REPS" --results "$OUT"
