@@ -66,21 +66,21 @@ public unsafe class Q1_0LookupTableTests
             var packed = TestData.Quantize(Q1, w, rows, cols);
             if (rows > 20)
             {
-                SetScale(packed, rb, row: 5, block: cols / 128 - 1, 0x7E00); // NaN, in the last block
-                SetScale(packed, rb, row: 17, block: 0, 0x7C00);  // +Inf
-                SetScale(packed, rb, row: 18, block: 0, 0x0001);  // the smallest subnormal
-                SetScale(packed, rb, row: 19, block: 0, 0x8000);  // −0
+                LayoutGemv.SetScale(packed, rb, row: 5, block: cols / 128 - 1, 0x7E00); // NaN, in the last block
+                LayoutGemv.SetScale(packed, rb, row: 17, block: 0, 0x7C00);  // +Inf
+                LayoutGemv.SetScale(packed, rb, row: 18, block: 0, 0x0001);  // the smallest subnormal
+                LayoutGemv.SetScale(packed, rb, row: 19, block: 0, 0x8000);  // −0
             }
             foreach (var x in new[] { TestData.Gaussian(cols, ++seed), Enumerable.Repeat(0.75f, cols).ToArray() })
             {
-                var reference = Gemv(packed, rows, cols, x, IsaLevel.Scalar);
+                var reference = LayoutGemv.Run(Q1, packed, rows, cols, x, IsaLevel.Scalar, layout: false);
                 foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
                 foreach (bool extensions in new[] { true, false })
                 foreach (bool layout in new[] { false, true })
                 {
                     float[] y;
                     using (extensions ? null : KernelIsa.WithoutExtensions())
-                        y = Gemv(packed, rows, cols, x, level, misalign: 1 + rows % 5, layout);
+                        y = LayoutGemv.Run(Q1, packed, rows, cols, x, level, layout, misalign: 1 + rows % 5);
                     for (int r = 0; r < rows; r++)
                         Assert.True(BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(reference[r]),
                             $"{level} extensions={extensions} layout={layout} {rows}x{cols} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
@@ -109,17 +109,11 @@ public unsafe class Q1_0LookupTableTests
         float expected = MathF.FusedMultiplyAdd(1f, inner, MathF.FusedMultiplyAdd(1f, inner, 0f)); // d_w = 1, two blocks
         foreach (var level in KernelIsa.Supported())
         {
-            var y = Gemv(packed, rows, cols, x, level);
+            var y = LayoutGemv.Run(Q1, packed, rows, cols, x, level, layout: false);
             for (int r = 0; r < rows; r++) Assert.Equal(expected, y[r]);
         }
     }
 
-    private static void SetScale(byte[] packed, int rb, int row, int block, ushort bits)
-    {
-        int at = row * rb + block * 18;
-        packed[at] = (byte)bits;
-        packed[at + 1] = (byte)(bits >> 8);
-    }
 
     /// <summary>
     /// The decode layout holds every sign bit and scale of each full sixteen-row group where its definition puts them,
@@ -187,25 +181,5 @@ public unsafe class Q1_0LookupTableTests
             for (int r = 0; r < rows; r++)
                 Assert.Equal(BitConverter.SingleToInt32Bits(plain[r]), BitConverter.SingleToInt32Bits(laid[r]));
         }
-    }
-
-    private static float[] Gemv(byte[] packed, int rows, int cols, float[] x, IsaLevel level, int misalign = 0, bool layout = false)
-    {
-        var shifted = new byte[packed.Length + misalign];
-        packed.CopyTo(shifted, misalign);
-        var y = new float[rows];
-        var laid = new byte[layout ? Q1.DecodeLayoutBytes(rows, cols) + 64 : 0];
-        using (KernelIsa.Override(level))
-        fixed (byte* l = laid)
-        {
-            if (!layout) Q1.Gemv(shifted.AsSpan(misalign), rows, cols, x, y);
-            else
-            {
-                byte* at = l + (64 - (nint)l % 64) % 64; // the kernels' loads are unaligned-safe; start where an allocation would
-                fixed (byte* p = shifted) Q1.WriteDecodeLayout(p + misalign, rows, cols, at);
-                Q1.Gemv(shifted.AsSpan(misalign), at, rows, cols, x, y);
-            }
-        }
-        return y;
     }
 }

@@ -68,24 +68,24 @@ public unsafe class Q4_0DecodeLayoutTests
             }
             if (rows > 20)
             {
-                SetScale(packed, rb, row: 5, block: cols / 32 - 1, 0x7E00); // NaN, in the last block
-                SetScale(packed, rb, row: 17, block: 0, 0x7C00);  // +Inf
-                SetScale(packed, rb, row: 18, block: 0, 0x0001);  // the smallest subnormal
-                SetScale(packed, rb, row: 19, block: 0, 0x8000);  // −0
-                SetScale(packed, rb, row: 20, block: 0, 0xFC00);  // −Inf
+                LayoutGemv.SetScale(packed, rb, row: 5, block: cols / 32 - 1, 0x7E00); // NaN, in the last block
+                LayoutGemv.SetScale(packed, rb, row: 17, block: 0, 0x7C00);  // +Inf
+                LayoutGemv.SetScale(packed, rb, row: 18, block: 0, 0x0001);  // the smallest subnormal
+                LayoutGemv.SetScale(packed, rb, row: 19, block: 0, 0x8000);  // −0
+                LayoutGemv.SetScale(packed, rb, row: 20, block: 0, 0xFC00);  // −Inf
             }
             var extreme = Enumerable.Range(0, cols).Select(i => i % 2 == 0 ? 127f : -127f).ToArray();
             var large = TestData.Gaussian(cols, ++seed).Select(v => v * 1e7f).ToArray(); // amax/127 > 65504: d_x = Inf
             foreach (var x in new[] { TestData.Gaussian(cols, ++seed), extreme, Enumerable.Repeat(127f, cols).ToArray(), large })
             {
-                var reference = Gemv(packed, rows, cols, x, IsaLevel.Scalar, layout: false);
+                var reference = LayoutGemv.Run(Q4, packed, rows, cols, x, IsaLevel.Scalar, layout: false);
                 foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
                 foreach (bool extensions in new[] { true, false })
                 foreach (bool scaled in new[] { true, false })
                 {
                     float[] y;
                     using (extensions ? null : KernelIsa.WithoutExtensions())
-                        y = Gemv(packed, rows, cols, x, level, layout: true, scaled, misalign: 1 + rows % 5);
+                        y = LayoutGemv.Run(Q4, packed, rows, cols, x, level, layout: true, misalign: 1 + rows % 5, scaledReads: scaled);
                     for (int r = 0; r < rows; r++)
                         Assert.True(BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(reference[r]),
                             $"{level} extensions={extensions} scaled={scaled} {rows}x{cols} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
@@ -113,7 +113,7 @@ public unsafe class Q4_0DecodeLayoutTests
         float[] Run(TorchSharp.torch.Tensor input) { using var y = layer.forward(input); return y.data<float>().ToArray(); }
         var file = Run(one);
         var filePrefill = Run(three);
-        var reference = Gemv(packed, rows, cols, x.AsSpan(0, cols).ToArray(), IsaLevel.Scalar, layout: false);
+        var reference = LayoutGemv.Run(Q4, packed, rows, cols, x.AsSpan(0, cols).ToArray(), IsaLevel.Scalar, layout: false);
         using (DecodeLayout.Use(true))
         {
             Assert.Equal(filePrefill, Run(three)); // prefill reads the file
@@ -126,38 +126,5 @@ public unsafe class Q4_0DecodeLayoutTests
                 Assert.Equal(reference[r], file[r], 1e-4 * (1 + Math.Abs(reference[r])));
             }
         }
-    }
-
-    private static void SetScale(byte[] packed, int rb, int row, int block, ushort bits)
-    {
-        int at = row * rb + block * 18;
-        packed[at] = (byte)bits;
-        packed[at + 1] = (byte)(bits >> 8);
-    }
-
-    private static float[] Gemv(byte[] packed, int rows, int cols, float[] x, IsaLevel level, bool layout, bool scaled = false, int misalign = 0)
-    {
-        var shifted = new byte[packed.Length + misalign];
-        packed.CopyTo(shifted, misalign);
-        var y = new float[rows];
-        var laid = new byte[layout ? Q4.DecodeLayoutBytes(rows, cols) + 64 : 0];
-        var before = HalfConvert.ScaledReads;
-        HalfConvert.ScaledReads = scaled;
-        try
-        {
-            using (KernelIsa.Override(level))
-            fixed (byte* l = laid)
-            {
-                if (!layout) Q4.Gemv(shifted.AsSpan(misalign), rows, cols, x, y);
-                else
-                {
-                    byte* at = l + (64 - (nint)l % 64) % 64; // where an allocation would start
-                    fixed (byte* p = shifted) Q4.WriteDecodeLayout(p + misalign, rows, cols, at);
-                    Q4.Gemv(shifted.AsSpan(misalign), at, rows, cols, x, y);
-                }
-            }
-        }
-        finally { HalfConvert.ScaledReads = before; }
-        return y;
     }
 }
