@@ -99,6 +99,19 @@ public unsafe class Q4_0DecodeLayoutTests
         }
     }
 
+    /// <summary>A matrix large enough to be split over the cores (chunks of whole sixteen-row groups) gives the scalar
+    /// reference's bits from the layout, the 7 rows past its last group included.</summary>
+    [Fact]
+    public void AMatrixSplitOverTheCoresGivesTheScalarBits()
+    {
+        const int rows = 16 * 17 + 7, cols = 4096; // 0.64 MB: above the driver's parallel threshold
+        var packed = TestData.Quantize(Q4, TestData.Gaussian(rows * cols, 93), rows, cols);
+        var x = TestData.Gaussian(cols, 94);
+        var reference = LayoutGemv.Run(Q4, packed, rows, cols, x, IsaLevel.Scalar, layout: false);
+        var laid = LayoutGemv.Run(Q4, packed, rows, cols, x, KernelIsa.Supported().Max(), layout: true);
+        for (int r = 0; r < rows; r++) Assert.Equal(BitConverter.SingleToInt32Bits(reference[r]), BitConverter.SingleToInt32Bits(laid[r]));
+    }
+
     /// <summary>A layer reads the layout only for decode, once it is asked to (built on the first decode GEMV), and then
     /// gives the scalar reference's bits; the file's kernels agree with them to rounding.</summary>
     [Fact]
