@@ -16,7 +16,7 @@ public static unsafe partial class Q4_0Kernels
     // weights, and at 8B shape two cores stayed near half of the read bandwidth. In the layout one int32 lane is one
     // row: a 32-byte load holds four codes of each of eight rows, which one vpdpbusd multiplies with four activations
     // broadcast to all lanes, and eight rows' block sums are converted, scaled and added in one vector each. Per 32
-    // weights that is half the vector work and a third of the loads (one core on cached weights: ~41 GB/s), and every
+    // weights that is two thirds of the vector work and a third of the loads (one core on cached weights: ~40 GB/s), and every
     // row is computed in the order of the scalar reference — Σ (d_w·d_x)·Σq, block after block — so the layout's
     // results are the reference's bits (the file's kernels sum eight lanes per row and differ from it by rounding).
 
