@@ -8,8 +8,8 @@ namespace Compression.Kernels;
 /// GEMV touches, in anonymous memory, built on its first use, and buys compute per byte. q1_0's sixteen-row kernel
 /// spends about a third of its time transposing sign bits and gathering scales from sixteen rows, which its layout
 /// does once (the same bits either way); q4_0's layout puts one row in each int32 lane, eight rows to a register, which
-/// cuts the vector work per weight by a third and the loads by two thirds, and computes every row in the scalar reference's order (its bits; the file's
-/// kernels differ from them by rounding). Off unless <c>COMPRESS_REPACK=1</c> (llama.cpp's CPU backend repacks q4_0
+/// cuts the vector work per weight by a third and the loads by two thirds, and computes every row in the scalar
+/// reference's order (its bits; the file's kernels differ from them by rounding). Off unless <c>COMPRESS_REPACK=1</c> (llama.cpp's CPU backend repacks q4_0
 /// by default); tests set it for a scope with <see cref="Use"/>, which flows with the calling context.
 /// </summary>
 public static class DecodeLayout
