@@ -87,8 +87,10 @@ internal static class CliOptions
         return option;
     }
 
-    /// <summary>Opens a model with a progress bar on standard error (standard output stays clean for data).</summary>
-    public static ModelSession Load(string path, string device, string dtype, bool allowNonFinite = false)
+    /// <summary>Opens a model with a progress bar on standard error (standard output stays clean for data); for a command
+    /// that will <paramref name="decode"/>, also writes the decode layouts <c>COMPRESS_REPACK=1</c> asks for, with a bar of
+    /// their own, instead of on the first decoded token.</summary>
+    public static ModelSession Load(string path, string device, string dtype, bool allowNonFinite = false, bool decode = false)
     {
         // Option errors before the progress display starts, so they are the only output.
         ModelSession.ParseDevice(device);
@@ -105,6 +107,11 @@ internal static class CliOptions
                     Device = device, DType = dtype, PackedLayers = PackedLoading.Hooks, AllowNonFinite = allowNonFinite,
                     Progress = new Progress<(int Done, int Total, string Name)>(p => { task.MaxValue = p.Total; task.Value = p.Done; }),
                 });
+                if (decode && Compression.Kernels.DecodeLayout.Enabled)
+                {
+                    var layouts = ctx.AddTask($"writing decode layouts ({Compression.Kernels.DecodeLayout.EnvironmentVariable}=1)");
+                    session.WriteDecodeLayouts(new Progress<(int Done, int Total, string Name)>(p => { layouts.MaxValue = p.Total; layouts.Value = p.Done; }));
+                }
             });
         return session!;
     }

@@ -34,7 +34,7 @@ internal static class GenerateCommand
                 if (parse.GetValue(temperature) > 0) throw new ArgumentException($"--engine {engineName}: only greedy decoding (--temperature 0) is wired for other engines");
                 return Task.FromResult(EngineGeneration.Greedy(engineName, parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(maxTokens), cancel));
             }
-            using var session = CliOptions.Load(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(allowNonFinite));
+            using var session = CliOptions.Load(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(allowNonFinite), decode: true);
             var tokenizer = session.RequireTokenizer();
             var ids = tokenizer.Encode(parse.GetValue(prompt)!);
             var decoder = tokenizer.CreateStreamingDecoder(skipSpecial: true);

@@ -3,6 +3,7 @@
 using Compression.Checkpoints;
 using Compression.Evaluation;
 using Compression.Model;
+using Compression.Quantization;
 using Compression.Tokenization;
 using static TorchSharp.torch;
 
@@ -66,6 +67,27 @@ public sealed class ModelSession : IDisposable
     public LlamaLanguageModel AsLanguageModel(int? maxContext = null)
     {
         return LlamaLanguageModel.WithTokenizer(Model, RequireTokenizer(), maxContext);
+    }
+
+    /// <summary>
+    /// Writes the decode layout (<see cref="Kernels.DecodeLayout"/>) of every packed matrix whose format has one, now
+    /// instead of on each layer's first decode GEMV — for commands that decode, so that their first token costs what the
+    /// others do (at 8B q4_0 the layouts take 7–8 s to write). Returns the layouts' bytes.
+    /// </summary>
+    public unsafe long WriteDecodeLayouts(IProgress<(int Done, int Total, string Name)>? progress = null)
+    {
+        var layers = Model.LinearLayers()
+            .Where(l => l.Layer is PackedLinear p && p.Format.HasDecodeLayout)
+            .Select(l => (l.Name, Layer: (PackedLinear)l.Layer)).ToList();
+        long bytes = 0;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var weight = layers[i].Layer.Weight;
+            weight.DecodeLayout();
+            bytes += weight.DecodeLayoutBytes;
+            progress?.Report((i + 1, layers.Count, layers[i].Name));
+        }
+        return bytes;
     }
 
     public static ModelSession Open(string path, ModelSessionOptions? options = null)

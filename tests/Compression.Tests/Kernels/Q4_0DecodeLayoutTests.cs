@@ -99,6 +99,32 @@ public unsafe class Q4_0DecodeLayoutTests
         }
     }
 
+    /// <summary>A session writes every packed matrix's layout up front when asked (commands that decode do, under
+    /// COMPRESS_REPACK=1, so the first token does not pay for them): each q4_0 matrix's whole sixteen-row groups, once.</summary>
+    [Fact]
+    public void ASessionWritesEveryDecodeLayoutUpFront()
+    {
+        using var session = Compression.Inference.ModelSession.Open(TestPaths.TinyLlamaFile("model-q4_0.gguf"),
+            new Compression.Inference.ModelSessionOptions { PackedLayers = PackedLoading.Hooks });
+        var packed = session.Model.LinearLayers().Select(l => l.Layer).OfType<PackedLinear>().ToList();
+        Assert.Contains(packed, l => l.Format.Name == "q4_0");
+        Assert.All(packed, l => Assert.Equal(0, l.Weight.DecodeLayoutBytes));
+        long expected = packed.Where(l => l.Format.HasDecodeLayout).Sum(l => l.Format.DecodeLayoutBytes((int)l.OutFeatures, (int)l.InFeatures));
+        Assert.True(expected > 0);
+        var reports = new List<(int Done, int Total, string Name)>();
+        Assert.Equal(expected, session.WriteDecodeLayouts(new SyncReports(reports)));
+        Assert.Equal(packed.Count(l => l.Format.HasDecodeLayout), reports.Count);
+        Assert.Equal(reports.Count, reports[^1].Done);
+        Assert.All(packed.Where(l => l.Format.HasDecodeLayout), l =>
+            Assert.Equal(l.Format.DecodeLayoutBytes((int)l.OutFeatures, (int)l.InFeatures), l.Weight.DecodeLayoutBytes));
+        Assert.Equal(expected, session.WriteDecodeLayouts()); // written once: the same layouts again
+    }
+
+    private sealed class SyncReports(List<(int, int, string)> into) : IProgress<(int Done, int Total, string Name)>
+    {
+        public void Report((int Done, int Total, string Name) value) => into.Add(value);
+    }
+
     /// <summary>A matrix large enough to be split over the cores (chunks of whole sixteen-row groups) gives the scalar
     /// reference's bits from the layout, the 7 rows past its last group included.</summary>
     [Fact]
