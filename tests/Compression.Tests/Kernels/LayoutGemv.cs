@@ -36,6 +36,24 @@ internal static unsafe class LayoutGemv
         return y;
     }
 
+    /// <summary>Asserts that every level but scalar, with and without the optional extensions (VNNI, VBMI), under each of
+    /// <paramref name="variants"/> (named <paramref name="variant"/> in messages), gives <paramref name="reference"/>'s bits
+    /// for every row.</summary>
+    public static void AssertEveryLevelGives(float[] reference, string variant, bool[] variants, Func<IsaLevel, bool, float[]> run, string shape)
+    {
+        foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
+        foreach (bool extensions in new[] { true, false })
+        foreach (bool v in variants)
+        {
+            float[] y;
+            using (extensions ? null : KernelIsa.WithoutExtensions())
+                y = run(level, v);
+            for (int r = 0; r < reference.Length; r++)
+                Xunit.Assert.True(BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(reference[r]),
+                    $"{level} extensions={extensions} {variant}={v} {shape} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
+        }
+    }
+
     /// <summary>Sets the fp16 scale of one block of a format whose 18-byte blocks start with it (q1_0, q4_0).</summary>
     public static void SetScale(byte[] packed, int rowBytes, int row, int block, ushort bits)
     {

@@ -74,17 +74,8 @@ public unsafe class Q1_0LookupTableTests
             foreach (var x in new[] { TestData.Gaussian(cols, ++seed), Enumerable.Repeat(0.75f, cols).ToArray() })
             {
                 var reference = LayoutGemv.Run(Q1, packed, rows, cols, x, IsaLevel.Scalar, layout: false);
-                foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
-                foreach (bool extensions in new[] { true, false })
-                foreach (bool layout in new[] { false, true })
-                {
-                    float[] y;
-                    using (extensions ? null : KernelIsa.WithoutExtensions())
-                        y = LayoutGemv.Run(Q1, packed, rows, cols, x, level, layout, misalign: 1 + rows % 5);
-                    for (int r = 0; r < rows; r++)
-                        Assert.True(BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(reference[r]),
-                            $"{level} extensions={extensions} layout={layout} {rows}x{cols} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
-                }
+                LayoutGemv.AssertEveryLevelGives(reference, "layout", [false, true], (level, layout) =>
+                    LayoutGemv.Run(Q1, packed, rows, cols, x, level, layout, misalign: 1 + rows % 5), $"{rows}x{cols}");
                 if (rows > 20)
                 {
                     Assert.True(float.IsNaN(reference[5]));

@@ -79,17 +79,8 @@ public unsafe class Q4_0DecodeLayoutTests
             foreach (var x in new[] { TestData.Gaussian(cols, ++seed), extreme, Enumerable.Repeat(127f, cols).ToArray(), large })
             {
                 var reference = LayoutGemv.Run(Q4, packed, rows, cols, x, IsaLevel.Scalar, layout: false);
-                foreach (var level in KernelIsa.Supported().Where(l => l != IsaLevel.Scalar))
-                foreach (bool extensions in new[] { true, false })
-                foreach (bool scaled in new[] { true, false })
-                {
-                    float[] y;
-                    using (extensions ? null : KernelIsa.WithoutExtensions())
-                        y = LayoutGemv.Run(Q4, packed, rows, cols, x, level, layout: true, misalign: 1 + rows % 5, scaledReads: scaled);
-                    for (int r = 0; r < rows; r++)
-                        Assert.True(BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(reference[r]),
-                            $"{level} extensions={extensions} scaled={scaled} {rows}x{cols} row {r}: {y[r]:R} vs scalar {reference[r]:R}");
-                }
+                LayoutGemv.AssertEveryLevelGives(reference, "scaled", [true, false], (level, scaled) =>
+                    LayoutGemv.Run(Q4, packed, rows, cols, x, level, layout: true, misalign: 1 + rows % 5, scaledReads: scaled), $"{rows}x{cols}");
                 if (rows > 20)
                 {
                     Assert.True(float.IsNaN(reference[5]));
