@@ -103,8 +103,12 @@ public static unsafe partial class Q4_0Kernels
 
     /// <summary>8 lanes of Σ4 (q−8)·x̂ = Σ4 q·x̂ − 8·Σ4 x̂, as floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Lanes(Vector256<byte> q, sbyte* x, int* sum4x8) =>
-        Avx.ConvertToVector256Single(Avx2.Subtract(IntDot.MulSumU8I8(q, Avx.LoadVector256(x)), Avx.LoadVector256(sum4x8)));
+    private static Vector256<float> Lanes(Vector256<byte> q, sbyte* x, int* sum4x8) => Avx.ConvertToVector256Single(IntLanes(q, x, sum4x8));
+
+    /// <summary>8 lanes of Σ4 (q−8)·x̂ = Σ4 q·x̂ − 8·Σ4 x̂, exact.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> IntLanes(Vector256<byte> q, sbyte* x, int* sum4x8) =>
+        Avx2.Subtract(IntDot.MulSumU8I8(q, Avx.LoadVector256(x)), Avx.LoadVector256(sum4x8));
 
     /// <summary>Two blocks per 512-bit step: the lower half accumulates exactly as DotAvx2's acc0, the upper as acc1.</summary>
     internal static float DotAvx512(byte* row, GemvContext* c)
@@ -141,8 +145,7 @@ public static unsafe partial class Q4_0Kernels
         for (int b = 0; b < nb; b++)
         {
             var blk = (BlockQ4_0*)(row + b * BlockQ4_0.Size);
-            var lanes = IntDot.MulSumU8I8(IntDot.Nibbles32(blk->Qs), Avx.LoadVector256(c->Act.Q + b * 32)) - Avx.LoadVector256(c->Act.Sum4x8 + b * 8);
-            int isum = Vector256.Sum(lanes);
+            int isum = Vector256.Sum(IntLanes(IntDot.Nibbles32(blk->Qs), c->Act.Q + b * 32, c->Act.Sum4x8 + b * 8));
             sum += HalfConvert.ToFloat(*(ushort*)blk) * c->Act.D[b] * isum;
         }
         return sum;
