@@ -3,6 +3,7 @@ using Compression.Evaluation.Throughput;
 using Compression.Inference;
 using Compression.Kernels;
 using Compression.Quantization;
+using MathNet.Numerics.Statistics;
 
 namespace Compression.Benchmarks;
 
@@ -43,8 +44,7 @@ public static class DecodeLayoutBench
             if (i >= 0) results[layout].Add(tokensPerSecond);
             Console.WriteLine($"run {i}{(i < 0 ? " (warm-up)" : "")}: {(layout ? "decode layout" : "file layout  ")} {tokensPerSecond:F2} tok/s");
         }
-        double Median(List<double> v) { var a = v.Order().ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2; }
-        double file = Median(results[false]), laid = Median(results[true]);
+        double file = results[false].Median(), laid = results[true].Median();
         Console.WriteLine($"median decode tok/s: file layout {file:F2}, decode layout {laid:F2} ({laid / file:F2}x)");
         foreach (var line in File.ReadLines("/proc/self/smaps_rollup"))
             if (line.StartsWith("Anonymous:") || line.StartsWith("AnonHugePages:")) Console.WriteLine(line);
