@@ -1,6 +1,7 @@
 // LayoutGemv: a format's GEMV at one ISA level, from misaligned packed rows or from its decode layout — shared by the layout tests.
 using Compression.Kernels;
 using Compression.Quantization;
+using Compression.Tests.Quantization;
 
 namespace Compression.Tests.Kernels;
 
@@ -34,6 +35,34 @@ internal static unsafe class LayoutGemv
         }
         finally { HalfConvert.ScaledReads = before; }
         return y;
+    }
+
+    /// <summary>
+    /// A 40 × 512 layer of <paramref name="f"/> (weights and x from <paramref name="seed"/>) run on one token and on three,
+    /// first from the file, then with decode layouts on: asserts that prefill reads the file both times and that only the
+    /// one-token call builds the layout (the 32 rows of its full sixteen-row groups). Returns the packed weights, the
+    /// token, and its outputs from the file and from the layout.
+    /// </summary>
+    public static (byte[] Packed, float[] X, float[] File, float[] Laid) LayerDecodeBothWays(TensorFormat f, int seed)
+    {
+        const int rows = 40, cols = 512;
+        var packed = TestData.Quantize(f, TestData.Gaussian(rows * cols, seed), rows, cols);
+        using var layer = PackedLinear.FromPacked(packed, f, rows, cols);
+        var x = TestData.Gaussian(3 * cols, seed + 1);
+        using var one = TorchSharp.torch.tensor(x.AsSpan(0, cols).ToArray(), new long[] { 1, cols });
+        using var three = TorchSharp.torch.tensor(x, new long[] { 3, cols });
+        float[] Run(TorchSharp.torch.Tensor input) { using var y = layer.forward(input); return y.data<float>().ToArray(); }
+        var file = Run(one);
+        var filePrefill = Run(three);
+        Xunit.Assert.Equal(0, layer.Weight.DecodeLayoutBytes);
+        using (DecodeLayout.Use(true))
+        {
+            Xunit.Assert.Equal(filePrefill, Run(three)); // prefill reads the file
+            Xunit.Assert.Equal(0, layer.Weight.DecodeLayoutBytes);
+            var laid = Run(one);
+            Xunit.Assert.Equal(32L * f.RowBytes(cols), layer.Weight.DecodeLayoutBytes);
+            return (packed, x.AsSpan(0, cols).ToArray(), file, laid);
+        }
     }
 
     /// <summary>Asserts that every level but scalar, with and without the optional extensions (VNNI, VBMI), under each of

@@ -153,24 +153,8 @@ public unsafe class Q1_0LookupTableTests
     [Fact]
     public void ALayerBuildsItsDecodeLayoutOnlyWhenAskedAndGivesTheSameBits()
     {
-        const int rows = 40, cols = 512;
-        var packed = TestData.Quantize(Q1, TestData.Gaussian(rows * cols, 77), rows, cols);
-        using var layer = PackedLinear.FromPacked(packed, Q1, rows, cols);
-        var x = TestData.Gaussian(3 * cols, 78);
-        using var one = TorchSharp.torch.tensor(x.AsSpan(0, cols).ToArray(), new long[] { 1, cols });
-        using var three = TorchSharp.torch.tensor(x, new long[] { 3, cols });
-        float[] Run(TorchSharp.torch.Tensor input) { using var y = layer.forward(input); return y.data<float>().ToArray(); }
-        var plain = Run(one);
-        var plainPrefill = Run(three);
-        Assert.Equal(0, layer.Weight.DecodeLayoutBytes);
-        using (DecodeLayout.Use(true))
-        {
-            Assert.Equal(plainPrefill, Run(three)); // prefill reads the file's layout
-            Assert.Equal(0, layer.Weight.DecodeLayoutBytes);
-            var laid = Run(one);
-            Assert.Equal(32L * Q1.RowBytes(cols), layer.Weight.DecodeLayoutBytes);
-            for (int r = 0; r < rows; r++)
-                Assert.Equal(BitConverter.SingleToInt32Bits(plain[r]), BitConverter.SingleToInt32Bits(laid[r]));
-        }
+        var (_, _, plain, laid) = LayoutGemv.LayerDecodeBothWays(Q1, seed: 77);
+        for (int r = 0; r < plain.Length; r++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(plain[r]), BitConverter.SingleToInt32Bits(laid[r]));
     }
 }
